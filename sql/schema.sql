@@ -1,0 +1,188 @@
+-- electio warehouse: star schema.
+--
+-- Single source of truth for table and column names. Portable on purpose: the same
+-- file runs unchanged on SQLite and SQL Server (tests parse it as T-SQL), so it uses
+-- only NVARCHAR, INT, BIGINT, FLOAT, DATE and DATETIME, no IF NOT EXISTS, no
+-- AUTOINCREMENT/IDENTITY and no engine-specific options. Statements end with ';'.
+--
+-- Naming: dim_* = dimensions, fact_* = facts (one grain per table, stated below),
+-- map_* = harmonisation tables, meta_* = lineage and quality.
+
+-- Communes of the reference list (latest official code list, COG of the etalab
+-- package in the mirror). Grain: one current commune; Lyon is 69123 (its
+-- arrondissements roll up into it).
+CREATE TABLE dim_commune (
+    commune_code      NVARCHAR(5)   NOT NULL,
+    commune_name      NVARCHAR(100) NOT NULL,
+    departement_code  NVARCHAR(3)   NOT NULL,
+    -- Side of the 2015 split for département 69: 'metropole_lyon' or 'rhone';
+    -- 'departement' elsewhere.
+    territory         NVARCHAR(20)  NOT NULL,
+    epci_code         NVARCHAR(9)   NULL,
+    epci_name         NVARCHAR(200) NULL,
+    canton_code       NVARCHAR(5)   NULL,
+    population        INT           NULL,
+    area_km2          FLOAT         NULL,
+    latitude          FLOAT         NULL,
+    longitude         FLOAT         NULL,
+    cog_vintage       INT           NOT NULL,
+    CONSTRAINT pk_dim_commune PRIMARY KEY (commune_code)
+);
+
+-- Every commune code met in a source, mapped onto the reference list.
+-- relation: 'same', 'merged' (former code of a commune nouvelle, or a commune
+-- déléguée; includes 69159 -> 69114, renumbered in 2025), 'arrondissement'
+-- (Lyon arrondissement rolled up into 69123).
+CREATE TABLE map_commune_code (
+    source_code   NVARCHAR(5)   NOT NULL,
+    commune_code  NVARCHAR(5)   NOT NULL,
+    relation      NVARCHAR(20)  NOT NULL,
+    source_name   NVARCHAR(100) NULL,
+    CONSTRAINT pk_map_commune_code PRIMARY KEY (source_code),
+    CONSTRAINT fk_map_commune_code_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code)
+);
+
+CREATE TABLE dim_election (
+    election_id    NVARCHAR(20)  NOT NULL,
+    election_type  NVARCHAR(20)  NOT NULL,  -- presidentielle, legislatives, europeennes
+    election_year  INT           NOT NULL,
+    round_number   INT           NOT NULL,
+    election_date  DATE          NOT NULL,
+    label_fr       NVARCHAR(100) NOT NULL,
+    source_id      NVARCHAR(64)  NOT NULL,  -- primary source of the commune results
+    source_file    NVARCHAR(200) NOT NULL,
+    CONSTRAINT pk_dim_election PRIMARY KEY (election_id)
+);
+
+CREATE TABLE dim_bloc (
+    bloc_code   NVARCHAR(20)  NOT NULL,
+    label_fr    NVARCHAR(50)  NOT NULL,
+    sort_order  INT           NOT NULL,
+    color_hex   NVARCHAR(7)   NOT NULL,
+    CONSTRAINT pk_dim_bloc PRIMARY KEY (bloc_code)
+);
+
+-- Politics reference (data/reference/nuances.csv): every nuance code, list or
+-- candidate of an election, with its bloc and the reason for contested cases.
+CREATE TABLE dim_nuance (
+    election_id   NVARCHAR(20)   NOT NULL,
+    label         NVARCHAR(200)  NOT NULL,
+    label_kind    NVARCHAR(20)   NOT NULL,  -- nuance, list, candidate
+    display_name  NVARCHAR(200)  NOT NULL,
+    bloc_code     NVARCHAR(20)   NOT NULL,
+    rationale     NVARCHAR(1000) NOT NULL,
+    CONSTRAINT pk_dim_nuance PRIMARY KEY (election_id, label),
+    CONSTRAINT fk_dim_nuance_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id),
+    CONSTRAINT fk_dim_nuance_bloc FOREIGN KEY (bloc_code) REFERENCES dim_bloc (bloc_code)
+);
+
+-- Grain: commune x election. blank and null_ballots are NULL where the source
+-- merges them (2012, 2014); blank_and_null is always filled.
+CREATE TABLE fact_turnout (
+    election_id     NVARCHAR(20) NOT NULL,
+    commune_code    NVARCHAR(5)  NOT NULL,
+    registered      INT          NOT NULL,
+    voters          INT          NOT NULL,
+    blank           INT          NULL,
+    null_ballots    INT          NULL,
+    blank_and_null  INT          NOT NULL,
+    expressed       INT          NOT NULL,
+    turnout_pct     FLOAT        NOT NULL,  -- voters / registered x 100
+    CONSTRAINT pk_fact_turnout PRIMARY KEY (election_id, commune_code),
+    CONSTRAINT fk_fact_turnout_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id),
+    CONSTRAINT fk_fact_turnout_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code)
+);
+
+-- Grain: commune x election x bloc, every bloc present. n_labels counts the
+-- labels (candidates, lists, nuances) of the bloc that got votes in the commune:
+-- 0 usually means the bloc had nobody on the ballot there (legislative elections).
+CREATE TABLE fact_election_result (
+    election_id     NVARCHAR(20) NOT NULL,
+    commune_code    NVARCHAR(5)  NOT NULL,
+    bloc_code       NVARCHAR(20) NOT NULL,
+    votes           INT          NOT NULL,
+    share_expressed FLOAT        NOT NULL,  -- percent of expressed votes, 0-100
+    n_labels        INT          NOT NULL,
+    CONSTRAINT pk_fact_election_result PRIMARY KEY (election_id, commune_code, bloc_code),
+    CONSTRAINT fk_fact_election_result_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id),
+    CONSTRAINT fk_fact_election_result_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code),
+    CONSTRAINT fk_fact_election_result_bloc FOREIGN KEY (bloc_code) REFERENCES dim_bloc (bloc_code)
+);
+
+-- Detail behind fact_election_result. Grain: commune x election x label
+-- (candidate, list, or nuance for legislative elections).
+CREATE TABLE fact_label_result (
+    election_id     NVARCHAR(20)  NOT NULL,
+    commune_code    NVARCHAR(5)   NOT NULL,
+    label           NVARCHAR(200) NOT NULL,
+    votes           INT           NOT NULL,
+    share_expressed FLOAT         NOT NULL,
+    CONSTRAINT pk_fact_label_result PRIMARY KEY (election_id, commune_code, label),
+    CONSTRAINT fk_fact_label_result_nuance FOREIGN KEY (election_id, label) REFERENCES dim_nuance (election_id, label),
+    CONSTRAINT fk_fact_label_result_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code)
+);
+
+-- Polling-station turnout where the source has it. Grain: election x bureau.
+-- bureau_code = "<source commune code>_<bureau>"; in Lyon the bureau number starts
+-- with the arrondissement (AABB).
+CREATE TABLE fact_turnout_bureau (
+    election_id     NVARCHAR(20) NOT NULL,
+    commune_code    NVARCHAR(5)  NOT NULL,
+    bureau_code     NVARCHAR(16) NOT NULL,
+    registered      INT          NOT NULL,
+    voters          INT          NOT NULL,
+    expressed       INT          NOT NULL,
+    CONSTRAINT pk_fact_turnout_bureau PRIMARY KEY (election_id, commune_code, bureau_code),
+    CONSTRAINT fk_fact_turnout_bureau_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id),
+    CONSTRAINT fk_fact_turnout_bureau_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code)
+);
+
+-- Lineage: one row per source file read by the refresh that built this warehouse.
+CREATE TABLE meta_source (
+    source_id      NVARCHAR(64)  NOT NULL,
+    file_name      NVARCHAR(200) NOT NULL,
+    sha256         NVARCHAR(64)  NOT NULL,
+    file_bytes     BIGINT        NOT NULL,
+    resolved_from  NVARCHAR(10)  NOT NULL,  -- cache, mirror, download
+    purpose        NVARCHAR(100) NOT NULL,  -- what the file was read for
+    rows_read      INT           NOT NULL,
+    rows_loaded    INT           NOT NULL,
+    rows_rejected  INT           NOT NULL,
+    CONSTRAINT pk_meta_source PRIMARY KEY (source_id, file_name, purpose)
+);
+
+-- Rows of a source file that were not loaded, with why (nothing is dropped silently).
+CREATE TABLE meta_rejected_row (
+    source_id    NVARCHAR(64)   NOT NULL,
+    file_name    NVARCHAR(200)  NOT NULL,
+    row_number   INT            NOT NULL,  -- line in the file (1 = header)
+    reason       NVARCHAR(500)  NOT NULL,
+    CONSTRAINT pk_meta_rejected_row PRIMARY KEY (source_id, file_name, row_number)
+);
+
+-- One row per quality check of the refresh (status: pass, warn, fail, missing).
+CREATE TABLE meta_quality_check (
+    check_seq    INT            NOT NULL,
+    check_name   NVARCHAR(64)   NOT NULL,
+    election_id  NVARCHAR(20)   NULL,
+    status       NVARCHAR(10)   NOT NULL,
+    observed     FLOAT          NULL,
+    expected     FLOAT          NULL,
+    detail       NVARCHAR(2000) NOT NULL,
+    CONSTRAINT pk_meta_quality_check PRIMARY KEY (check_seq)
+);
+
+-- History of refreshes (carried over from the previous warehouse on each build).
+CREATE TABLE meta_refresh (
+    refresh_id       NVARCHAR(40)  NOT NULL,
+    started_at       DATETIME      NOT NULL,
+    finished_at      DATETIME      NOT NULL,
+    status           NVARCHAR(10)  NOT NULL,
+    departement      NVARCHAR(3)   NOT NULL,
+    electio_version  NVARCHAR(20)  NOT NULL,
+    elections_loaded INT           NOT NULL,
+    communes_loaded  INT           NOT NULL,
+    checks_failed    INT           NOT NULL,
+    summary          NVARCHAR(2000) NOT NULL,
+    CONSTRAINT pk_meta_refresh PRIMARY KEY (refresh_id)
+);

@@ -1,0 +1,5 @@
+import sys
+
+from electio.cli import main
+
+sys.exit(main())

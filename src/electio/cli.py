@@ -1,0 +1,77 @@
+"""``electio`` command: one subcommand per pipeline step; it only orchestrates."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from electio.errors import ElectioError
+from electio.warehouse.secrets import mask_secrets
+
+log = logging.getLogger("electio")
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from electio import refresh
+
+    return refresh.main(args.passthrough)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from electio.export import export_tables
+    from electio.refresh import settings_from_args
+
+    settings = settings_from_args(args)
+    files = export_tables(settings.db_url, settings.exports_dir)
+    print(f"{len(files)} files written to {settings.exports_dir}")
+    return 0
+
+
+def _sources(args: argparse.Namespace) -> int:
+    from electio.refresh import settings_from_args
+    from electio.sources.catalog import catalog_markdown, load_catalog
+    from electio.sources.resolve import resolve_source
+
+    catalog = load_catalog()
+    if args.action == "list":
+        for source in catalog.values():
+            print(f"{source.id:40} {source.family:12} {len(source.files):4} file(s)  {source.years}")
+    elif args.action == "docs":
+        print(catalog_markdown(catalog))
+    elif args.action == "fetch":
+        settings = settings_from_args(args)
+        for source in catalog.values():
+            for f in source.files:
+                resolved = resolve_source(source.id, f.name, settings=settings)
+                print(f"{resolved.origin:8} {source.id}/{f.name}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from electio.refresh import add_common_arguments
+
+    parser = argparse.ArgumentParser(prog="electio", description="electio: open data -> warehouse -> forecasts")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("refresh", help="full job: sources -> warehouse -> exports (same as python -m electio.refresh)",
+                       add_help=False)
+    p.add_argument("passthrough", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_refresh)
+    p = sub.add_parser("export", help="write every warehouse table as CSV and one XLSX workbook into exports/")
+    add_common_arguments(p)
+    p.set_defaults(func=_export)
+    p = sub.add_parser("sources", help="the source catalog: list, docs (Markdown), fetch (resolve every file)")
+    p.add_argument("action", choices=["list", "docs", "fetch"])
+    add_common_arguments(p)
+    p.set_defaults(func=_sources)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except ElectioError as exc:
+        log.error("%s", mask_secrets(exc))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Exports for analysts: every warehouse table as UTF-8 CSV, plus one XLSX workbook.
+
+Files are written to a temporary folder and swapped in, so a failed export leaves
+the previous extracts intact.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import inspect
+
+from electio.warehouse.load import make_engine
+from electio.warehouse.schema import table_columns
+
+log = logging.getLogger("electio.export")
+
+#: Excel's hard limit; larger tables are only in CSV.
+XLSX_MAX_ROWS = 1_048_575
+WORKBOOK = "electio.xlsx"
+
+
+def read_tables(db_url: str) -> dict[str, pd.DataFrame]:
+    engine = make_engine(db_url)
+    try:
+        present = set(inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            return {t: pd.read_sql_table(t, conn)[cols] for t, cols in table_columns().items() if t in present}
+    finally:
+        engine.dispose()
+
+
+def export_tables(db_url: str, out_dir: Path) -> list[Path]:
+    """Write ``<table>.csv`` for every table and ``electio.xlsx``; return the files."""
+    tables = read_tables(db_url)
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".exports-", dir=out_dir.parent))
+    try:
+        for name, frame in tables.items():
+            # Plain UTF-8, '.' decimals, ISO dates: the Power BI template sets the
+            # culture explicitly; Excel users open the XLSX instead.
+            frame.to_csv(staging / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
+        with pd.ExcelWriter(staging / WORKBOOK, engine="openpyxl") as xlsx:
+            for name, frame in tables.items():
+                if len(frame) > XLSX_MAX_ROWS:
+                    log.warning("%s has %d rows: too many for Excel, CSV only", name, len(frame))
+                    continue
+                frame.to_excel(xlsx, sheet_name=name[:31], index=False)
+        if out_dir.exists():
+            old = out_dir.with_name(out_dir.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            out_dir.rename(old)
+            staging.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    files = sorted(out_dir.iterdir())
+    log.info("exported %d tables to %s", len(tables), out_dir)
+    return files

@@ -1,0 +1,268 @@
+"""Assemble the warehouse tables from the sources, with lineage and quality checks.
+
+Data flows one way: resolve files -> parse (staging) -> harmonise (transform) ->
+check -> tables keyed by their sql/schema.sql name. Nothing here writes to the
+warehouse; :mod:`electio.warehouse.load` does, all at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from electio.sources.catalog import load_catalog
+from electio.sources.elections import aktiur, agregees, euro2024, pres2012
+from electio.sources.geography import (parse_cog_communes, parse_etalab_communes, parse_etalab_epci,
+                                       parse_geojson_features)
+from electio.sources.resolve import ResolvedFile, resolve_source
+from electio.settings import Settings
+from electio.transform import quality
+from electio.transform.communes import build_code_map, build_dim_commune
+from electio.transform.elections import (ElectionFacts, ElectionSpec, harmonise_election,
+                                         load_election_specs, stage_election)
+from electio.transform.politics import load_blocs, load_nuances
+
+log = logging.getLogger("electio.pipeline")
+
+#: Reference geography: latest official code list available in the catalog.
+REFERENCE_COMMUNES = ("etalab_decoupage_administratif_2026", "communes.json")
+REFERENCE_EPCI = ("etalab_decoupage_administratif_2026", "epci.json")
+REFERENCE_COG = ("cog_communes_insee_2025", "v_commune_2025.csv")
+REFERENCE_VINTAGE = 2026
+BOUNDARIES = {"69": ("france_geojson_69", "communes-69-rhone.geojson")}
+
+
+@dataclass
+class Lineage:
+    """Every file the build read, where it came from, and what became of its rows."""
+
+    settings: Settings
+    files: dict[tuple[str, str], ResolvedFile] = field(default_factory=dict)
+    rows: list[dict] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+
+    def resolve(self, source_id: str, file_name: str) -> Path:
+        key = (source_id, file_name)
+        if key not in self.files:
+            self.files[key] = resolve_source(source_id, file_name, settings=self.settings)
+        return self.files[key].path
+
+    def record(self, source_id: str, file_name: str, purpose: str, *, read: int, loaded: int,
+               rejected: int = 0) -> None:
+        self.rows.append({"source_id": source_id, "file_name": file_name, "purpose": purpose,
+                          "rows_read": read, "rows_loaded": loaded, "rows_rejected": rejected})
+
+    def meta_source(self) -> pd.DataFrame:
+        rows = []
+        for r in self.rows:
+            f = self.files[(r["source_id"], r["file_name"])]
+            rows.append({"source_id": r["source_id"], "file_name": r["file_name"], "sha256": f.sha256,
+                         "file_bytes": f.bytes, "resolved_from": f.origin, "purpose": r["purpose"],
+                         "rows_read": r["rows_read"], "rows_loaded": r["rows_loaded"],
+                         "rows_rejected": r["rows_rejected"]})
+        frame = pd.DataFrame(rows, columns=["source_id", "file_name", "sha256", "file_bytes", "resolved_from",
+                                            "purpose", "rows_read", "rows_loaded", "rows_rejected"])
+        return frame.sort_values(["source_id", "file_name", "purpose"]).reset_index(drop=True)
+
+
+@dataclass
+class Geography:
+    dim_commune: pd.DataFrame
+    code_map: pd.DataFrame  # every known code -> reference commune (all départements)
+
+
+def build_geography(lineage: Lineage, departement: str) -> Geography:
+    src, name = REFERENCE_COMMUNES
+    etalab = parse_etalab_communes(lineage.resolve(src, name))
+    epci = parse_etalab_epci(lineage.resolve(*REFERENCE_EPCI))
+    cog = parse_cog_communes(lineage.resolve(*REFERENCE_COG))
+    features = parse_geojson_features(lineage.resolve(*BOUNDARIES[departement])) if departement in BOUNDARIES else []
+    code_map = build_code_map(etalab)
+    dim = build_dim_commune(etalab, epci, cog, features, code_map, departement=departement,
+                            cog_vintage=REFERENCE_VINTAGE)
+    lineage.record(src, name, "reference commune list", read=len(etalab),
+                   loaded=int((etalab["departement"] == departement).sum()))
+    lineage.record(*REFERENCE_EPCI, "EPCI membership", read=len(epci),
+                   loaded=int(dim["epci_code"].notna().sum()))
+    lineage.record(*REFERENCE_COG, "Rhône/Métropole split (CTCD) and cantons", read=len(cog),
+                   loaded=int(dim["canton_code"].notna().sum()))
+    if features:
+        lineage.record(*BOUNDARIES[departement], "commune area and position", read=len(features),
+                       loaded=int(dim["area_km2"].notna().sum()))
+    return Geography(dim_commune=dim, code_map=code_map)
+
+
+@dataclass
+class ElectionBuild:
+    elections: list[dict] = field(default_factory=list)
+    facts: list[ElectionFacts] = field(default_factory=list)
+    checks: list[dict] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def build_elections(lineage: Lineage, geo: Geography, departement: str, nuances: pd.DataFrame,
+                    specs: list[ElectionSpec] | None = None) -> ElectionBuild:
+    specs = specs or load_election_specs()
+    out = ElectionBuild()
+    reference = set(geo.dim_commune["commune_code"])
+    dep_map = geo.code_map[geo.code_map["commune_code"].isin(reference)]
+    for spec in tqdm(specs, desc="elections", unit="election", disable=None):
+        source = spec.source_for(departement)
+        if source is None:
+            out.missing.append(spec.id)
+            out.checks.append(quality.check("election_available", spec.id, "missing",
+                                            f"no source in the catalog covers département {departement}"))
+            log.warning("%s: no source for département %s, reported as missing", spec.id, departement)
+            continue
+        staged = stage_election(source, departement, lineage.resolve)
+        where = f"{source['source']}/{source['file']}"
+        facts = harmonise_election(spec.id, staged, dep_map, nuances, where=where)
+        out.facts.append(facts)
+        out.elections.append({"election_id": spec.id, "election_type": spec.type, "election_year": spec.year,
+                              "round_number": spec.round, "election_date": spec.date,
+                              "label_fr": spec.label_fr, "source_id": source["source"],
+                              "source_file": source["file"]})
+        _record_election_lineage(lineage, spec, source, staged, facts)
+        out.checks += quality.check_staged(spec.id, staged)
+        out.checks += quality.check_facts(spec.id, facts, reference)
+        if source.get("provisional"):
+            out.checks.append(quality.check("final_results", spec.id, "warn",
+                                            f"{where} is built from the provisional results file"))
+        for spec_check in spec.checks_for(departement):
+            out.checks += _cross_check(lineage, spec, spec_check, facts, geo, departement)
+        log.info("%s: %d communes, %d registered, %d expressed", spec.id, len(facts.turnout),
+                 facts.turnout["registered"].sum(), facts.turnout["expressed"].sum())
+    return out
+
+
+def _record_election_lineage(lineage: Lineage, spec: ElectionSpec, source: dict, staged, facts) -> None:
+    sid = source["source"]
+    rejected_by_file: dict[str, int] = {}
+    for r in staged.rejected:
+        rejected_by_file[r.file_name] = rejected_by_file.get(r.file_name, 0) + 1
+        lineage.rejected.append({"source_id": sid, "file_name": r.file_name, "row_number": r.line,
+                                 "reason": r.reason})
+    purpose = f"results {spec.id}"
+    if source["parser"] == "agregees":
+        n_t = len(staged.turnout)
+        lineage.record(sid, source["turnout_file"], f"turnout {spec.id}", read=n_t, loaded=n_t)
+        read_c = staged.rows_read - n_t
+        rej = rejected_by_file.get(source["file"], 0)
+        lineage.record(sid, source["file"], purpose, read=read_c, loaded=read_c - rej, rejected=rej)
+        if staged.bureaux is not None:
+            lineage.record(sid, source["bureaux_file"], f"bureaux {spec.id}", read=len(staged.bureaux),
+                           loaded=len(staged.bureaux))
+    else:
+        loaded = len(staged.turnout) if staged.bureaux is None else len(staged.bureaux)
+        lineage.record(sid, source["file"], purpose, read=staged.rows_read, loaded=loaded)
+
+
+def _loaded_totals(facts: ElectionFacts) -> dict[str, int]:
+    totals = {k: int(facts.turnout[k].sum()) for k in ("registered", "voters", "expressed")}
+    totals.update({k: int(v) for k, v in facts.labels.groupby("label")["votes"].sum().items()})
+    return totals
+
+
+def _cross_check(lineage: Lineage, spec: ElectionSpec, c: dict, facts: ElectionFacts, geo: Geography,
+                 departement: str) -> list[dict]:
+    kind, tol = c["kind"], int(c.get("tolerance", 0))
+    loaded = _loaded_totals(facts)
+    if kind == "published_totals":
+        ref = {k: v for k, v in c.items() if k not in ("kind", "departements")}
+        return [quality.compare_totals("departement_totals_vs_published", spec.id,
+                                       {k: loaded[k] for k in ref if k in loaded}, ref,
+                                       source="figures quoted in issue 2 (Rhône, 2017 T1)")]
+    path = lineage.resolve(c["source"], c["file"]) if "file" in c else None
+    if kind == "aktiur_departement":
+        ref = aktiur.parse_departement_totals(path, departement=departement)
+        ref = ref.rename({"inscrits": "registered", "votants": "voters", "exprimes": "expressed"})
+        ref = ref.drop(labels=[k for k in ("blancs",) if k in ref.index])
+        lineage.record(c["source"], c["file"], f"check {spec.id}", read=1, loaded=0)
+        return [quality.compare_totals("departement_totals_vs_source", spec.id, loaded, ref.to_dict(),
+                                       source=c["file"], tolerance=tol)]
+    if kind == "pres2012_cantons":
+        ref = pres2012.parse_canton_totals(path, departement=departement)
+        lineage.record(c["source"], c["file"], f"check {spec.id}", read=len(ref), loaded=0)
+        return [quality.compare_totals("departement_totals_vs_cantons", spec.id, loaded, ref.to_dict(),
+                                       source=c["file"], tolerance=tol)]
+    if kind == "agregees_turnout":
+        turnout, read = agregees.parse_turnout(path, election_key=c["key"])
+        ref = {k: int(turnout[k].sum()) for k in ("registered", "voters", "expressed")}
+        lineage.record(c["source"], c["file"], f"check {spec.id}", read=read, loaded=0)
+        return [quality.compare_totals("departement_totals_vs_aggregated_file", spec.id,
+                                       {k: loaded[k] for k in ref}, ref, source=c["file"], tolerance=tol)]
+    if kind == "euro2024_json":
+        return _check_euro2024(lineage, spec, c, loaded)
+    raise ValueError(f"unknown check kind {kind!r} in elections.toml")
+
+
+def _check_euro2024(lineage: Lineage, spec: ElectionSpec, c: dict, loaded: dict[str, int]) -> list[dict]:
+    source = load_catalog()[c["source"]]
+    turnouts, truncated, cells = [], 0, 0
+    for f in source.files:
+        turnout, lists = euro2024.parse_commune(lineage.resolve(source.id, f.name))
+        turnouts.append(turnout)
+        truncated += int(lists["truncated"].sum())
+        cells += len(lists)
+        lineage.record(source.id, f.name, f"check {spec.id}", read=len(lists) + 1, loaded=0)
+    frame = pd.DataFrame(turnouts)
+    ref = {k: int(frame[k].sum()) for k in ("registered", "voters", "expressed")}
+    return [
+        quality.compare_totals("departement_totals_vs_ministry_site", spec.id, {k: loaded[k] for k in ref},
+                               ref, source=f"{source.id} summaryTable ({len(frame)} communes)"),
+        quality.check("ministry_site_truncated_counts", spec.id, "warn",
+                      f"{truncated} of {cells} list x commune counts on the Ministry site disagree with "
+                      "percentage2 x exprimés (thousands truncated, mirror caveat 7); those counts are not "
+                      "loaded: votes come from the aggregated file", observed=truncated, expected=0),
+    ]
+
+
+def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, ElectionBuild]:
+    """Every warehouse table except meta_refresh (the refresh adds it)."""
+    lineage = Lineage(settings)
+    geo = build_geography(lineage, settings.departement)
+    nuances = load_nuances()
+    blocs = load_blocs()
+    build = build_elections(lineage, geo, settings.departement, nuances)
+    loaded_ids = {e["election_id"] for e in build.elections}
+
+    used_codes = set()
+    for f in build.facts:
+        used_codes |= set(f.turnout["commune_code"])
+    dep_codes = set(geo.dim_commune["commune_code"])
+    code_map = geo.code_map[geo.code_map["commune_code"].isin(dep_codes)].sort_values("source_code")
+
+    def concat(attr: str) -> pd.DataFrame:
+        frames = [getattr(f, attr) for f in build.facts if getattr(f, attr) is not None]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    turnout, labels, bloc_facts, bureaux = concat("turnout"), concat("labels"), concat("blocs"), concat("bureaux")
+    checks = pd.DataFrame(build.checks)
+    checks.insert(0, "check_seq", range(1, len(checks) + 1))
+    tables = {
+        "dim_commune": geo.dim_commune,
+        "map_commune_code": code_map[["source_code", "commune_code", "relation", "source_name"]],
+        "dim_election": pd.DataFrame(build.elections),
+        "dim_bloc": blocs.rename(columns={"color_hex": "color_hex"})[["bloc_code", "label_fr", "sort_order",
+                                                                      "color_hex"]],
+        "dim_nuance": nuances[nuances["election_id"].isin(loaded_ids)].rename(columns={"bloc": "bloc_code"})[
+            ["election_id", "label", "label_kind", "display_name", "bloc_code", "rationale"]]
+        .sort_values(["election_id", "label"]),
+        "fact_turnout": turnout[["election_id", "commune_code", "registered", "voters", "blank", "null_ballots",
+                                 "blank_and_null", "expressed", "turnout_pct"]],
+        "fact_election_result": bloc_facts.rename(columns={"bloc": "bloc_code", "n_labels": "n_labels"})[
+            ["election_id", "commune_code", "bloc_code", "votes", "share_expressed", "n_labels"]],
+        "fact_label_result": labels[["election_id", "commune_code", "label", "votes", "share_expressed"]],
+        "fact_turnout_bureau": bureaux[["election_id", "commune_code", "bureau_code", "registered", "voters",
+                                        "expressed"]] if not bureaux.empty else bureaux,
+        "meta_source": lineage.meta_source(),
+        "meta_rejected_row": pd.DataFrame(lineage.rejected,
+                                          columns=["source_id", "file_name", "row_number", "reason"]),
+        "meta_quality_check": checks[["check_seq", "check_name", "election_id", "status", "observed",
+                                      "expected", "detail"]],
+    }
+    return tables, lineage, build

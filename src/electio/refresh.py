@@ -1,0 +1,133 @@
+"""Main job: ``python -m electio.refresh`` — sources -> warehouse -> exports.
+
+Orchestration only: each step is a function of its own module and can be run
+alone from the ``electio`` command. Later steps (models, forecasts, report) plug
+in here as they land.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from electio import __version__
+from electio.errors import ElectioError
+from electio.export import export_tables
+from electio.pipeline import build_tables
+from electio.settings import Settings
+from electio.warehouse.load import read_history, write_warehouse
+from electio.warehouse.secrets import mask_secrets
+
+log = logging.getLogger("electio.refresh")
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--departement", help="perimeter: département code (default 69, env ELECTIO_DEPARTEMENT)")
+    parser.add_argument("--db", dest="db_url", help="SQLAlchemy URL of the warehouse "
+                        "(default sqlite:///data/electio.sqlite, env ELECTIO_DB_URL)")
+    parser.add_argument("--mirror", help="folder laid out as <source_id>/<file> to read sources from "
+                        "(env ELECTIO_MIRROR); without it, missing sources are downloaded")
+    parser.add_argument("--offline", action="store_true", help="never download; fail if a source is missing")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    from pathlib import Path
+
+    return Settings.from_env(departement=args.departement, db_url=args.db_url,
+                             mirror=Path(args.mirror).expanduser() if args.mirror else None,
+                             allow_download=False if args.offline else None)
+
+
+def run_refresh(settings: Settings, *, export: bool = True) -> dict:
+    """Build the warehouse and the exports; return the summary figures."""
+    started = datetime.now(timezone.utc).replace(microsecond=0)
+    t0 = time.perf_counter()
+    log.info("refresh of département %s into %s", settings.departement, mask_secrets(settings.db_url))
+    tables, lineage, build = build_tables(settings)
+    checks = tables["meta_quality_check"]
+    failed = checks[checks["status"] == "fail"]
+    summary = {
+        "departement": settings.departement,
+        "elections_loaded": len(tables["dim_election"]),
+        "elections_missing": build.missing,
+        "communes": len(tables["dim_commune"]),
+        "fact_turnout_rows": len(tables["fact_turnout"]),
+        "fact_election_result_rows": len(tables["fact_election_result"]),
+        "rows_rejected": int(tables["meta_source"]["rows_rejected"].sum()),
+        "checks": checks["status"].value_counts().to_dict(),
+        "failed_checks": [f"{r.check_name} {r.election_id}: {r.detail}" for r in failed.itertuples()],
+    }
+    history = read_history(settings.db_url).get("meta_refresh", pd.DataFrame())
+    finished = datetime.now(timezone.utc).replace(microsecond=0)
+    row = pd.DataFrame([{
+        "refresh_id": f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", "started_at": started.replace(tzinfo=None),
+        "finished_at": finished.replace(tzinfo=None), "status": "ok" if failed.empty else "checks_failed",
+        "departement": settings.departement, "electio_version": __version__,
+        "elections_loaded": summary["elections_loaded"], "communes_loaded": summary["communes"],
+        "checks_failed": len(failed),
+        "summary": f"{summary['elections_loaded']} elections, {summary['fact_turnout_rows']} turnout rows, "
+                   f"{summary['rows_rejected']} rows rejected, checks {summary['checks']}"}])
+    tables["meta_refresh"] = pd.concat([history, row], ignore_index=True) if not history.empty else row
+    write_warehouse(settings.db_url, tables)
+    if export:
+        files = export_tables(settings.db_url, settings.exports_dir)
+        summary["exports"] = len(files)
+    summary["seconds"] = round(time.perf_counter() - t0, 1)
+    return summary
+
+
+def peak_memory_mb() -> int | None:
+    """Peak resident memory of this process (Linux/macOS; None elsewhere)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10))
+
+
+def print_summary(summary: dict, settings: Settings) -> None:
+    lines = [
+        f"electio refresh - département {summary['departement']}",
+        f"  warehouse : {mask_secrets(settings.db_url)}",
+        f"  elections : {summary['elections_loaded']} loaded"
+        + (f", missing for this perimeter: {', '.join(summary['elections_missing'])}" if summary["elections_missing"] else ""),
+        f"  communes  : {summary['communes']}; turnout rows {summary['fact_turnout_rows']}, "
+        f"bloc result rows {summary['fact_election_result_rows']}",
+        f"  rejected  : {summary['rows_rejected']} source rows (see meta_rejected_row)",
+        f"  checks    : " + ", ".join(f"{k} {v}" for k, v in sorted(summary["checks"].items())),
+    ]
+    lines += [f"    FAILED {f}" for f in summary["failed_checks"]]
+    if "exports" in summary:
+        lines.append(f"  exports   : {summary['exports']} files in {settings.exports_dir}")
+    lines.append(f"  time      : {summary['seconds']} s, peak memory (RSS) {summary.get('peak_mb', '?')} MB")
+    print("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m electio.refresh", description=__doc__.splitlines()[0])
+    add_common_arguments(parser)
+    parser.add_argument("--no-export", action="store_true", help="skip the CSV/XLSX exports")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = settings_from_args(args)
+    try:
+        summary = run_refresh(settings, export=not args.no_export)
+    except ElectioError as exc:
+        log.error("refresh failed, previous warehouse and exports kept: %s", mask_secrets(exc))
+        return 1
+    summary["peak_mb"] = peak_memory_mb()
+    print_summary(summary, settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

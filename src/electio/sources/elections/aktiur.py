@@ -1,0 +1,47 @@
+"""aktiur/resultats-electoraux: Ministry results re-formatted as wide CSV (2014-2019).
+
+One row per commune (or bureau), one column per nuance, list or candidate after
+``exprimes``. Commune codes are 3 digits beside ``departement``. There is no
+``nuls`` column, and 2014 has no ``blancs`` either.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from electio.sources.elections import StagedElection, given
+from electio.sources.readers import commune_code, read_table, to_counts
+
+_RENAME = {"inscrits": "registered", "votants": "voters", "exprimes": "expressed",
+           "blancs": "blank", "commune_libelle": "source_name"}
+
+
+def parse_commune_large(path: Path, *, departement: str) -> StagedElection:
+    """Commune-level wide file, filtered to one département."""
+    frame = read_table(path, sep=",", required=["departement", "commune", "commune_libelle",
+                                                 "inscrits", "votants", "exprimes"])
+    rows_read = len(frame)
+    labels = list(frame.columns[list(frame.columns).index("exprimes") + 1:])
+    if not labels:
+        raise ValueError(f"{path}: no candidate/list columns after 'exprimes'")
+    frame = frame[frame["departement"].str.strip() == departement]
+    counts = ["inscrits", "votants", "exprimes"] + (["blancs"] if "blancs" in frame else [])
+    frame = to_counts(frame, counts + labels, path)
+    frame["source_code"] = commune_code(frame["departement"], frame["commune"])
+    frame = frame.rename(columns=_RENAME)
+    turnout = given(frame, blank="blank" if "blank" in frame else None, null_ballots=None,
+                    blank_and_null=None)
+    results = frame.melt(id_vars=["source_code"], value_vars=labels, var_name="label", value_name="votes")
+    return StagedElection(turnout=turnout, results=results, rows_read=rows_read)
+
+
+def parse_departement_totals(path: Path, *, departement: str) -> pd.Series:
+    """Département totals (inscrits, votants, exprimes and one entry per label)."""
+    frame = read_table(path, sep=",", required=["departement", "inscrits", "votants", "exprimes"])
+    row = frame[frame["departement"].str.strip() == departement]
+    if row.empty:
+        raise ValueError(f"{path}: no row for département {departement}")
+    numeric = [c for c in frame.columns if c != "departement"]
+    return to_counts(row, numeric, path).iloc[0][numeric].astype(int)

@@ -1,0 +1,66 @@
+"""Presidential election 2012: Rhône commune transcription, and the canton file.
+
+The commune file is a transcription of the Ministry's 293 Rhône rows (mirror
+caveat 8): blank and null ballots are merged (2012 rules). The national canton
+export is used only to cross-check département totals.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from electio.sources.elections import StagedElection, given
+from electio.sources.readers import read_table, to_counts
+
+_BASE = ["CodeInsee", "Inscrits", "Votants", "Blancs.et.nuls", "Exprimés"]
+
+
+def parse_communes(path: Path, *, departement: str) -> StagedElection:
+    frame = read_table(path, sep=";", required=_BASE)
+    rows_read = len(frame)
+    labels = list(frame.columns[len(_BASE):])
+    frame["CodeInsee"] = frame["CodeInsee"].str.strip().str.zfill(5)
+    frame = frame[frame["CodeInsee"].str[:2] == departement]
+    frame = to_counts(frame, _BASE[1:] + labels, path)
+    frame = frame.rename(columns={"CodeInsee": "source_code", "Inscrits": "registered",
+                                  "Votants": "voters", "Exprimés": "expressed",
+                                  "Blancs.et.nuls": "blank_and_null"})
+    frame["source_name"] = pd.NA
+    turnout = given(frame, blank=None, null_ballots=None, blank_and_null="blank_and_null")
+    results = frame.melt(id_vars=["source_code"], value_vars=labels, var_name="label", value_name="votes")
+    return StagedElection(turnout=turnout, results=results, rows_read=rows_read)
+
+
+# The T1 and T2 canton exports name their columns differently.
+_CANTON_LAYOUTS = [
+    {"dep": "Code du département", "registered": "Inscrits", "voters": "Votants",
+     "expressed": "Exprimés", "name": "Nom", "votes": "Voix", "sep": "."},
+    {"dep": "code_du_departement", "registered": "inscrits", "voters": "votants",
+     "expressed": "exprimes", "name": "nom", "votes": "voix", "sep": "_"},
+]
+
+
+def parse_canton_totals(path: Path, *, departement: str) -> pd.Series:
+    """Département totals (registered, voters, expressed, votes per candidate) from
+    the national canton files, used to cross-check the commune transcription.
+
+    The T1 export writes the département as a float ("69.0") and suffixes
+    candidate blocks .1 .. .9; the T2 export uses snake_case and _2.
+    """
+    header = read_table(path, sep=",", required=[]).columns
+    layout = next((l for l in _CANTON_LAYOUTS if l["dep"] in header), _CANTON_LAYOUTS[0])
+    frame = read_table(path, sep=",", required=[layout[k] for k in ("dep", "registered", "voters", "expressed")])
+    dep = frame[layout["dep"]].str.strip().str.replace(r"\.0$", "", regex=True).str.zfill(2)
+    frame = frame[dep == departement.zfill(2)]
+    suffix = re.compile(re.escape(layout["name"]) + r"(" + re.escape(layout["sep"]) + r"\d+)?$")
+    name_cols = [c for c in frame.columns if suffix.match(c)]
+    vote_cols = [layout["votes"] + c[len(layout["name"]):] for c in name_cols]
+    frame = to_counts(frame, [layout[k] for k in ("registered", "voters", "expressed")] + vote_cols, path)
+    totals = {k: int(frame[layout[k]].sum()) for k in ("registered", "voters", "expressed")}
+    for name_col, vote_col in zip(name_cols, vote_cols):
+        for name, votes in frame.groupby(frame[name_col].str.strip())[vote_col].sum().items():
+            totals[name] = totals.get(name, 0) + int(votes)
+    return pd.Series(totals)

@@ -1,0 +1,119 @@
+"""Reading official tabular files with errors an analyst can act on.
+
+Every parser goes through :func:`read_table` and :func:`to_counts` so that a wrong
+delimiter, a missing column, a truncated gzip or a non-numeric count always fails
+the same way: naming the file, the line (1 = header) and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zlib
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from electio.errors import InputFormatError
+
+#: Line number in the file of the first data row (line 1 is the header).
+FIRST_DATA_LINE = 2
+
+
+def _open_text(path: Path, encoding: str) -> str:
+    """Whole file as text; gzip is detected from the magic bytes, not the name."""
+    raw = Path(path).read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise InputFormatError(path, f"truncated or corrupt gzip file ({exc})") from exc
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputFormatError(path, f"not valid {encoding} text (byte {exc.start})", line=line) from exc
+
+
+def read_table(
+    path: Path,
+    *,
+    sep: str,
+    required: Iterable[str],
+    encoding: str = "utf-8-sig",
+    usecols: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Read a delimited file as strings and check its header.
+
+    All columns are read as text: counts are converted later by :func:`to_counts`,
+    which knows the line numbers to report. Leading zeros of codes are kept.
+    """
+    text = _open_text(path, encoding)
+    if text.startswith("\ufeff"):  # BOM left by a non utf-8-sig encoding
+        text = text[1:]
+    header_line = text.split("\n", 1)[0]
+    header = next(csv.reader([header_line], delimiter=sep)) if header_line else []
+    header = [h.strip() for h in header]
+    required = list(required)
+    if len(header) <= 1 and len(required) > 1:
+        found = max(",;\t|", key=header_line.count)
+        raise InputFormatError(
+            path, f"expected {sep!r}-separated columns {required[:4]}..., "
+            f"but the header has no {sep!r} (delimiter looks like {found!r})", line=1)
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputFormatError(path, f"missing expected column(s) {missing}; header has {header}",
+                               line=1, column=missing[0])
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                            usecols=list(usecols) if usecols is not None else None,
+                            skip_blank_lines=True)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputFormatError(path, f"cannot be parsed as {sep!r}-separated text: {exc}") from exc
+    frame.columns = [c.strip() for c in frame.columns]
+    # Line numbers for error messages; blank lines are skipped by the parser, so
+    # rebuild them from the text when there are any.
+    lines = text.split("\n")
+    if any(not l.strip() for l in lines[1:-1]):
+        data_lines = [i + 1 for i, l in enumerate(lines) if i > 0 and l.strip()]
+        frame.index = data_lines[: len(frame)]
+    else:
+        frame.index = range(FIRST_DATA_LINE, FIRST_DATA_LINE + len(frame))
+    frame.index.name = "line"
+    return frame
+
+
+def to_counts(frame: pd.DataFrame, columns: Iterable[str], path: Path, *,
+              allow_missing: bool = False) -> pd.DataFrame:
+    """Convert vote-count columns to integers, failing on the first bad cell.
+
+    Accepts integer-valued floats ("133.0", written by pandas re-exports); refuses
+    text, negative numbers and fractions, naming the line and column.
+    """
+    out = frame.copy()
+    for col in columns:
+        raw = out[col].astype(str).str.strip()
+        values = pd.to_numeric(raw.where(raw != "", None), errors="coerce")
+        bad = values.isna() & (raw != "") | (values < 0) | (values.notna() & (values % 1 != 0))
+        if not allow_missing:
+            bad |= raw == ""
+        if bad.any():
+            line = bad.idxmax()
+            raise InputFormatError(path, f"expected a non-negative whole number, got {raw[line]!r}",
+                                   line=int(line), column=col)
+        out[col] = values.astype("Int64") if allow_missing else values.astype(np.int64)
+    return out
+
+
+def commune_code(dep: pd.Series, com: pd.Series) -> pd.Series:
+    """5-character INSEE code from a département code and a 3-digit commune code.
+
+    The Ministry files split the code ("69" + "123"); some exports write the
+    département as a float ("69.0").
+    """
+    dep = dep.astype(str).str.strip().str.replace(r"\.0$", "", regex=True).str.zfill(2)
+    com = com.astype(str).str.strip().str.replace(r"\.0$", "", regex=True).str.zfill(3)
+    return dep + com.str[-3:]

@@ -1,0 +1,1 @@
+"""Transform: harmonise staged sources onto the reference geography and politics."""

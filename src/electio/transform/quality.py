@@ -1,0 +1,97 @@
+"""Quality checks of loaded elections, recorded in ``meta_quality_check``.
+
+A check never fixes data: it states what was verified, on which figures, and
+whether it passed. ``fail`` is a real inconsistency; ``warn`` a documented,
+bounded gap; ``n/a`` an identity the source cannot be checked on (it derives
+one column from the others); ``missing`` an election with no source.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pandas as pd
+
+from electio.sources.elections import StagedElection
+from electio.transform.elections import ElectionFacts
+
+
+def check(name: str, election_id: str | None, status: str, detail: str,
+          observed: float | None = None, expected: float | None = None) -> dict:
+    return {"check_name": name, "election_id": election_id, "status": status, "observed": observed,
+            "expected": expected, "detail": detail}
+
+
+def check_staged(election_id: str, staged: StagedElection) -> list[dict]:
+    """Identities the source file itself states, on its own rows."""
+    t, out = staged.turnout, []
+    sums = staged.results.groupby("source_code")["votes"].sum()
+    diff = (t.set_index("source_code")["expressed"] - sums.reindex(t["source_code"]).fillna(0).values)
+    bad = diff[diff != 0]
+    out.append(check("expressed_equals_sum_of_votes", election_id, "pass" if bad.empty else "fail",
+                     f"{len(bad)} of {len(t)} source communes where exprimés != sum of votes"
+                     + (f" (e.g. {bad.index[0]}: {int(bad.iloc[0])})" if len(bad) else ""),
+                     observed=len(bad), expected=0))
+    parts = t["blank_and_null"].where(t["blank_and_null"].notna(), t["blank"] + t["null_ballots"])
+    if parts.notna().all():
+        gap = (t["voters"] - parts - t["expressed"]) != 0
+        out.append(check("voters_equals_blank_null_expressed", election_id, "fail" if gap.any() else "pass",
+                         f"{int(gap.sum())} of {len(t)} source communes where votants != blancs + nuls + exprimés",
+                         observed=int(gap.sum()), expected=0))
+    else:
+        given = [c for c in ("blank", "null_ballots") if t[c].notna().any()]
+        out.append(check("voters_equals_blank_null_expressed", election_id, "n/a",
+                         f"not checkable: the source gives only {given or 'neither blancs nor nuls'}; "
+                         "the missing part is derived as votants - exprimés - the other"))
+    order = (t["registered"] >= t["voters"]) & (t["voters"] >= t["expressed"])
+    out.append(check("registered_ge_voters_ge_expressed", election_id, "pass" if order.all() else "fail",
+                     f"{int((~order).sum())} source communes break inscrits >= votants >= exprimés",
+                     observed=int((~order).sum()), expected=0))
+    return out
+
+
+def check_facts(election_id: str, facts: ElectionFacts, reference_communes: set[str]) -> list[dict]:
+    out = []
+    shares = facts.blocs["share_expressed"]
+    in_range = shares.between(0, 100).all()
+    total = facts.blocs.groupby("commune_code")["share_expressed"].sum()
+    expressed_communes = set(facts.turnout.loc[facts.turnout["expressed"] > 0, "commune_code"])
+    off = total[total.index.isin(expressed_communes) & ((total - 100).abs() > 0.01)]
+    out.append(check("shares_in_0_100_and_sum_to_100", election_id,
+                     "pass" if in_range and off.empty else "fail",
+                     f"bloc shares within [0, 100]: {in_range}; communes whose shares do not sum to 100: {len(off)}",
+                     observed=len(off), expected=0))
+    loaded = set(facts.turnout["commune_code"])
+    absent = sorted(reference_communes - loaded)
+    outside = sorted(loaded - reference_communes)
+    status = "pass" if not absent and not outside else "fail"
+    out.append(check("commune_coverage", election_id, status,
+                     f"{len(loaded)} reference communes loaded of {len(reference_communes)}"
+                     + (f"; without result: {absent[:10]}" if absent else "")
+                     + (f"; outside the perimeter: {outside[:10]}" if outside else ""),
+                     observed=len(loaded), expected=len(reference_communes)))
+    return out
+
+
+def _key(name: str) -> str:
+    """Candidate names compared across files ('LePen' ~ 'LE PEN', 'Dupont.Aignan')."""
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def compare_totals(name: str, election_id: str, loaded: dict[str, int], reference: dict[str, int],
+                   *, source: str, tolerance: int = 0) -> dict:
+    """Compare département totals (turnout and per label) with an independent source."""
+    ref = {_key(k): int(v) for k, v in reference.items()}
+    got = {_key(k): int(v) for k, v in loaded.items()}
+    common = sorted(set(ref) & set(got))
+    gaps = {k: got[k] - ref[k] for k in common if got[k] != ref[k]}
+    worst = max((abs(v) for v in gaps.values()), default=0)
+    status = "pass" if worst == 0 else ("warn" if worst <= tolerance else "fail")
+    detail = (f"vs {source}: {len(common)} figures compared, {len(gaps)} differ"
+              + (f" (largest |gap| {worst}; " + ", ".join(f"{k} {v:+d}" for k, v in list(gaps.items())[:6]) + ")"
+                 if gaps else "")
+              + (f"; documented tolerance {tolerance}" if tolerance else ""))
+    if not common:
+        status, detail = "fail", f"vs {source}: no figure in common (labels {sorted(ref)[:5]}...)"
+    return check(name, election_id, status, detail, observed=worst, expected=tolerance)

@@ -1,0 +1,133 @@
+"""Loading the star schema: all or nothing, and the same tables every time.
+
+SQLite (default): the warehouse is built in a new file beside the old one and
+swapped in with an atomic rename, so readers (Power BI, notebooks) never see a
+half-built warehouse and a failure leaves the previous file untouched.
+Other engines (SQL Server): one transaction that empties and refills the tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import Engine, make_url
+
+from electio.errors import ElectioError
+from electio.warehouse.schema import statements, table_columns
+from electio.warehouse.secrets import mask_secrets
+
+log = logging.getLogger("electio.warehouse")
+
+#: Tables whose rows are carried over from the previous warehouse (history).
+HISTORY_TABLES = ("meta_refresh",)
+
+
+def make_engine(url: str) -> Engine:
+    """Engine for a SQLAlchemy URL; SQL Server gets pyodbc's fast_executemany."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "mssql":
+        return create_engine(parsed, fast_executemany=True)
+    return create_engine(parsed)
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return Path(parsed.database)
+    return None
+
+
+def read_history(url: str) -> dict[str, pd.DataFrame]:
+    """History rows of the current warehouse, if there is one."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return {}
+    engine = make_engine(url)
+    try:
+        existing = set(inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            return {t: pd.read_sql_table(t, conn) for t in HISTORY_TABLES if t in existing}
+    except Exception as exc:  # unreadable previous warehouse: rebuild without history
+        log.warning("previous warehouse not readable, history not carried over: %s", mask_secrets(exc))
+        return {}
+    finally:
+        engine.dispose()
+
+
+def _check_frames(tables: dict[str, pd.DataFrame]) -> None:
+    schema = table_columns()
+    for name, frame in tables.items():
+        if name not in schema:
+            raise ElectioError(f"table {name!r} is not in sql/schema.sql")
+        if list(frame.columns) != schema[name]:
+            raise ElectioError(f"table {name}: columns {list(frame.columns)} differ from sql/schema.sql "
+                               f"{schema[name]}")
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return clean.to_dict(orient="records")
+
+
+def _insert_all(conn, tables: dict[str, pd.DataFrame]) -> None:
+    from sqlalchemy import MetaData, Table
+
+    meta = MetaData()
+    for name in table_columns():  # creation order = foreign-key order
+        frame = tables.get(name)
+        if frame is None or frame.empty:
+            continue
+        table = Table(name, meta, autoload_with=conn)
+        conn.execute(table.insert(), _records(frame))
+        log.info("loaded %s: %d rows", name, len(frame))
+
+
+def write_warehouse(url: str, tables: dict[str, pd.DataFrame]) -> None:
+    """Replace the warehouse's content with ``tables``, atomically."""
+    _check_frames(tables)
+    path = sqlite_path(url)
+    if path is not None:
+        _write_sqlite_swap(path, tables)
+    else:
+        _write_transaction(url, tables)
+
+
+def _write_sqlite_swap(path: Path, tables: dict[str, pd.DataFrame]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    engine = create_engine(f"sqlite:///{tmp}")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA foreign_keys = ON")  # must precede the transaction
+            with conn.begin():
+                for stmt in statements():
+                    conn.exec_driver_sql(stmt)
+                _insert_all(conn, tables)
+        engine.dispose()
+        os.replace(tmp, path)  # atomic on POSIX and Windows (same folder)
+    except BaseException:
+        engine.dispose()
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write_transaction(url: str, tables: dict[str, pd.DataFrame]) -> None:
+    engine = make_engine(url)
+    try:
+        existing = set(inspect(engine).get_table_names())
+        with engine.begin() as conn:  # rolls back on any error
+            for name, stmt in zip(table_columns(), [s for s in statements() if s.upper().startswith("CREATE TABLE")]):
+                if name not in existing:
+                    conn.exec_driver_sql(stmt)
+            for name in reversed(list(table_columns())):
+                conn.execute(text(f"DELETE FROM {name}"))
+            _insert_all(conn, tables)
+    except Exception as exc:
+        raise ElectioError(f"warehouse load failed, previous content kept: {mask_secrets(exc)}") from None
+    finally:
+        engine.dispose()
