@@ -9,8 +9,9 @@ commune keeps its side of the 2015 split (Métropole de Lyon or Rhône).
 from __future__ import annotations
 
 import pandas as pd
+import shapely
 from shapely.geometry import shape
-from shapely.ops import transform as shapely_transform, unary_union
+from shapely.ops import unary_union
 
 from electio.errors import ElectioError
 
@@ -86,7 +87,7 @@ def build_dim_commune(etalab: pd.DataFrame, epci: pd.DataFrame, cog: pd.DataFram
         if geom is None:
             area.append(None), lat.append(None), lon.append(None)
             continue
-        area.append(round(shapely_transform(to_l93, geom).area / 1e6, 3))
+        area.append(round(shapely.transform(geom, to_l93, interleaved=False).area / 1e6, 3))
         point = geom.representative_point()  # inside the commune, unlike a centroid
         lat.append(round(point.y, 5)), lon.append(round(point.x, 5))
     dim["area_km2"], dim["latitude"], dim["longitude"] = area, lat, lon
