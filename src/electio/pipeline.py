@@ -249,7 +249,7 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
         "dim_election": pd.DataFrame(build.elections),
         "dim_bloc": blocs.rename(columns={"color_hex": "color_hex"})[["bloc_code", "label_fr", "sort_order",
                                                                       "color_hex"]],
-        "dim_nuance": nuances[nuances["election_id"].isin(loaded_ids)].rename(columns={"bloc": "bloc_code"})[
+        "dim_nuance": nuances[nuances["election_id"].isin(loaded_ids) & (nuances["label_kind"] != "list_code")].rename(columns={"bloc": "bloc_code"})[
             ["election_id", "label", "label_kind", "display_name", "bloc_code", "rationale"]]
         .sort_values(["election_id", "label"]),
         "fact_turnout": turnout[["election_id", "commune_code", "registered", "voters", "blank", "null_ballots",

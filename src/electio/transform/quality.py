@@ -39,10 +39,13 @@ def check_staged(election_id: str, staged: StagedElection) -> list[dict]:
                          f"{int(gap.sum())} of {len(t)} source communes where votants != blancs + nuls + exprimés",
                          observed=int(gap.sum()), expected=0))
     else:
-        given = [c for c in ("blank", "null_ballots") if t[c].notna().any()]
-        out.append(check("voters_equals_blank_null_expressed", election_id, "n/a",
-                         f"not checkable: the source gives only {given or 'neither blancs nor nuls'}; "
-                         "the missing part is derived as votants - exprimés - the other"))
+        if t["blank"].notna().any():
+            detail = "the source gives blancs but no nuls column; nuls derived as votants - blancs - exprimés"
+        elif t["null_ballots"].notna().any():
+            detail = "the source gives nuls but no blancs column; blancs derived as votants - nuls - exprimés"
+        else:
+            detail = "the source gives neither blancs nor nuls; blancs + nuls derived as votants - exprimés"
+        out.append(check("voters_equals_blank_null_expressed", election_id, "n/a", f"not checkable: {detail}"))
     order = (t["registered"] >= t["voters"]) & (t["voters"] >= t["expressed"])
     out.append(check("registered_ge_voters_ge_expressed", election_id, "pass" if order.all() else "fail",
                      f"{int((~order).sum())} source communes break inscrits >= votants >= exprimés",

@@ -104,6 +104,7 @@ def _write_sqlite_swap(path: Path, tables: dict[str, pd.DataFrame]) -> None:
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA foreign_keys = ON")  # must precede the transaction
+            conn.commit()
             with conn.begin():
                 for stmt in statements():
                     conn.exec_driver_sql(stmt)
