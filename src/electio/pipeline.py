@@ -33,6 +33,7 @@ REFERENCE_COMMUNES = ("etalab_decoupage_administratif_2026", "communes.json")
 REFERENCE_EPCI = ("etalab_decoupage_administratif_2026", "epci.json")
 REFERENCE_COG = ("cog_communes_insee_2025", "v_commune_2025.csv")
 REFERENCE_VINTAGE = 2026
+BUREAU_FACT_COLUMNS = ["election_id", "commune_code", "bureau_code", "registered", "voters", "expressed"]
 BOUNDARIES = {"69": ("france_geojson_69", "communes-69-rhone.geojson")}
 
 
@@ -238,7 +239,7 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
 
     def concat(attr: str) -> pd.DataFrame:
         frames = [getattr(f, attr) for f in build.facts if getattr(f, attr) is not None]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BUREAU_FACT_COLUMNS)
 
     turnout, labels, bloc_facts, bureaux = concat("turnout"), concat("labels"), concat("blocs"), concat("bureaux")
     checks = pd.DataFrame(build.checks)
@@ -257,8 +258,7 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
         "fact_election_result": bloc_facts.rename(columns={"bloc": "bloc_code", "n_labels": "n_labels"})[
             ["election_id", "commune_code", "bloc_code", "votes", "share_expressed", "n_labels"]],
         "fact_label_result": labels[["election_id", "commune_code", "label", "votes", "share_expressed"]],
-        "fact_turnout_bureau": bureaux[["election_id", "commune_code", "bureau_code", "registered", "voters",
-                                        "expressed"]] if not bureaux.empty else bureaux,
+        "fact_turnout_bureau": bureaux[BUREAU_FACT_COLUMNS],
         "meta_source": lineage.meta_source(),
         "meta_rejected_row": pd.DataFrame(lineage.rejected,
                                           columns=["source_id", "file_name", "row_number", "reason"]),

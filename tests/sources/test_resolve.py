@@ -102,7 +102,7 @@ def test_mirror_hit_is_read_in_place(tmp_path, caplog):
     mirror = tmp_path / "mirror"
     mirrored = put(mirror)
     settings = make_settings(tmp_path, mirror=mirror)
-    with caplog.at_level(logging.INFO, logger="electio.sources"):
+    with caplog.at_level(logging.DEBUG, logger="electio.sources"):
         got = resolve_source(SID, NAME, settings=settings, catalog=make_catalog())
     assert (got.origin, got.path, got.sha256, got.bytes) == ("mirror", mirrored, SHA, len(CONTENT))
     assert files_under(settings.cache_dir) == []  # not copied

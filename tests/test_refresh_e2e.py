@@ -1,0 +1,166 @@
+"""End-to-end: the real mirror -> warehouse -> exports, on the default perimeter and another one."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from electio.errors import ChecksumMismatch, InputFormatError
+from electio.export import read_tables
+from electio.refresh import main, run_refresh
+from electio.settings import Settings
+from electio.warehouse.schema import table_columns
+
+ELECTIONS_69 = {"pres_2012_t1", "pres_2012_t2", "euro_2014_t1", "pres_2017_t1", "pres_2017_t2", "leg_2017_t1",
+                "leg_2017_t2", "euro_2019_t1", "pres_2022_t1", "pres_2022_t2", "leg_2022_t1", "euro_2024_t1",
+                "leg_2024_t1"}
+
+
+def make_settings(root, mirror, **kw) -> Settings:
+    return Settings(mirror=mirror, cache_dir=root / "raw", data_dir=root / "data", exports_dir=root / "exports",
+                    reports_dir=root / "reports", allow_download=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, mirror):
+    root = tmp_path_factory.mktemp("refresh")
+    settings = make_settings(root, mirror)
+    summary = run_refresh(settings)
+    return settings, summary, read_tables(settings.db_url)
+
+
+def q(settings: Settings, sql: str) -> pd.DataFrame:
+    path = settings.db_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        return pd.read_sql(sql, conn)
+
+
+def test_every_election_on_the_same_266_communes(built):
+    settings, summary, t = built
+    assert set(t["dim_election"]["election_id"]) == ELECTIONS_69
+    assert len(t["dim_commune"]) == 266
+    per_election = t["fact_turnout"].groupby("election_id")["commune_code"].nunique()
+    assert (per_election == 266).all()
+    assert not t["fact_turnout"]["commune_code"].str.startswith("6938").any()  # Lyon rolled up
+    assert t["dim_commune"]["territory"].value_counts().to_dict() == {"rhone": 208, "metropole_lyon": 58}
+
+
+def test_published_rhone_figures_pres_2017(built):
+    settings, _, _ = built
+    reg = q(settings, "select sum(registered) r from fact_turnout where election_id='pres_2017_t1'")["r"][0]
+    macron = q(settings, "select sum(votes) v from fact_label_result where election_id='pres_2017_t1' "
+                         "and label='MACRON'")["v"][0]
+    assert (reg, macron) == (1_155_604, 236_137)
+
+
+def test_bloc_shares_and_votes_are_consistent(built):
+    _, _, t = built
+    res, turnout = t["fact_election_result"], t["fact_turnout"]
+    votes = res.groupby(["election_id", "commune_code"])["votes"].sum()
+    expressed = turnout.set_index(["election_id", "commune_code"])["expressed"]
+    assert (votes == expressed.reindex(votes.index)).all()
+    shares = res.groupby(["election_id", "commune_code"])["share_expressed"].sum()
+    assert ((shares - 100).abs() < 0.01).all()
+    assert (turnout["voters"] == turnout["blank_and_null"] + turnout["expressed"]).all()
+
+
+def test_no_failed_check_and_lineage_counts_rejections(built):
+    settings, summary, t = built
+    checks = t["meta_quality_check"]
+    assert not (checks["status"] == "fail").any(), checks[checks["status"] == "fail"]["detail"].tolist()
+    assert {"pass", "warn", "n/a"} <= set(checks["status"])
+    src = t["meta_source"]
+    assert src["rows_rejected"].sum() == len(t["meta_rejected_row"]) > 0
+    assert set(src["resolved_from"]) == {"mirror"}
+    assert src["sha256"].str.fullmatch(r"[0-9a-f]{64}").all()
+
+
+def test_exports_match_the_warehouse(built):
+    settings, summary, t = built
+    for name in table_columns():
+        csv = pd.read_csv(settings.exports_dir / f"{name}.csv", dtype=str, keep_default_na=False)
+        assert len(csv) == len(t[name]), name
+    assert (settings.exports_dir / "electio.xlsx").stat().st_size > 0
+
+
+def test_refresh_twice_gives_identical_tables(built, mirror):
+    settings, _, first = built
+    run_refresh(settings, export=False)
+    second = read_tables(settings.db_url)
+    for name in table_columns():
+        if name == "meta_refresh":
+            continue
+        pd.testing.assert_frame_equal(first[name], second[name], obj=name)
+    assert len(second["meta_refresh"]) == 2  # history carried over
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_failure_during_load_leaves_previous_warehouse(built, monkeypatch):
+    settings, _, _ = built
+    db = settings.data_dir / "electio.sqlite"
+    before = _digest(db)
+    import electio.warehouse.load as load
+
+    real = load._records
+
+    def explode(frame):
+        if "bloc_code" in frame.columns and "votes" in frame.columns:
+            raise RuntimeError("injected crash in the middle of the load")
+        return real(frame)
+
+    monkeypatch.setattr(load, "_records", explode)
+    with pytest.raises(RuntimeError, match="injected"):
+        run_refresh(settings, export=False)
+    assert _digest(db) == before
+    assert [p.name for p in db.parent.iterdir() if ".tmp-" in p.name] == []
+
+
+def test_corrupt_or_bad_source_leaves_previous_warehouse(built, tmp_path, mirror):
+    settings, _, _ = built
+    db = settings.data_dir / "electio.sqlite"
+    before = _digest(db)
+    # A local cache copy with the wrong bytes is refused by its checksum...
+    bad = settings.cache_dir / "elections_agregees_69" / "rhone_2024_legi_t1.csv"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text("id_election;code_commune\n", encoding="utf-8")
+    try:
+        with pytest.raises(ChecksumMismatch, match="rhone_2024_legi_t1.csv"):
+            run_refresh(settings, export=False)
+    finally:
+        bad.unlink()
+    assert _digest(db) == before
+
+
+def test_parse_error_stops_the_refresh_cleanly(built, monkeypatch):
+    settings, _, _ = built
+    db = settings.data_dir / "electio.sqlite"
+    before = _digest(db)
+    import electio.sources.elections.ministere as ministere
+
+    def broken(path, **kw):
+        raise InputFormatError(path, "expected a non-negative whole number, got 'x'", line=7, column="Voix_3")
+
+    monkeypatch.setattr(ministere, "parse_wide", broken)
+    assert main(["--mirror", str(settings.mirror), "--db", settings.db_url, "--offline", "--no-export"]) == 1
+    assert _digest(db) == before
+
+
+def test_second_departement_loads_national_sources_and_reports_gaps(tmp_path, mirror):
+    settings = make_settings(tmp_path, mirror, departement="01")
+    summary = run_refresh(settings, export=False)
+    t = read_tables(settings.db_url)
+    assert set(t["dim_election"]["election_id"]) == {"euro_2014_t1", "pres_2017_t1", "pres_2017_t2",
+                                                      "leg_2017_t1", "leg_2017_t2", "euro_2019_t1"}
+    assert set(summary["elections_missing"]) == ELECTIONS_69 - set(t["dim_election"]["election_id"])
+    assert (t["dim_commune"]["departement_code"] == "01").all() and len(t["dim_commune"]) > 350
+    checks = t["meta_quality_check"]
+    assert set(checks.loc[checks["status"] == "missing", "election_id"]) == set(summary["elections_missing"])
+    coverage = checks[checks["check_name"] == "commune_coverage"]
+    assert (coverage["status"] == "pass").all(), coverage["detail"].tolist()
+    assert not (checks["status"] == "fail").any(), checks[checks["status"] == "fail"]["detail"].tolist()
