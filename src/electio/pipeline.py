@@ -120,6 +120,10 @@ def build_elections(lineage: Lineage, geo: Geography, departement: str, nuances:
             log.warning("%s: no source for département %s, reported as missing", spec.id, departement)
             continue
         staged = stage_election(source, departement, lineage.resolve)
+        if staged.bureaux is None and (b := spec.bureaux_for(departement)):
+            staged.bureaux = agregees.parse_bureaux(lineage.resolve(b["source"], b["file"]), election_key=b["key"])
+            lineage.record(b["source"], b["file"], f"bureaux {spec.id}", read=len(staged.bureaux),
+                           loaded=len(staged.bureaux))
         where = f"{source['source']}/{source['file']}"
         facts = harmonise_election(spec.id, staged, dep_map, nuances, where=where)
         out.facts.append(facts)
@@ -154,12 +158,8 @@ def _record_election_lineage(lineage: Lineage, spec: ElectionSpec, source: dict,
         read_c = staged.rows_read - n_t
         rej = rejected_by_file.get(source["file"], 0)
         lineage.record(sid, source["file"], purpose, read=read_c, loaded=read_c - rej, rejected=rej)
-        if staged.bureaux is not None:
-            lineage.record(sid, source["bureaux_file"], f"bureaux {spec.id}", read=len(staged.bureaux),
-                           loaded=len(staged.bureaux))
     else:
-        loaded = len(staged.turnout) if staged.bureaux is None else len(staged.bureaux)
-        lineage.record(sid, source["file"], purpose, read=staged.rows_read, loaded=loaded)
+        lineage.record(sid, source["file"], purpose, read=staged.rows_read, loaded=staged.rows_kept)
 
 
 def _loaded_totals(facts: ElectionFacts) -> dict[str, int]:

@@ -36,18 +36,22 @@ class ElectionSpec:
     label_fr: str
     sources: list[dict] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)
+    bureaux: list[dict] = field(default_factory=list)
 
     def source_for(self, departement: str) -> dict | None:
         """First source whose perimeter covers the département, or None."""
-        for source in self.sources:
-            deps = source.get("departements", ["*"])
-            if "*" in deps or departement in deps:
-                return source
-        return None
+        return next((s for s in self.sources if _covers(s, departement)), None)
 
     def checks_for(self, departement: str) -> list[dict]:
-        return [c for c in self.checks
-                if "*" in c.get("departements", ["*"]) or departement in c.get("departements", [])]
+        return [c for c in self.checks if _covers(c, departement)]
+
+    def bureaux_for(self, departement: str) -> dict | None:
+        return next((b for b in self.bureaux if _covers(b, departement)), None)
+
+
+def _covers(entry: dict, departement: str) -> bool:
+    deps = entry.get("departements", ["*"])
+    return "*" in deps or departement in deps
 
 
 def load_election_specs(text: str | None = None) -> list[ElectionSpec]:
@@ -58,7 +62,8 @@ def load_election_specs(text: str | None = None) -> list[ElectionSpec]:
     for item in tomllib.loads(text)["election"]:
         specs.append(ElectionSpec(id=item["id"], type=item["type"], year=int(item["year"]),
                                   round=int(item["round"]), date=item["date"], label_fr=item["label_fr"],
-                                  sources=item.get("source", []), checks=item.get("check", [])))
+                                  sources=item.get("source", []), checks=item.get("check", []),
+                                  bureaux=item.get("bureaux", [])))
     ids = [s.id for s in specs]
     if len(ids) != len(set(ids)):
         raise ValueError("duplicate election id in elections.toml")
@@ -75,13 +80,9 @@ def stage_election(source: dict, departement: str, resolve: Resolver) -> StagedE
     if parser == "ministere_wide":
         return ministere.parse_wide(resolve(sid, source["file"]), departement=departement)
     if parser == "agregees":
-        staged = agregees.parse(resolve(sid, source["turnout_file"]), resolve(sid, source["file"]),
-                                election_key=source["key"], label_field=source["label_field"],
-                                departement=departement)
-        if source.get("bureaux_file"):
-            staged.bureaux = agregees.parse_bureaux(resolve(sid, source["bureaux_file"]),
-                                                    election_key=source["key"])
-        return staged
+        return agregees.parse(resolve(sid, source["turnout_file"]), resolve(sid, source["file"]),
+                              election_key=source["key"], label_field=source["label_field"],
+                              departement=departement)
     raise ValueError(f"unknown parser {parser!r} in elections.toml")
 
 

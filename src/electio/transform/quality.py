@@ -64,6 +64,15 @@ def check_facts(election_id: str, facts: ElectionFacts, reference_communes: set[
                      "pass" if in_range and off.empty else "fail",
                      f"bloc shares within [0, 100]: {in_range}; communes whose shares do not sum to 100: {len(off)}",
                      observed=len(off), expected=0))
+    if facts.bureaux is not None:
+        counts = ["registered", "voters", "expressed"]
+        by_commune = facts.bureaux.groupby("commune_code")[counts].sum()
+        communes = facts.turnout.set_index("commune_code")[counts]
+        gap = (by_commune.reindex(communes.index) - communes).abs().sum(axis=1)
+        n = int((gap != 0).sum())
+        out.append(check("bureaux_sum_to_communes", election_id, "pass" if n == 0 else "fail",
+                         f"{len(facts.bureaux)} polling stations; {n} communes where their inscrits, votants "
+                         "or exprimés do not add up to the commune figures", observed=n, expected=0))
     loaded = set(facts.turnout["commune_code"])
     absent = sorted(reference_communes - loaded)
     outside = sorted(loaded - reference_communes)

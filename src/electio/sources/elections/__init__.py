@@ -35,12 +35,16 @@ class StagedElection:
     rows_read: int
     bureaux: pd.DataFrame | None = None
     rejected: list[Rejection] = field(default_factory=list)
+    #: Rows of the file within the perimeter (default: one per source commune).
+    rows_kept: int | None = None
 
     def __post_init__(self) -> None:
         self.turnout = self.turnout[TURNOUT_COLUMNS].reset_index(drop=True)
         self.results = self.results[RESULT_COLUMNS].reset_index(drop=True)
         if self.bureaux is not None:
             self.bureaux = self.bureaux[BUREAU_COLUMNS].reset_index(drop=True)
+        if self.rows_kept is None:
+            self.rows_kept = len(self.turnout)
 
 
 def given(frame: pd.DataFrame, **columns: str | None) -> pd.DataFrame:

@@ -41,4 +41,5 @@ def parse_wide(path: Path, *, departement: str) -> StagedElection:
         source_name=("source_name", "first"), **{c: (c, "sum") for c in counts})
     turnout = given(communes, blank="blank", null_ballots="null_ballots", blank_and_null=None)
     results = long.groupby(["source_code", "label"], as_index=False)["votes"].sum()
-    return StagedElection(turnout=turnout, results=results, rows_read=rows_read, bureaux=bureaux)
+    return StagedElection(turnout=turnout, results=results, rows_read=rows_read, bureaux=bureaux,
+                          rows_kept=len(frame))
