@@ -12,12 +12,6 @@ from electio.warehouse.secrets import mask_secrets
 log = logging.getLogger("electio")
 
 
-def _refresh(args: argparse.Namespace) -> int:
-    from electio import refresh
-
-    return refresh.main(args.passthrough)
-
-
 def _export(args: argparse.Namespace) -> int:
     from electio.export import export_tables
     from electio.refresh import settings_from_args
@@ -53,10 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="electio", description="electio: open data -> warehouse -> forecasts")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("refresh", help="full job: sources -> warehouse -> exports (same as python -m electio.refresh)",
-                       add_help=False)
-    p.add_argument("passthrough", nargs=argparse.REMAINDER)
-    p.set_defaults(func=_refresh)
+    # `electio refresh ...` is `python -m electio.refresh ...`: listed here, parsed there.
+    sub.add_parser("refresh", help="full job: sources -> warehouse -> exports (python -m electio.refresh)")
     p = sub.add_parser("export", help="write every warehouse table as CSV and one XLSX workbook into exports/")
     add_common_arguments(p)
     p.set_defaults(func=_export)
@@ -64,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("action", choices=["list", "docs", "fetch"])
     add_common_arguments(p)
     p.set_defaults(func=_sources)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["refresh"]:
+        from electio import refresh
+
+        return refresh.main(argv[1:])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -1,0 +1,46 @@
+"""The command line only orchestrates; check that it wires settings and prints results."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from electio import cli, refresh
+from electio.settings import Settings
+
+
+def test_settings_from_args_and_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("ELECTIO_DB_URL", "sqlite:///from-env.sqlite")
+    monkeypatch.setenv("ELECTIO_DEPARTEMENT", "01")
+    parser = __import__("argparse").ArgumentParser()
+    refresh.add_common_arguments(parser)
+    s = refresh.settings_from_args(parser.parse_args(["--mirror", str(tmp_path), "--offline"]))
+    assert (s.db_url, s.departement, s.mirror, s.allow_download) == ("sqlite:///from-env.sqlite", "01", tmp_path, False)
+    s = refresh.settings_from_args(parser.parse_args(["--departement", "38", "--db", "sqlite:///x.sqlite"]))
+    assert (s.departement, s.db_url, s.allow_download) == ("38", "sqlite:///x.sqlite", True)
+
+
+def test_default_warehouse_is_sqlite_under_data(monkeypatch):
+    monkeypatch.delenv("ELECTIO_DB_URL", raising=False)
+    assert Settings.from_env().db_url.endswith("data/electio.sqlite")
+
+
+def test_sources_list(capsys):
+    assert cli.main(["sources", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "aktiur_resultats_electoraux" in out and "euro2024_interieur_web_69" in out
+
+
+def test_refresh_prints_a_summary(tmp_path, mirror, monkeypatch, capsys):
+    monkeypatch.setenv("ELECTIO_DATA", str(tmp_path))
+    monkeypatch.setenv("ELECTIO_CACHE", str(tmp_path / "raw"))
+    monkeypatch.delenv("ELECTIO_DB_URL", raising=False)
+    assert cli.main(["refresh", "--mirror", str(mirror), "--offline", "--no-export"]) == 0
+    out = capsys.readouterr().out
+    assert "elections : 13 loaded" in out and "communes  : 266" in out
+    assert (tmp_path / "electio.sqlite").exists()
+
+
+def test_module_entry_point_help():
+    result = subprocess.run([sys.executable, "-m", "electio.refresh", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--mirror" in result.stdout and "--departement" in result.stdout
