@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 import shapely
+from pyproj import Transformer
 from shapely.geometry import shape
 from shapely.ops import unary_union
 
@@ -61,8 +62,6 @@ def build_dim_commune(etalab: pd.DataFrame, epci: pd.DataFrame, cog: pd.DataFram
                       features: list[tuple[str, dict]], code_map: pd.DataFrame, *,
                       departement: str, cog_vintage: int) -> pd.DataFrame:
     """Reference communes of one département with their attributes."""
-    from pyproj import Transformer
-
     dim = etalab[(etalab["type"] == "commune-actuelle") & (etalab["departement"] == departement)]
     if dim.empty:
         raise ElectioError(f"no commune of département {departement!r} in the reference list")
@@ -78,7 +77,10 @@ def build_dim_commune(etalab: pd.DataFrame, epci: pd.DataFrame, cog: pd.DataFram
         dim["territory"] = in_metropole.map({True: "metropole_lyon", False: "rhone"})
     else:
         dim["territory"] = "departement"
-    dim["canton_code"] = dim["canton_code"].where(dim["canton_code"].fillna("") != "", None)
+    # COG gives communes outside any canton a pseudo-canton "<dep>99" (the whole
+    # Métropole de Lyon is 6999): that is not a canton, so it is stored as missing.
+    canton = dim["canton_code"].fillna("")
+    dim["canton_code"] = canton.where((canton != "") & ~canton.str.endswith("99"), None)
     to_l93 = Transformer.from_crs(4326, LAMBERT_93, always_xy=True).transform
     geoms = _geometry_by_commune(features, code_map)
     area, lat, lon = [], [], []
