@@ -164,3 +164,72 @@ def test_second_departement_loads_national_sources_and_reports_gaps(tmp_path, mi
     coverage = checks[checks["check_name"] == "commune_coverage"]
     assert (coverage["status"] == "pass").all(), coverage["detail"].tolist()
     assert not (checks["status"] == "fail").any(), checks[checks["status"] == "fail"]["detail"].tolist()
+
+
+def _mirror_with(tmp_path, mirror, source_id: str, file_name: str, content: bytes):
+    """A mirror identical to the real one except one file, plus a catalog that trusts it."""
+    import dataclasses
+
+    from electio.sources.catalog import load_catalog
+
+    fake = tmp_path / "mirror"
+    fake.mkdir()
+    for child in mirror.iterdir():
+        if child.name != source_id:
+            (fake / child.name).symlink_to(child)
+    (fake / source_id).mkdir()
+    for f in (mirror / source_id).iterdir():
+        (fake / source_id / f.name).symlink_to(f)
+    target = fake / source_id / file_name
+    target.unlink()
+    target.write_bytes(content)
+    catalog = load_catalog()
+    source = catalog[source_id]
+    files = tuple(dataclasses.replace(f, sha256=hashlib.sha256(content).hexdigest(), bytes=len(content))
+                  if f.name == file_name else f for f in source.files)
+    catalog[source_id] = dataclasses.replace(source, files=files)
+    return fake, catalog
+
+
+def _corrupt(text: str, case: str) -> bytes:
+    if case == "non_numeric_count":
+        lines = text.split("\n")
+        cells = lines[3].split(";")
+        cells[5] = "12x"  # Inscrits
+        lines[3] = ";".join(cells)
+        return "\n".join(lines).encode()
+    if case == "wrong_delimiter":
+        return text.replace(";", "\t").encode()
+    if case == "missing_column":
+        return text.replace("Exprimés;", "Exprimes;", 1).encode()
+    raise ValueError(case)
+
+
+@pytest.mark.parametrize("case,message", [
+    ("non_numeric_count", r"2022-pres-t2-commune-rhone-69-bronze.csv, line 4, column 'Inscrits': expected a "
+                          r"non-negative whole number, got '12x'"),
+    ("wrong_delimiter", r"2022-pres-t2-commune-rhone-69-bronze.csv, line 1: expected ';'-separated"),
+    ("missing_column", r"2022-pres-t2-commune-rhone-69-bronze.csv, line 1, column 'Exprimés': missing"),
+    ("truncated_gzip", r"2017-legislatives-2_par_commune_large.csv.gz: truncated or corrupt gzip"),
+])
+def test_bad_input_file_fails_clearly_and_keeps_the_warehouse(built, tmp_path, mirror, monkeypatch, case,
+                                                              message):
+    settings, _, _ = built
+    db = settings.data_dir / "electio.sqlite"
+    before = _digest(db)
+    if case == "truncated_gzip":
+        sid, name = "aktiur_resultats_electoraux", "2017-legislatives-2_par_commune_large.csv.gz"
+        data = (mirror / sid / name).read_bytes()
+        content = data[: len(data) // 3]
+    else:
+        sid, name = "pres2022_rhone_ministere", "2022-pres-t2-commune-rhone-69-bronze.csv"
+        content = _corrupt((mirror / sid / name).read_text(encoding="utf-8"), case)
+    fake, catalog = _mirror_with(tmp_path, mirror, sid, name, content)
+    import electio.sources.resolve as resolve
+
+    monkeypatch.setattr(resolve, "load_catalog", lambda: catalog)
+    bad_settings = Settings(mirror=fake, cache_dir=settings.cache_dir, data_dir=settings.data_dir,
+                            exports_dir=settings.exports_dir, allow_download=False)
+    with pytest.raises(InputFormatError, match=message):
+        run_refresh(bad_settings, export=False)
+    assert _digest(db) == before
