@@ -34,9 +34,30 @@ def read_tables(db_url: str) -> dict[str, pd.DataFrame]:
         engine.dispose()
 
 
+def flat_views(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Analyst-friendly denormalised views (one row per commune x election x bloc)."""
+    needed = {"fact_election_result", "fact_turnout", "dim_election", "dim_commune", "dim_bloc"}
+    if not needed <= set(tables) or tables["fact_election_result"].empty:
+        return {}
+    election = tables["dim_election"][["election_id", "election_type", "election_year", "round_number",
+                                       "election_date", "label_fr"]].rename(columns={"label_fr": "election_label"})
+    commune = tables["dim_commune"][["commune_code", "commune_name", "territory", "epci_name", "population"]]
+    bloc = tables["dim_bloc"][["bloc_code", "label_fr", "sort_order"]].rename(columns={"label_fr": "bloc_label"})
+    turnout = tables["fact_turnout"][["election_id", "commune_code", "registered", "voters", "expressed",
+                                      "turnout_pct"]]
+    flat = (tables["fact_election_result"].merge(election, on="election_id").merge(commune, on="commune_code")
+            .merge(bloc, on="bloc_code").merge(turnout, on=["election_id", "commune_code"]))
+    flat = flat.sort_values(["election_date", "commune_code", "sort_order"]).drop(columns="sort_order")
+    cols = ["election_id", "election_label", "election_type", "election_year", "round_number", "election_date",
+            "commune_code", "commune_name", "territory", "epci_name", "population", "registered", "voters",
+            "expressed", "turnout_pct", "bloc_code", "bloc_label", "votes", "share_expressed", "n_labels"]
+    return {"v_resultats_communes": flat[cols].reset_index(drop=True)}
+
+
 def export_tables(db_url: str, out_dir: Path) -> list[Path]:
-    """Write ``<table>.csv`` for every table and ``electio.xlsx``; return the files."""
+    """Write ``<table>.csv`` for every table, the flat views, and ``electio.xlsx``."""
     tables = read_tables(db_url)
+    tables.update(flat_views(tables))
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".exports-", dir=out_dir.parent))

@@ -116,3 +116,17 @@ def test_blank_lines_keep_line_numbers(tmp_path):
     bad.write_text(text.replace("69,152,Pierre-Bénite,300", "69,152,Pierre-Bénite,x"))
     with pytest.raises(InputFormatError, match=r"line 6, column 'inscrits'"):
         aktiur.parse_commune_large(bad, departement="69")
+
+
+def test_pres2012_canton_totals_both_layouts():
+    t1 = pres2012.parse_canton_totals(FIXTURES / "pres2012_cantons_t1.csv", departement="69")
+    assert t1.to_dict() == {"registered": 7424, "voters": 6324, "expressed": 6190, "LE PEN": 1590, "HOLLANDE": 4600}
+    t2 = pres2012.parse_canton_totals(FIXTURES / "pres2012_cantons_t2.csv", departement="69")
+    assert t2.to_dict() == {"registered": 6424, "voters": 5247, "expressed": 4922, "HOLLANDE": 1905, "SARKOZY": 3017}
+
+
+def test_aktiur_departement_totals():
+    totals = aktiur.parse_departement_totals(FIXTURES / "aktiur_departement_large.csv", departement="69")
+    assert totals["inscrits"] == 1_155_604 and totals["MACRON"] == 236_137
+    with pytest.raises(ValueError, match="no row for département 75"):
+        aktiur.parse_departement_totals(FIXTURES / "aktiur_departement_large.csv", departement="75")
