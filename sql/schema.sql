@@ -137,6 +137,76 @@ CREATE TABLE fact_turnout_bureau (
     CONSTRAINT fk_fact_turnout_bureau_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code)
 );
 
+-- Socio-economic indicators (src/electio/sources/indicators/*.toml describes each).
+-- aggregation: how values of several source communes combine onto one reference
+-- commune: 'sum' (counts) or 'weighted_mean' (rates, medians; weight_indicator
+-- gives the weight). level: 'commune' or 'departement'.
+CREATE TABLE dim_indicator (
+    indicator_code    NVARCHAR(40)   NOT NULL,
+    label_fr          NVARCHAR(200)  NOT NULL,
+    family            NVARCHAR(30)   NOT NULL,  -- population, revenus, emploi, entreprises, securite, logement, immigration
+    unit              NVARCHAR(30)   NOT NULL,
+    aggregation       NVARCHAR(20)   NOT NULL,
+    weight_indicator  NVARCHAR(40)   NULL,
+    level             NVARCHAR(12)   NOT NULL,
+    source_id         NVARCHAR(64)   NOT NULL,
+    definition        NVARCHAR(1000) NOT NULL,
+    CONSTRAINT pk_dim_indicator PRIMARY KEY (indicator_code)
+);
+
+-- Observed values only (gap filling for models is a separate step that never
+-- writes here). Grain: commune x indicator x year (the reference year of the
+-- data, e.g. 2019 for Filosofi 2019). value is NULL when suppressed (statistical
+-- secrecy) or not published; is_imputed marks values the publisher or a
+-- third party estimated; is_reaggregated marks values combined from several
+-- source communes (merged communes: sums or weighted means).
+CREATE TABLE fact_indicator (
+    commune_code      NVARCHAR(5)   NOT NULL,
+    indicator_code    NVARCHAR(40)  NOT NULL,
+    indicator_year    INT           NOT NULL,
+    value             FLOAT         NULL,
+    is_suppressed     INT           NOT NULL,
+    is_imputed        INT           NOT NULL,
+    is_reaggregated   INT           NOT NULL,
+    published_on      DATE          NOT NULL,  -- first publication of this vintage
+    source_file       NVARCHAR(200) NOT NULL,
+    CONSTRAINT pk_fact_indicator PRIMARY KEY (commune_code, indicator_code, indicator_year),
+    CONSTRAINT fk_fact_indicator_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code),
+    CONSTRAINT fk_fact_indicator_indicator FOREIGN KEY (indicator_code) REFERENCES dim_indicator (indicator_code)
+);
+
+-- Indicators published only at département level (e.g. SSMSI crime base).
+CREATE TABLE fact_indicator_departement (
+    departement_code  NVARCHAR(3)   NOT NULL,
+    indicator_code    NVARCHAR(40)  NOT NULL,
+    indicator_year    INT           NOT NULL,
+    value             FLOAT         NULL,
+    published_on      DATE          NOT NULL,
+    source_file       NVARCHAR(200) NOT NULL,
+    CONSTRAINT pk_fact_indicator_departement PRIMARY KEY (departement_code, indicator_code, indicator_year),
+    CONSTRAINT fk_fact_indicator_departement_indicator FOREIGN KEY (indicator_code) REFERENCES dim_indicator (indicator_code)
+);
+
+-- Exploratory analysis (electio eda): correlation across communes between an
+-- indicator vintage and an election outcome. target: a bloc code or 'turnout'.
+-- Weighted by registered voters; the vintage is the latest published before
+-- the election. Grain: election x indicator x target.
+CREATE TABLE fact_correlation (
+    election_id      NVARCHAR(20)  NOT NULL,
+    indicator_code   NVARCHAR(40)  NOT NULL,
+    target           NVARCHAR(20)  NOT NULL,
+    indicator_year   INT           NOT NULL,
+    n_communes       INT           NOT NULL,
+    pearson          FLOAT         NULL,
+    spearman         FLOAT         NULL,
+    pearson_ci_low   FLOAT         NULL,  -- 95% bootstrap interval over communes
+    pearson_ci_high  FLOAT         NULL,
+    p_value          FLOAT         NULL,
+    CONSTRAINT pk_fact_correlation PRIMARY KEY (election_id, indicator_code, target),
+    CONSTRAINT fk_fact_correlation_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id),
+    CONSTRAINT fk_fact_correlation_indicator FOREIGN KEY (indicator_code) REFERENCES dim_indicator (indicator_code)
+);
+
 -- Lineage: one row per source file read by the refresh that built this warehouse.
 CREATE TABLE meta_source (
     source_id      NVARCHAR(64)  NOT NULL,
