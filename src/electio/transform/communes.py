@@ -48,7 +48,7 @@ def build_code_map(etalab: pd.DataFrame) -> pd.DataFrame:
     return mapping.reset_index(drop=True)
 
 
-def _geometry_by_commune(features: list[tuple[str, dict]], code_map: pd.DataFrame) -> dict:
+def commune_shapes(features: list[tuple[str, dict]], code_map: pd.DataFrame) -> dict:
     """Union of the (older) boundary polygons of every code mapped to a commune."""
     lookup = dict(zip(code_map["source_code"], code_map["commune_code"]))
     parts: dict[str, list] = {}
@@ -82,7 +82,7 @@ def build_dim_commune(etalab: pd.DataFrame, epci: pd.DataFrame, cog: pd.DataFram
     canton = dim["canton_code"].fillna("")
     dim["canton_code"] = canton.where((canton != "") & ~canton.str.endswith("99"), None)
     to_l93 = Transformer.from_crs(4326, LAMBERT_93, always_xy=True).transform
-    geoms = _geometry_by_commune(features, code_map)
+    geoms = commune_shapes(features, code_map)
     area, lat, lon = [], [], []
     for code in dim["commune_code"]:
         geom = geoms.get(code)
