@@ -15,7 +15,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from electio.sources.catalog import load_catalog
+import importlib
+
 from electio.sources.elections import aktiur, agregees, euro2024, pres2012
+from electio.sources.indicators import IndicatorSpec, load_indicator_specs
 from electio.sources.geography import (parse_cog_communes, parse_etalab_communes, parse_etalab_epci,
                                        parse_geojson_features)
 from electio.sources.resolve import ResolvedFile, resolve_source
@@ -24,6 +27,8 @@ from electio.transform import quality
 from electio.transform.communes import build_code_map, build_dim_commune
 from electio.transform.elections import (ElectionFacts, ElectionSpec, harmonise_election,
                                          load_election_specs, stage_election)
+from electio.transform.indicators import (DEPARTEMENT_COLUMNS, FACT_COLUMNS, departement_values, first_release,
+                                          harmonise_indicators)
 from electio.transform.politics import load_blocs, load_nuances
 
 log = logging.getLogger("electio.pipeline")
@@ -222,6 +227,76 @@ def _check_euro2024(lineage: Lineage, spec: ElectionSpec, c: dict, loaded: dict[
     ]
 
 
+@dataclass
+class IndicatorBuild:
+    dim_indicator: pd.DataFrame
+    fact_indicator: pd.DataFrame
+    fact_indicator_departement: pd.DataFrame
+    checks: list[dict] = field(default_factory=list)
+
+
+def build_indicators(lineage: Lineage, geo: Geography, departement: str) -> IndicatorBuild:
+    """Every indicator vintage of the catalog, harmonised onto the reference communes."""
+    specs, vintages = load_indicator_specs()
+    by_code: dict[str, IndicatorSpec] = {s.code: s for s in specs}
+    dep_map = geo.code_map[geo.code_map["commune_code"].isin(set(geo.dim_commune["commune_code"]))]
+    communes, departements, checks = [], [], []
+    for vintage in tqdm(vintages, desc="indicators", unit="file", disable=None):
+        parser = getattr(importlib.import_module(f"electio.sources.indicators.{vintage.family}"), vintage.parser)
+        path = lineage.resolve(vintage.source_id, vintage.file)
+        staged = parser(path, departement=departement, **vintage.options)
+        levels = staged.values["indicator_code"].map(lambda c: by_code[c].level if c in by_code else "commune")
+        commune_part = type(staged)(values=staged.values[levels == "commune"], rows_read=staged.rows_read)
+        loaded, excluded = 0, {}
+        if not commune_part.values.empty:
+            h = harmonise_indicators(commune_part, vintage, by_code, dep_map)
+            communes.append(h.values)
+            loaded += len(commune_part.values) - sum(h.excluded.values())
+            excluded = h.excluded
+            checks.append(_indicator_coverage(vintage, h.values, len(geo.dim_commune)))
+        dep_part = staged.values[levels == "departement"]
+        if not dep_part.empty:
+            values = departement_values(type(staged)(values=dep_part, rows_read=0), vintage, departement)
+            departements.append(values)
+            loaded += len(values)
+        for r in staged.rejected:
+            lineage.rejected.append({"source_id": vintage.source_id, "file_name": r.file_name,
+                                     "row_number": r.line, "reason": r.reason})
+        lineage.record(vintage.source_id, vintage.file, f"indicators {vintage.family} {min(vintage.years)}-"
+                       f"{max(vintage.years)}", read=staged.rows_read, loaded=loaded,
+                       rejected=len(staged.rejected))
+        if excluded:
+            checks.append(quality.check("indicator_rows_excluded", None, "pass",
+                                        f"{vintage.file}: " + "; ".join(f"{n} rows: {k}" for k, n in excluded.items()),
+                                        observed=sum(excluded.values())))
+    fact = (first_release(pd.concat(communes, ignore_index=True), ["commune_code", "indicator_code", "indicator_year"])
+            if communes else pd.DataFrame(columns=FACT_COLUMNS))
+    fact_dep = (first_release(pd.concat(departements, ignore_index=True),
+                              ["departement_code", "indicator_code", "indicator_year"])
+                if departements else pd.DataFrame(columns=DEPARTEMENT_COLUMNS))
+    dim = pd.DataFrame([{"indicator_code": s.code, "label_fr": s.label_fr, "family": s.family, "unit": s.unit,
+                         "aggregation": s.aggregation, "weight_indicator": s.weight_indicator, "level": s.level,
+                         "source_id": s.source_id, "definition": s.definition} for s in specs])
+    if dim.empty:
+        dim = pd.DataFrame(columns=["indicator_code", "label_fr", "family", "unit", "aggregation",
+                                    "weight_indicator", "level", "source_id", "definition"])
+    return IndicatorBuild(dim.sort_values("indicator_code").reset_index(drop=True),
+                          fact[FACT_COLUMNS].sort_values(["commune_code", "indicator_code", "indicator_year"])
+                          .reset_index(drop=True),
+                          fact_dep[DEPARTEMENT_COLUMNS].reset_index(drop=True), checks)
+
+
+def _indicator_coverage(vintage, values: pd.DataFrame, n_reference: int) -> dict:
+    per_year = values.groupby(["indicator_code", "indicator_year"])
+    covered = per_year["commune_code"].nunique().min() if len(values) else 0
+    suppressed = float(values["is_suppressed"].mean() * 100) if len(values) else 0.0
+    return quality.check("indicator_coverage", None, "pass" if covered > 0 else "fail",
+                         f"{vintage.source_id}/{vintage.file}: {values['indicator_code'].nunique()} indicators, "
+                         f"years {sorted(values['indicator_year'].unique().tolist())}, at least {covered} of "
+                         f"{n_reference} communes per indicator and year, {suppressed:.1f}% of values suppressed",
+                         observed=covered, expected=n_reference)
+
+
 def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, ElectionBuild]:
     """Every warehouse table except meta_refresh (the refresh adds it)."""
     lineage = Lineage(settings)
@@ -229,6 +304,8 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
     nuances = load_nuances()
     blocs = load_blocs()
     build = build_elections(lineage, geo, settings.departement, nuances)
+    indicators = build_indicators(lineage, geo, settings.departement)
+    build.checks += indicators.checks
     loaded_ids = {e["election_id"] for e in build.elections}
 
     used_codes = set()
@@ -259,6 +336,9 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
             ["election_id", "commune_code", "bloc_code", "votes", "share_expressed", "n_labels"]],
         "fact_label_result": labels[["election_id", "commune_code", "label", "votes", "share_expressed"]],
         "fact_turnout_bureau": bureaux[BUREAU_FACT_COLUMNS],
+        "dim_indicator": indicators.dim_indicator,
+        "fact_indicator": indicators.fact_indicator,
+        "fact_indicator_departement": indicators.fact_indicator_departement,
         "meta_source": lineage.meta_source(),
         "meta_rejected_row": pd.DataFrame(lineage.rejected,
                                           columns=["source_id", "file_name", "row_number", "reason"]),
