@@ -207,6 +207,90 @@ CREATE TABLE fact_correlation (
     CONSTRAINT fk_fact_correlation_indicator FOREIGN KEY (indicator_code) REFERENCES dim_indicator (indicator_code)
 );
 
+-- Models and baselines compared in the rolling-origin backtest (electio backtest).
+CREATE TABLE dim_model (
+    model_id      NVARCHAR(40)   NOT NULL,
+    model_kind    NVARCHAR(20)   NOT NULL,  -- baseline, model
+    label_fr      NVARCHAR(200)  NOT NULL,
+    description   NVARCHAR(2000) NOT NULL,
+    is_chosen     INT            NOT NULL,  -- 1 for the model selected by the written rule
+    CONSTRAINT pk_dim_model PRIMARY KEY (model_id)
+);
+
+-- Commune-level backtest predictions. mode: 'conditional' (true département
+-- bloc totals of the test election given) or 'unconditional' (only what was known
+-- before it). target: a bloc code or 'turnout'; values in percent.
+-- Grain: model x test election x mode x commune x target.
+CREATE TABLE fact_backtest (
+    model_id        NVARCHAR(40) NOT NULL,
+    election_id     NVARCHAR(20) NOT NULL,
+    mode            NVARCHAR(15) NOT NULL,
+    commune_code    NVARCHAR(5)  NOT NULL,
+    target          NVARCHAR(20) NOT NULL,
+    predicted       FLOAT        NOT NULL,
+    actual          FLOAT        NOT NULL,
+    interval_low    FLOAT        NULL,  -- 80% interval
+    interval_high   FLOAT        NULL,
+    CONSTRAINT pk_fact_backtest PRIMARY KEY (model_id, election_id, mode, commune_code, target),
+    CONSTRAINT fk_fact_backtest_model FOREIGN KEY (model_id) REFERENCES dim_model (model_id),
+    CONSTRAINT fk_fact_backtest_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id),
+    CONSTRAINT fk_fact_backtest_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code)
+);
+
+-- Backtest metrics. metric: wmae (vote-weighted MAE, points, mean over blocs:
+-- the primary metric), mae, rmse, mae_size_<band>, first_bloc_accuracy,
+-- coverage_80, width_80, turnout_mae. Grain: model x test election x mode x metric.
+CREATE TABLE fact_model_metric (
+    model_id     NVARCHAR(40) NOT NULL,
+    election_id  NVARCHAR(20) NOT NULL,
+    mode         NVARCHAR(15) NOT NULL,
+    metric       NVARCHAR(40) NOT NULL,
+    value        FLOAT        NULL,
+    CONSTRAINT pk_fact_model_metric PRIMARY KEY (model_id, election_id, mode, metric),
+    CONSTRAINT fk_fact_model_metric_model FOREIGN KEY (model_id) REFERENCES dim_model (model_id),
+    CONSTRAINT fk_fact_model_metric_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id)
+);
+
+-- Forecast scenarios (electio forecast): horizon in years after the reference
+-- year, election type, swing hypothesis (status_quo, trend, custom).
+CREATE TABLE dim_scenario (
+    scenario_id     NVARCHAR(40)   NOT NULL,
+    label_fr        NVARCHAR(200)  NOT NULL,
+    reference_year  INT            NOT NULL,
+    horizon_years   INT            NOT NULL,
+    target_year     INT            NOT NULL,
+    election_type   NVARCHAR(20)   NOT NULL,
+    swing           NVARCHAR(20)   NOT NULL,
+    description     NVARCHAR(2000) NOT NULL,
+    CONSTRAINT pk_dim_scenario PRIMARY KEY (scenario_id)
+);
+
+-- Commune forecasts. target: a bloc code or 'turnout'. Grain: scenario x commune x target.
+CREATE TABLE fact_forecast (
+    scenario_id        NVARCHAR(40) NOT NULL,
+    commune_code       NVARCHAR(5)  NOT NULL,
+    target             NVARCHAR(20) NOT NULL,
+    predicted          FLOAT        NOT NULL,
+    interval_low       FLOAT        NOT NULL,
+    interval_high      FLOAT        NOT NULL,
+    probability_first  FLOAT        NULL,  -- probability that this bloc comes first
+    CONSTRAINT pk_fact_forecast PRIMARY KEY (scenario_id, commune_code, target),
+    CONSTRAINT fk_fact_forecast_scenario FOREIGN KEY (scenario_id) REFERENCES dim_scenario (scenario_id),
+    CONSTRAINT fk_fact_forecast_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code)
+);
+
+-- Département totals of each scenario. Grain: scenario x target.
+CREATE TABLE fact_forecast_departement (
+    scenario_id        NVARCHAR(40) NOT NULL,
+    target             NVARCHAR(20) NOT NULL,
+    predicted          FLOAT        NOT NULL,
+    interval_low       FLOAT        NOT NULL,
+    interval_high      FLOAT        NOT NULL,
+    probability_first  FLOAT        NULL,
+    CONSTRAINT pk_fact_forecast_departement PRIMARY KEY (scenario_id, target),
+    CONSTRAINT fk_fact_forecast_departement_scenario FOREIGN KEY (scenario_id) REFERENCES dim_scenario (scenario_id)
+);
+
 -- Lineage: one row per source file read by the refresh that built this warehouse.
 CREATE TABLE meta_source (
     source_id      NVARCHAR(64)  NOT NULL,
