@@ -85,3 +85,19 @@ def test_failed_sql_server_load_does_not_log_the_password(monkeypatch, caplog):
         load._write_transaction(url, {"dim_bloc": BLOCS})
     assert "TopSecret42" not in str(info.value) and "***" in str(info.value)
     assert "TopSecret42" not in caplog.text
+
+
+def test_replace_tables_is_all_or_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    load.write_warehouse(url, {"dim_bloc": BLOCS})
+    model = pd.DataFrame({"model_id": ["ridge"], "model_kind": ["model"], "label_fr": ["Ridge"],
+                          "description": ["d"], "is_chosen": [1]})
+    load.replace_tables(url, {"dim_model": model})
+    assert count(url, "dim_model") == 1 and count(url, "dim_bloc") == 2
+    bad_metric = pd.DataFrame({"model_id": ["unknown"], "election_id": ["e"], "mode": ["conditional"],
+                               "metric": ["wmae"], "value": [1.0]})
+    with pytest.raises(ElectioError, match="previous content kept"):
+        load.replace_tables(url, {"dim_model": model.assign(model_id="other"), "fact_model_metric": bad_metric})
+    assert count(url, "dim_model") == 1  # FK failure rolled everything back
+    with pytest.raises(ElectioError, match="run the refresh first"):
+        load.replace_tables(f"sqlite:///{tmp_path / 'empty.sqlite'}", {"dim_model": model})

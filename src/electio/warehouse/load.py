@@ -132,3 +132,30 @@ def _write_transaction(url: str, tables: dict[str, pd.DataFrame]) -> None:
         raise ElectioError(f"warehouse load failed, previous content kept: {mask_secrets(exc)}") from None
     finally:
         engine.dispose()
+
+
+def replace_tables(url: str, tables: dict[str, pd.DataFrame]) -> None:
+    """Replace the rows of some tables of an existing warehouse, in one transaction.
+
+    Used by the stages that run alone on a built warehouse (``electio eda``,
+    ``electio backtest``...): either every listed table is replaced, or none is.
+    """
+    _check_frames(tables)
+    engine = make_engine(url)
+    order = [name for name in table_columns() if name in tables]
+    try:
+        missing = set(order) - set(inspect(engine).get_table_names())
+        if missing:
+            raise ElectioError(f"the warehouse has no table {sorted(missing)}: run the refresh first")
+        with engine.begin() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+            for name in reversed(order):
+                conn.execute(text(f"DELETE FROM {name}"))
+            _insert_all(conn, tables)
+    except ElectioError:
+        raise
+    except Exception as exc:
+        raise ElectioError(f"update of {order} failed, previous content kept: {mask_secrets(exc)}") from None
+    finally:
+        engine.dispose()
