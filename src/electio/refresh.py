@@ -21,7 +21,8 @@ from electio.errors import ElectioError
 from electio.export import export_tables
 from electio.pipeline import build_tables
 from electio.settings import Settings
-from electio.warehouse.load import read_history, write_warehouse
+from electio.warehouse.load import read_history, sqlite_path, write_warehouse
+from electio.warehouse.lock import check_writable, refresh_lock, remove_stale_temporaries
 from electio.warehouse.secrets import mask_secrets
 
 log = logging.getLogger("electio.refresh")
@@ -45,7 +46,22 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def run_refresh(settings: Settings, *, export: bool = True) -> dict:
-    """Build the warehouse and the exports; return the summary figures."""
+    """Build the warehouse and the exports; return the summary figures.
+
+    Serialised by a lock in the data folder; output folders are checked before
+    any work so that a read-only or full disk fails at once, naming the folder.
+    """
+    db_path = sqlite_path(settings.db_url)
+    folders = [settings.data_dir] + ([db_path.parent] if db_path else []) + ([settings.exports_dir] if export else [])
+    check_writable(*folders)
+    with refresh_lock(settings.data_dir):
+        if db_path is not None:
+            for stale in remove_stale_temporaries(db_path):
+                log.warning("removed %s left by an interrupted refresh", stale)
+        return _run_refresh(settings, export=export)
+
+
+def _run_refresh(settings: Settings, *, export: bool) -> dict:
     started = datetime.now(timezone.utc).replace(microsecond=0)
     t0 = time.perf_counter()
     log.info("refresh of département %s into %s", settings.departement, mask_secrets(settings.db_url))
