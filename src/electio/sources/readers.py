@@ -117,3 +117,13 @@ def commune_code(dep: pd.Series, com: pd.Series) -> pd.Series:
     dep = dep.astype(str).str.strip().str.replace(r"\.0$", "", regex=True).str.zfill(2)
     com = com.astype(str).str.strip().str.replace(r"\.0$", "", regex=True).str.zfill(3)
     return dep + com.str[-3:]
+
+
+def require_unique(frame: pd.DataFrame, key: list[str], path: Path) -> None:
+    """Fail on a repeated key (a row given twice would be counted twice)."""
+    dup = frame.duplicated(key, keep="first")
+    if dup.any():
+        line = int(dup.idxmax())
+        values = {k: frame.at[line, k] for k in key}
+        raise InputFormatError(path, f"duplicate row for {values} (already given on an earlier line)",
+                               line=line, column=key[-1])

@@ -15,7 +15,7 @@ import pandas as pd
 
 from electio.errors import InputFormatError
 from electio.sources.elections import Rejection, StagedElection, given
-from electio.sources.readers import read_table, to_counts
+from electio.sources.readers import read_table, require_unique, to_counts
 
 _TURNOUT_REQUIRED = ["id_election", "code_commune", "libelle_commune", "inscrits", "votants",
                      "nuls", "exprimes"]
@@ -29,6 +29,7 @@ def parse_turnout(path: Path, *, election_key: str) -> tuple[pd.DataFrame, int]:
     frame = frame[frame["id_election"] == election_key]
     if frame.empty:
         raise InputFormatError(path, f"no row with id_election = {election_key!r}", column="id_election")
+    require_unique(frame, ["code_commune"], path)
     frame = to_counts(frame, ["inscrits", "votants", "nuls", "exprimes"], path)
     frame = frame.rename(columns={"code_commune": "source_code", "libelle_commune": "source_name",
                                   "inscrits": "registered", "votants": "voters",
@@ -76,6 +77,7 @@ def parse_bureaux(path: Path, *, election_key: str) -> pd.DataFrame:
     frame = read_table(path, sep=";", required=["id_election", "code_commune", "code_bv",
                                                 "inscrits", "votants", "exprimes"])
     frame = frame[frame["id_election"] == election_key]
+    require_unique(frame, ["code_commune", "code_bv"], path)
     frame = to_counts(frame, ["inscrits", "votants", "exprimes"], path)
     frame["code_bv"] = frame["code_commune"] + "_" + frame["code_bv"].str.strip()
     return frame.rename(columns={"code_commune": "source_code", "code_bv": "bureau_code",

@@ -1,7 +1,7 @@
 """aktiur/resultats-electoraux: Ministry results re-formatted as wide CSV (2014-2019).
 
-One row per commune (or bureau), one column per nuance, list or candidate after
-``exprimes``. Commune codes are 3 digits beside ``departement``. There is no
+One row per commune (or bureau), one column per nuance, list or candidate
+(every column that is not an identifier or a turnout count). Commune codes are 3 digits beside ``departement``. There is no
 ``nuls`` column, and 2014 has no ``blancs`` either.
 """
 
@@ -11,9 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from electio.errors import InputFormatError
 from electio.sources.elections import StagedElection, given
-from electio.sources.readers import commune_code, read_table, to_counts
+from electio.sources.readers import commune_code, read_table, require_unique, to_counts
 
+#: Columns that describe the unit and its turnout; every other column is a label.
+_NOT_LABELS = {"departement", "commune", "commune_libelle", "bureau", "circonscription", "inscrits", "votants",
+               "blancs", "nuls", "exprimes", "abstentions"}
 _RENAME = {"inscrits": "registered", "votants": "voters", "exprimes": "expressed",
            "blancs": "blank", "commune_libelle": "source_name"}
 
@@ -23,13 +27,14 @@ def parse_commune_large(path: Path, *, departement: str) -> StagedElection:
     frame = read_table(path, sep=",", required=["departement", "commune", "commune_libelle",
                                                  "inscrits", "votants", "exprimes"])
     rows_read = len(frame)
-    labels = list(frame.columns[list(frame.columns).index("exprimes") + 1:])
+    labels = [c for c in frame.columns if c not in _NOT_LABELS]
     if not labels:
-        raise ValueError(f"{path}: no candidate/list columns after 'exprimes'")
+        raise InputFormatError(path, "no candidate, list or nuance column besides the turnout columns", line=1)
     frame = frame[frame["departement"].str.strip() == departement]
     counts = ["inscrits", "votants", "exprimes"] + (["blancs"] if "blancs" in frame else [])
     frame = to_counts(frame, counts + labels, path)
     frame["source_code"] = commune_code(frame["departement"], frame["commune"])
+    require_unique(frame, ["departement", "commune"], path)
     frame = frame.rename(columns=_RENAME)
     turnout = given(frame, blank="blank" if "blank" in frame else None, null_ballots=None,
                     blank_and_null=None)

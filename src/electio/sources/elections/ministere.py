@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from electio.sources.elections import StagedElection, given
-from electio.sources.readers import commune_code, read_table, to_counts
+from electio.sources.readers import commune_code, read_table, require_unique, to_counts
 
 _REQUIRED = ["Code du département", "Code de la commune", "Libellé de la commune", "Inscrits",
              "Votants", "Blancs", "Nuls", "Exprimés", "Nom_1", "Voix_1"]
@@ -29,6 +29,7 @@ def parse_wide(path: Path, *, departement: str) -> StagedElection:
     blocks = sorted(int(m.group(1)) for c in frame.columns if (m := re.fullmatch(r"Nom_(\d+)", c)))
     frame = to_counts(frame, list(_TURNOUT) + [f"Voix_{i}" for i in blocks], path)
     frame["source_code"] = commune_code(frame["Code du département"], frame["Code de la commune"])
+    require_unique(frame, ["source_code"] + (["Code du b.vote"] if "Code du b.vote" in frame.columns else []), path)
     frame = frame.rename(columns={**_TURNOUT, "Libellé de la commune": "source_name"})
     long = pd.concat(
         [pd.DataFrame({"source_code": frame["source_code"], "label": frame[f"Nom_{i}"].str.strip(),

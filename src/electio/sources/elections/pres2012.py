@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from electio.sources.elections import StagedElection, given
-from electio.sources.readers import read_table, to_counts
+from electio.sources.readers import read_table, require_unique, to_counts
 
 _BASE = ["CodeInsee", "Inscrits", "Votants", "Blancs.et.nuls", "Exprimés"]
 
@@ -24,6 +24,7 @@ def parse_communes(path: Path, *, departement: str) -> StagedElection:
     labels = list(frame.columns[len(_BASE):])
     frame["CodeInsee"] = frame["CodeInsee"].str.strip().str.zfill(5)
     frame = frame[frame["CodeInsee"].str[:2] == departement]
+    require_unique(frame, ["CodeInsee"], path)
     frame = to_counts(frame, _BASE[1:] + labels, path)
     frame = frame.rename(columns={"CodeInsee": "source_code", "Inscrits": "registered",
                                   "Votants": "voters", "Exprimés": "expressed",
