@@ -55,7 +55,7 @@ def test_transaction_path_creates_refills_and_rolls_back(tmp_path, monkeypatch):
     load._write_transaction(url, {"dim_bloc": BLOCS})  # creates the schema on an empty database
     load._write_transaction(url, {"dim_bloc": BLOCS})  # idempotent: emptied then refilled
     assert count(url, "dim_bloc") == 2
-    monkeypatch.setattr(load, "_records", lambda frame: [{"bloc_code": None}])
+    monkeypatch.setattr(load, "_records", lambda frame: [(None, "x", 1, "#000000")])
     with pytest.raises(ElectioError, match="warehouse load failed, previous content kept"):
         load._write_transaction(url, {"dim_bloc": BLOCS.head(1)})
     assert count(url, "dim_bloc") == 2

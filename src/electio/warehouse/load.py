@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+from datetime import date, datetime
 import uuid
 from pathlib import Path
 
@@ -69,21 +71,36 @@ def _check_frames(tables: dict[str, pd.DataFrame]) -> None:
                                f"{schema[name]}")
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
+# sqlite3's implicit datetime adapters are deprecated (Python 3.12): be explicit.
+sqlite3.register_adapter(datetime, lambda d: d.isoformat(sep=" "))
+sqlite3.register_adapter(date, lambda d: d.isoformat())
+
+
+def _records(frame: pd.DataFrame) -> list[tuple]:
+    """Rows as plain Python tuples (NULL for NA), the cheapest form for executemany."""
+    frame = frame.copy()
+    for col in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[col]):
+            frame[col] = pd.Series(frame[col].dt.to_pydatetime(), index=frame.index, dtype=object)
     clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict(orient="records")
+    return list(clean.itertuples(index=False, name=None))
 
 
 def _insert_all(conn, tables: dict[str, pd.DataFrame]) -> None:
-    from sqlalchemy import MetaData, Table
+    """Parameterised INSERTs, one executemany per table (qmark style: sqlite3 and pyodbc).
 
-    meta = MetaData()
-    for name in table_columns():  # creation order = foreign-key order
+    Table and column names come from sql/schema.sql, never from input data; values
+    are always bound parameters. On SQL Server the engine's fast_executemany sends
+    each batch in one round trip.
+    """
+    schema = table_columns()
+    for name in schema:  # creation order = foreign-key order
         frame = tables.get(name)
         if frame is None or frame.empty:
             continue
-        table = Table(name, meta, autoload_with=conn)
-        conn.execute(table.insert(), _records(frame))
+        cols = schema[name]
+        sql = f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        conn.exec_driver_sql(sql, _records(frame[cols]))
         log.info("loaded %s: %d rows", name, len(frame))
 
 
@@ -104,6 +121,10 @@ def _write_sqlite_swap(path: Path, tables: dict[str, pd.DataFrame]) -> None:
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA foreign_keys = ON")  # must precede the transaction
+            # A new file that is swapped in only when complete needs no journal: a
+            # crash leaves just this temporary file, deleted by the next refresh.
+            conn.exec_driver_sql("PRAGMA journal_mode = OFF")
+            conn.exec_driver_sql("PRAGMA synchronous = OFF")
             conn.commit()
             with conn.begin():
                 for stmt in statements():

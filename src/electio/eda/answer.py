@@ -1,0 +1,239 @@
+"""A machine-readable answer to "which indicator is most correlated with election results?".
+
+Input: ``fact_correlation`` (see :mod:`electio.eda.correlation`). For each target (each
+bloc, and turnout) the indicators are ranked by their **mean absolute weighted Pearson
+r across elections**; the overall top lists indicator x target pairs the same way.
+
+Rules (quoted in the report and in the JSON itself):
+
+- **Elections averaged**: with ``dim_election`` given, first rounds only. In a second
+  round only two candidates (often two blocs) remain, so a bloc's share there measures
+  a duel rather than the bloc's electorate; second-round correlations stay in
+  ``fact_correlation`` for whoever wants them. Without ``dim_election``, every election
+  of the frame is used.
+- **Coverage**: an indicator must have a correlation in at least
+  :data:`MIN_ELECTIONS` elections to be ranked (a single election can be a fluke),
+  unless no indicator reaches that, in which case all are ranked and flagged unstable.
+- **Stability**: a relation is *stable* when it is observed in at least
+  :data:`MIN_ELECTIONS` elections, has the same sign in every one of them, and
+  ``|r| >= STABLE_MIN_ABS_R`` (0.3) in at least ``STABLE_MIN_SHARE`` (80 %) of them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from electio.eda.correlation import TRANSFORM_LABELS_FR, TURNOUT, transformed_unit
+
+STABLE_MIN_ABS_R = 0.3
+STABLE_MIN_SHARE = 0.8
+MIN_ELECTIONS = 2
+QUESTION_FR = "Quel indicateur socio-économique est le plus corrélé aux résultats électoraux des communes ?"
+TURNOUT_LABEL_FR = "Participation"
+STABILITY_RULE_FR = (f"Relation stable : observée sur au moins {MIN_ELECTIONS} élections, de même signe à chaque "
+                     f"élection, et |r| ≥ {str(STABLE_MIN_ABS_R).replace('.', ',')} dans au moins "
+                     f"{STABLE_MIN_SHARE * 100:.0f} % des élections.")
+METHOD_FR = (
+    "Corrélation entre communes, pondérée par le nombre d'inscrits de chaque commune à l'élection "
+    "(r de Pearson pondéré ; Spearman = Pearson pondéré sur les rangs). Pour chaque élection, l'indicateur est "
+    "pris dans son dernier millésime publié avant la date du scrutin. Les comptages sont rapportés à 1 000 "
+    "habitants (ou à 1 000 inscrits sans indicateur de population) ; la population et la densité sont prises "
+    "en logarithme ; les taux, médianes et parts sont utilisés tels quels. Intervalle de confiance à 95 % par "
+    "bootstrap sur les communes ; p-value du test de Student avec la taille d'échantillon effective de Kish "
+    "(Lyon pèse environ un quart des inscrits du Rhône). Classement : moyenne de |r| sur les premiers tours."
+)
+SIGN_FR = {1: "positive", -1: "négative", 0: "nulle"}
+
+
+def _r(value: float, digits: int = 3) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), digits)
+
+
+def is_stable(values) -> bool:
+    """The stability rule of this module on one relation's per-election Pearson values."""
+    r = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    if r.size < MIN_ELECTIONS:
+        return False
+    same_sign = bool((r > 0).all() or (r < 0).all())
+    return same_sign and float((np.abs(r) >= STABLE_MIN_ABS_R).mean()) >= STABLE_MIN_SHARE
+
+
+def first_round_ids(dim_election: pd.DataFrame | None) -> set[str] | None:
+    if dim_election is None or dim_election.empty:
+        return None
+    return set(dim_election.loc[dim_election["round_number"] == 1, "election_id"])
+
+
+def relation_summary(corr: pd.DataFrame) -> pd.DataFrame:
+    """One row per indicator x target: n_elections, mean_pearson, mean_abs_pearson, stable...
+
+    Sorted by decreasing mean |r|, then indicator and target (deterministic).
+    """
+    cols = ["indicator_code", "target", "n_elections", "mean_pearson", "mean_abs_pearson", "min_pearson",
+            "max_pearson", "same_sign", "share_strong", "stable"]
+    corr = corr[corr["pearson"].notna()] if not corr.empty else corr
+    if corr.empty:
+        return pd.DataFrame(columns=cols)
+    g = corr.groupby(["indicator_code", "target"])["pearson"]
+    out = pd.DataFrame({
+        "n_elections": g.size(), "mean_pearson": g.mean(), "mean_abs_pearson": g.apply(lambda s: s.abs().mean()),
+        "min_pearson": g.min(), "max_pearson": g.max(),
+        "same_sign": g.apply(lambda s: bool((s > 0).all() or (s < 0).all())),
+        "share_strong": g.apply(lambda s: float((s.abs() >= STABLE_MIN_ABS_R).mean())),
+        "stable": g.apply(lambda s: is_stable(s.tolist())),
+    }).reset_index()
+    out = out.sort_values(["mean_abs_pearson", "indicator_code", "target"], ascending=[False, True, True])
+    return out[cols].reset_index(drop=True)
+
+
+def _filter(corr: pd.DataFrame, dim_election: pd.DataFrame | None) -> pd.DataFrame:
+    ids = first_round_ids(dim_election)
+    return corr if ids is None else corr[corr["election_id"].isin(ids)]
+
+
+def _eligible(summary: pd.DataFrame) -> pd.DataFrame:
+    covered = summary[summary["n_elections"] >= MIN_ELECTIONS]
+    return covered if not covered.empty else summary
+
+
+def _labels(dim_indicator: pd.DataFrame | None) -> dict[str, dict]:
+    if dim_indicator is None or dim_indicator.empty:
+        return {}
+    return {r.indicator_code: {"label_fr": r.label_fr, "family": r.family, "unit": r.unit}
+            for r in dim_indicator.itertuples()}
+
+
+def target_labels(dim_bloc: pd.DataFrame | None = None) -> dict[str, str]:
+    """French label of every target: blocs (dim_bloc or data/reference/blocs.csv) and turnout."""
+    if dim_bloc is None or dim_bloc.empty:
+        from electio.transform.politics import load_blocs
+
+        dim_bloc = load_blocs()
+    labels = dict(zip(dim_bloc.sort_values("sort_order")["bloc_code"], dim_bloc.sort_values("sort_order")["label_fr"]))
+    labels[TURNOUT] = TURNOUT_LABEL_FR
+    return labels
+
+
+def _describe(row, corr: pd.DataFrame, labels: dict, targets: dict, transforms: dict,
+              election_labels: dict) -> dict:
+    sub = corr[(corr["indicator_code"] == row.indicator_code) & (corr["target"] == row.target)]
+    sub = sub.sort_values("election_id")
+    sign = int(np.sign(row.mean_pearson)) if np.isfinite(row.mean_pearson) else 0
+    info = labels.get(row.indicator_code, {})
+    transform = transforms.get(row.indicator_code)
+    out = {
+        "indicator_code": row.indicator_code,
+        "indicator_label_fr": info.get("label_fr", row.indicator_code),
+        "indicator_family": info.get("family"),
+        "target": row.target,
+        "target_label_fr": targets.get(row.target, row.target),
+        "mean_abs_pearson": _r(row.mean_abs_pearson),
+        "mean_pearson": _r(row.mean_pearson),
+        "sign": sign,
+        "sign_fr": SIGN_FR[sign],
+        "n_elections": int(row.n_elections),
+        "share_elections_abs_r_ge_0_3": _r(row.share_strong, 2),
+        "stable": bool(row.stable),
+        "per_election": [
+            {"election_id": r.election_id, "election_label_fr": election_labels.get(r.election_id, r.election_id),
+             "indicator_year": int(r.indicator_year), "n_communes": int(r.n_communes), "pearson": _r(r.pearson),
+             "spearman": _r(r.spearman), "pearson_ci_low": _r(r.pearson_ci_low),
+             "pearson_ci_high": _r(r.pearson_ci_high), "p_value": _r(r.p_value, 4)}
+            for r in sub.itertuples()],
+    }
+    if transform is not None:
+        out["transformation"] = transform
+        out["transformation_fr"] = TRANSFORM_LABELS_FR[transform]
+        if info.get("unit"):
+            out["unit_fr"] = transformed_unit(info["unit"], transform)
+    return out
+
+
+def strongest_relations(corr: pd.DataFrame, top: int = 5, *, dim_indicator: pd.DataFrame | None = None,
+                        dim_election: pd.DataFrame | None = None, dim_bloc: pd.DataFrame | None = None,
+                        transforms: dict[str, str] | None = None) -> list[dict]:
+    """The ``top`` indicator x target pairs by mean |weighted Pearson| across elections.
+
+    Optional tables add French labels and restrict to first rounds (module docstring).
+    """
+    corr = _filter(corr, dim_election)
+    summary = _eligible(relation_summary(corr))
+    labels, targets = _labels(dim_indicator), target_labels(dim_bloc)
+    elections = ({} if dim_election is None else dict(zip(dim_election["election_id"], dim_election["label_fr"])))
+    return [dict(rank=i + 1, **_describe(row, corr, labels, targets, transforms or {}, elections))
+            for i, row in enumerate(summary.head(top).itertuples())]
+
+
+def answer_question(corr: pd.DataFrame, dim_indicator: pd.DataFrame, *, dim_election: pd.DataFrame | None = None,
+                    dim_bloc: pd.DataFrame | None = None, transforms: dict[str, str] | None = None,
+                    top: int = 5) -> dict:
+    """For each bloc and turnout: the indicator with the highest mean |r|, its sign,
+    per-election values and stability; plus the overall top ``top`` pairs.
+
+    JSON-serialisable (plain types, no NaN: missing numbers are None).
+    """
+    if transforms is None and dim_indicator is not None and not dim_indicator.empty:
+        from electio.eda.correlation import indicator_transforms
+
+        transforms = indicator_transforms(dim_indicator)
+    transforms = transforms or {}
+    used = _filter(corr, dim_election)
+    labels, targets = _labels(dim_indicator), target_labels(dim_bloc)
+    elections = ({} if dim_election is None else dict(zip(dim_election["election_id"], dim_election["label_fr"])))
+    summary = relation_summary(used)
+    by_target = {}
+    for target in targets:
+        rows = _eligible(summary[summary["target"] == target])
+        if rows.empty:
+            continue
+        best = next(rows.itertuples())
+        item = _describe(best, used, labels, targets, transforms, elections)
+        item["runner_up"] = [
+            {"indicator_code": r.indicator_code, "indicator_label_fr": labels.get(r.indicator_code, {}).get(
+                "label_fr", r.indicator_code), "mean_abs_pearson": _r(r.mean_abs_pearson),
+             "mean_pearson": _r(r.mean_pearson), "stable": bool(r.stable)}
+            for r in rows.iloc[1:3].itertuples()]
+        by_target[target] = item
+    top_pairs = strongest_relations(corr, top, dim_indicator=dim_indicator, dim_election=dim_election,
+                                    dim_bloc=dim_bloc, transforms=transforms)
+    answer = {
+        "question_fr": QUESTION_FR,
+        "status": "ok" if top_pairs else "no_data",
+        "method_fr": METHOD_FR,
+        "stability_rule_fr": STABILITY_RULE_FR,
+        "stability_rule": {"min_elections": MIN_ELECTIONS, "same_sign_everywhere": True,
+                           "min_abs_r": STABLE_MIN_ABS_R, "min_share_of_elections": STABLE_MIN_SHARE},
+        "elections_used": sorted(used["election_id"].unique().tolist()) if not used.empty else [],
+        "n_correlations": int(len(used)),
+        "by_target": by_target,
+        "top": top_pairs,
+        "transformations": {code: {"transformation": t, "transformation_fr": TRANSFORM_LABELS_FR[t]}
+                            for code, t in sorted(transforms.items())},
+        "summary_fr": _summary_fr(top_pairs, by_target),
+    }
+    return answer
+
+
+def _fmt(value: float | None) -> str:
+    return "n.d." if value is None or (isinstance(value, float) and math.isnan(value)) else \
+        f"{value:+.2f}".replace(".", ",")
+
+
+def _summary_fr(top_pairs: list[dict], by_target: dict) -> str:
+    if not top_pairs:
+        return ("Aucune corrélation n'a pu être calculée : l'entrepôt ne contient pas encore d'indicateur "
+                "communal publié avant une élection chargée.")
+    best = top_pairs[0]
+    text = (f"La relation la plus forte, en moyenne sur {best['n_elections']} élection(s), relie "
+            f"« {best['indicator_label_fr']} » et « {best['target_label_fr']} » : r pondéré moyen "
+            f"{_fmt(best['mean_pearson'])} (corrélation {best['sign_fr']}), "
+            f"{'stable' if best['stable'] else 'non stable'} d'une élection à l'autre.")
+    stable = [f"{v['target_label_fr']} : {v['indicator_label_fr']} ({_fmt(v['mean_pearson'])})"
+              for v in by_target.values() if v["stable"]]
+    if stable:
+        text += " Relations stables par cible : " + " ; ".join(stable) + "."
+    text += " Une corrélation décrit une association entre communes, pas une causalité."
+    return text

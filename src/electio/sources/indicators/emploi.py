@@ -1,0 +1,141 @@
+"""Registered job seekers (DEFM, category ABC) per commune: DARES / France Travail.
+
+Mirror file ``defm_communes_69/emploi_rhone.csv``: a Rhône extract of the DARES
+open-data table ``dares_defm_communales-brutes`` (',' separated, UTF-8 with BOM,
+long format). One row per quarter x commune x breakdown::
+
+    Date,Code région,Région,Code département,Département,Code commune,Commune,
+    Type de données,Catégorie,Sexe,Tranche d'âge,Nombre de demandeurs d'emploi
+    2015-T4,84,Auvergne-Rhône-Alpes,69,Rhône,69001,Affoux,Brutes,ABC,Total,Total,15
+
+Each commune and quarter has six rows: the total (Sexe = Tranche d'âge =
+'Total'), two sex rows and three age-band rows. Each breakdown becomes its own
+indicator; they are never added to the total. Counts are rounded by the
+publisher to a multiple of 5, so a breakdown may differ from the total by a
+few units and a 0 means "fewer than 3", not a secret cell.
+
+Only fourth-quarter stocks are published at commune level; ``year`` is the
+year of the quarter ('2015-T4' -> 2015). A row for another quarter, another
+category or data type, or an unknown breakdown fails: the indicators are
+defined as raw category-ABC stocks at the end of Q4. Lyon is listed both as
+69123 and as 69381-69389 (mirror caveat 2); staging keeps both.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from electio.errors import InputFormatError
+from electio.sources.indicators import StagedIndicators
+from electio.sources.readers import read_table, to_counts
+
+DATE = "Date"
+DEPARTEMENT = "Code département"
+COMMUNE = "Code commune"
+TYPE = "Type de données"
+CATEGORY = "Catégorie"
+SEX = "Sexe"
+AGE = "Tranche d'âge"
+COUNT = "Nombre de demandeurs d'emploi"
+_REQUIRED = [DATE, DEPARTEMENT, COMMUNE, TYPE, CATEGORY, SEX, AGE, COUNT]
+
+#: (Sexe, Tranche d'âge) -> indicator code (see emploi.toml).
+BREAKDOWNS = {
+    ("Total", "Total"): "demandeurs_emploi_abc",
+    ("Hommes", "Total"): "demandeurs_emploi_abc_hommes",
+    ("Femmes", "Total"): "demandeurs_emploi_abc_femmes",
+    ("Total", "Moins de 25 ans"): "demandeurs_emploi_abc_moins_25",
+    ("Total", "De 25 à 49 ans"): "demandeurs_emploi_abc_25_49",
+    ("Total", "50 ans et plus"): "demandeurs_emploi_abc_50_plus",
+}
+
+_COMMUNE_CODE = re.compile(r"(?:\d{5}|2[AB]\d{3})")
+_DEPARTEMENT_CODE = re.compile(r"(?:\d{2}|2[AB]|97\d)")
+_QUARTER = re.compile(r"(\d{4})-T([1-4])")
+
+
+def commune_departement(code: str) -> str:
+    """Département of a 5-character commune code (3 digits overseas)."""
+    return code[:3] if code.startswith("97") else code[:2]
+
+
+def parse_defm_communes(path: Path, *, departement: str, year: int | None = None) -> StagedIndicators:
+    """Q4 job-seeker stocks (category ABC, raw) per commune of ``departement``.
+
+    ``year`` keeps a single year (for a vintage per year); the whole file is
+    still read and checked, and ``rows_read`` counts all its data rows.
+    """
+    frame = read_table(path, sep=",", required=_REQUIRED)
+    rows_read = len(frame)
+    for column in (DATE, DEPARTEMENT, COMMUNE, TYPE, CATEGORY, SEX, AGE):
+        frame[column] = frame[column].astype(str).str.strip()
+
+    _check_pattern(frame, COMMUNE, _COMMUNE_CODE, path, "a 5-character INSEE commune code")
+    _check_pattern(frame, DEPARTEMENT, _DEPARTEMENT_CODE, path, "a département code")
+    own = frame[COMMUNE].map(commune_departement)
+    _fail_first(frame, own != frame[DEPARTEMENT], path, DEPARTEMENT,
+                lambda r: f"commune {r[COMMUNE]} is not in département {r[DEPARTEMENT]!r}")
+    quarter = frame[DATE].str.extract(_QUARTER)
+    _fail_first(frame, quarter[0].isna(), path, DATE,
+                lambda r: f"expected a quarter such as '2019-T4', got {r[DATE]!r}")
+    _fail_first(frame, quarter[1] != "4", path, DATE,
+                lambda r: f"only fourth-quarter stocks are expected at commune level, got {r[DATE]!r}")
+    _fail_first(frame, frame[TYPE] != "Brutes", path, TYPE,
+                lambda r: f"expected raw data ('Brutes'), got {r[TYPE]!r}")
+    _fail_first(frame, frame[CATEGORY] != "ABC", path, CATEGORY,
+                lambda r: f"expected category 'ABC', got {r[CATEGORY]!r}")
+    indicator = pd.Series([BREAKDOWNS.get((s, a)) for s, a in zip(frame[SEX], frame[AGE])],
+                          index=frame.index, dtype=object)
+    _fail_first(frame, indicator.isna(), path, AGE,
+                lambda r: f"unknown breakdown Sexe={r[SEX]!r}, Tranche d'âge={r[AGE]!r} "
+                          f"(known: {sorted(BREAKDOWNS)})")
+
+    dep = _departement(departement)
+    keep = own == dep
+    if not keep.any():
+        raise InputFormatError(path, f"no row for département {dep!r}", column=COMMUNE)
+    frame = frame.assign(year=quarter[0].astype(int), indicator_code=indicator)[keep]
+    frame = to_counts(frame, [COUNT], path)
+    _fail_duplicates(frame, [COMMUNE, "indicator_code", "year"], path, COMMUNE)
+    if year is not None:
+        frame = frame[frame["year"] == int(year)]
+        if frame.empty:
+            raise InputFormatError(path, f"no row for year {year}", column=DATE)
+
+    values = pd.DataFrame({
+        "source_code": frame[COMMUNE], "indicator_code": frame["indicator_code"].astype(str),
+        "year": frame["year"].astype(int), "value": frame[COUNT].astype(float),
+        "is_suppressed": False, "is_imputed": False})
+    return StagedIndicators(values=values.sort_values(["indicator_code", "source_code", "year"]),
+                            rows_read=rows_read)
+
+
+def _departement(code: str) -> str:
+    code = str(code).strip()
+    return code.zfill(2) if code.isdigit() and len(code) < 2 else code
+
+
+def _check_pattern(frame: pd.DataFrame, column: str, pattern: re.Pattern, path: Path, what: str) -> None:
+    bad = ~frame[column].str.fullmatch(pattern).fillna(False).astype(bool)
+    _fail_first(frame, bad, path, column, lambda r: f"expected {what}, got {r[column]!r}")
+
+
+def _fail_first(frame: pd.DataFrame, bad: pd.Series, path: Path, column: str, message) -> None:
+    """Fail on the first row where ``bad`` holds, naming its line and ``column``."""
+    bad = bad.fillna(True).astype(bool) if bad.dtype != bool else bad
+    if bad.any():
+        line = bad.idxmax()
+        raise InputFormatError(path, message(frame.loc[line]), line=int(line), column=column)
+
+
+def _fail_duplicates(frame: pd.DataFrame, key: list[str], path: Path, column: str) -> None:
+    dup = frame.duplicated(key, keep="first")
+    if dup.any():
+        line = dup.idxmax()
+        row = frame.loc[line]
+        raise InputFormatError(path, "duplicate row for " + ", ".join(f"{k}={row[k]!r}" for k in key),
+                               line=int(line), column=column)
+
