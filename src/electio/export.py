@@ -19,8 +19,9 @@ from electio.warehouse.schema import table_columns
 
 log = logging.getLogger("electio.export")
 
-#: Excel's hard limit; larger tables are only in CSV.
-XLSX_MAX_ROWS = 1_048_575
+#: Larger tables go to CSV only: the workbook is for browsing, and openpyxl
+#: needs ~10 s per 100,000 rows (Excel's own hard limit is 1,048,575).
+XLSX_MAX_ROWS = 50_000
 WORKBOOK = "electio.xlsx"
 
 
@@ -66,10 +67,15 @@ def export_tables(db_url: str, out_dir: Path) -> list[Path]:
             # Plain UTF-8, '.' decimals, ISO dates: the Power BI template sets the
             # culture explicitly; Excel users open the XLSX instead.
             frame.to_csv(staging / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
+        contents = pd.DataFrame({
+            "table": list(tables), "rows": [len(f) for f in tables.values()],
+            "fichier": [f"{n}.csv" + ("" if len(f) > XLSX_MAX_ROWS else f" + onglet {n[:31]}")
+                        for n, f in tables.items()]})
         with pd.ExcelWriter(staging / WORKBOOK, engine="openpyxl") as xlsx:
+            contents.to_excel(xlsx, sheet_name="sommaire", index=False)
             for name, frame in tables.items():
                 if len(frame) > XLSX_MAX_ROWS:
-                    log.warning("%s has %d rows: too many for Excel, CSV only", name, len(frame))
+                    log.info("%s has %d rows: CSV only, not in the workbook", name, len(frame))
                     continue
                 frame.to_excel(xlsx, sheet_name=name[:31], index=False)
         if out_dir.exists():

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from electio.sources.catalog import load_catalog
 import importlib
+import time
 
 from electio.sources.elections import aktiur, agregees, euro2024, pres2012
 from electio.sources.indicators import IndicatorSpec, load_indicator_specs
@@ -50,6 +51,7 @@ class Lineage:
     files: dict[tuple[str, str], ResolvedFile] = field(default_factory=dict)
     rows: list[dict] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
 
     def resolve(self, source_id: str, file_name: str) -> Path:
         key = (source_id, file_name)
@@ -300,11 +302,17 @@ def _indicator_coverage(vintage, values: pd.DataFrame, n_reference: int) -> dict
 def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, ElectionBuild]:
     """Every warehouse table except meta_refresh (the refresh adds it)."""
     lineage = Lineage(settings)
+    clock = time.perf_counter()
     geo = build_geography(lineage, settings.departement)
     nuances = load_nuances()
     blocs = load_blocs()
+    lineage.seconds["geography"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     build = build_elections(lineage, geo, settings.departement, nuances)
+    lineage.seconds["elections"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     indicators = build_indicators(lineage, geo, settings.departement)
+    lineage.seconds["indicators"] = time.perf_counter() - clock
     build.checks += indicators.checks
     loaded_ids = {e["election_id"] for e in build.elections}
 

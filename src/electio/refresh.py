@@ -90,10 +90,16 @@ def _run_refresh(settings: Settings, *, export: bool) -> dict:
         "summary": f"{summary['elections_loaded']} elections, {summary['fact_turnout_rows']} turnout rows, "
                    f"{summary['rows_rejected']} rows rejected, checks {summary['checks']}"}])
     tables["meta_refresh"] = pd.concat([history, row], ignore_index=True) if not history.empty else row
+    seconds = dict(lineage.seconds)
+    clock = time.perf_counter()
     write_warehouse(settings.db_url, tables)
+    seconds["load"] = time.perf_counter() - clock
     if export:
+        clock = time.perf_counter()
         files = export_tables(settings.db_url, settings.exports_dir)
+        seconds["exports"] = time.perf_counter() - clock
         summary["exports"] = len(files)
+    summary["stage_seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     return summary
 
@@ -122,7 +128,9 @@ def print_summary(summary: dict, settings: Settings) -> None:
     lines += [f"    FAILED {f}" for f in summary["failed_checks"]]
     if "exports" in summary:
         lines.append(f"  exports   : {summary['exports']} files in {settings.exports_dir}")
-    lines.append(f"  time      : {summary['seconds']} s, peak memory (RSS) {summary.get('peak_mb', '?')} MB")
+    lines.append(f"  time      : {summary['seconds']} s ("
+                 + ", ".join(f"{k} {v:.1f}" for k, v in summary.get("stage_seconds", {}).items())
+                 + f"), peak memory (RSS) {summary.get('peak_mb', '?')} MB")
     print("\n".join(lines))
 
 

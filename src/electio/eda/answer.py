@@ -89,7 +89,8 @@ def relation_summary(corr: pd.DataFrame) -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
-def _filter(corr: pd.DataFrame, dim_election: pd.DataFrame | None) -> pd.DataFrame:
+def restrict_to_first_rounds(corr: pd.DataFrame, dim_election: pd.DataFrame | None) -> pd.DataFrame:
+    """First-round rows of corr when dim_election is given (module docstring), else all rows."""
     ids = first_round_ids(dim_election)
     return corr if ids is None else corr[corr["election_id"].isin(ids)]
 
@@ -159,7 +160,7 @@ def strongest_relations(corr: pd.DataFrame, top: int = 5, *, dim_indicator: pd.D
 
     Optional tables add French labels and restrict to first rounds (module docstring).
     """
-    corr = _filter(corr, dim_election)
+    corr = restrict_to_first_rounds(corr, dim_election)
     summary = _eligible(relation_summary(corr))
     labels, targets = _labels(dim_indicator), target_labels(dim_bloc)
     elections = ({} if dim_election is None else dict(zip(dim_election["election_id"], dim_election["label_fr"])))
@@ -180,7 +181,7 @@ def answer_question(corr: pd.DataFrame, dim_indicator: pd.DataFrame, *, dim_elec
 
         transforms = indicator_transforms(dim_indicator)
     transforms = transforms or {}
-    used = _filter(corr, dim_election)
+    used = restrict_to_first_rounds(corr, dim_election)
     labels, targets = _labels(dim_indicator), target_labels(dim_bloc)
     elections = ({} if dim_election is None else dict(zip(dim_election["election_id"], dim_election["label_fr"])))
     summary = relation_summary(used)

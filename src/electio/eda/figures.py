@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 from matplotlib import patheffects
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import BoundaryNorm, LinearSegmentedColormap, LogNorm, Normalize, to_rgb
+from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
@@ -36,7 +36,7 @@ from matplotlib.ticker import FuncFormatter
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from electio.eda.answer import (STABILITY_RULE_FR, TURNOUT_LABEL_FR, _filter, is_stable, relation_summary,
+from electio.eda.answer import (STABILITY_RULE_FR, TURNOUT_LABEL_FR, relation_summary, restrict_to_first_rounds,
                                 strongest_relations, target_labels)
 from electio.eda.correlation import TURNOUT, CorrelationInputs, prepare_inputs, transformed_unit
 from electio.settings import Settings
@@ -49,6 +49,8 @@ DEPARTEMENT_NAMES = {"69": "Rhône"}
 LYON_ARRONDISSEMENTS = ("plm_arrondissements_contours", "plm-arrondissements.geojson")
 LYON = "69123"
 MISSING_COLOR = "#d9d9d9"
+MAP_SIZE = (10.0, 8.6)  # inches: map plus a legend on its right
+SIDE_LEGEND = dict(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, borderaxespad=0.0)
 ABSENT_COLOR = "#efefef"
 BOUNDARY_CREDIT = "contours IGN Admin Express COG 2018 (france-geojson) et Etalab API Géo (arrondissements de Lyon)"
 #: Key indicators mapped when they exist: (file stem, French words searched in the code or label).
@@ -66,10 +68,14 @@ def fr_number(value: float, digits: int | None = None) -> str:
     """French number: comma decimals, narrow no-break space between thousands."""
     if value is None or not np.isfinite(value):
         return "n.d."
+    strip = digits is None
     if digits is None:
-        digits = 0 if abs(value) >= 100 or float(value).is_integer() else (1 if abs(value) >= 10 else 2)
-    text = f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
-    return text.replace("-", "\u2212")
+        digits = 0 if abs(value) >= 100 else (1 if abs(value) >= 10 else 2)
+    text = f"{value:,.{digits}f}"
+    if strip and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    text = text.replace(",", "\u202f").replace(".", ",")
+    return "0" if text in ("-0", "\u22120") else text.replace("-", "\u2212")
 
 
 def _fr_formatter(digits: int | None = None) -> FuncFormatter:
@@ -105,7 +111,7 @@ def _publisher(source_id: str) -> str:
 
 def _figure(width: float, height: float, footer_lines: int = 1) -> Figure:
     """A figure with room at the bottom for the source line (constrained layout)."""
-    bottom = (0.15 + 0.17 * footer_lines) / height
+    bottom = _footer_height(footer_lines) / height
     return Figure(figsize=(width, height), dpi=DPI, facecolor="white",
                   layout=ConstrainedLayoutEngine(rect=(0, bottom, 1, 1 - bottom), h_pad=0.06, w_pad=0.06))
 
@@ -115,6 +121,11 @@ def _footer(fig: Figure, text: str) -> None:
     lines = [line for part in text.split("\n") for line in (textwrap.wrap(part, width_chars) or [""])]
     fig.text(0.01, 0.06 / fig.get_figheight(), "\n".join(lines), ha="left", va="bottom", fontsize=7.5,
              color="0.35", linespacing=1.3)
+
+
+def _footer_height(lines: float) -> float:
+    """Inches kept free at the bottom of a figure for ``lines`` lines of small text."""
+    return 0.15 + 0.17 * lines
 
 
 def _footer_lines(fig_width: float, text: str) -> int:
@@ -129,8 +140,9 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _new(width: float, height: float, footer: str) -> Figure:
-    return _figure(width, height, _footer_lines(width, footer))
+def _new(width: float, height: float, footer: str, extra_lines: float = 0) -> Figure:
+    """A figure whose bottom margin fits the footer text (plus ``extra_lines``, e.g. a legend)."""
+    return _figure(width, height, _footer_lines(width, footer) + extra_lines)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -311,9 +323,10 @@ def map_elections(dim_election: pd.DataFrame, reference: str = REFERENCE_ELECTIO
     return sorted(ids)
 
 
-def _election_source(tables: dict[str, pd.DataFrame], election_id: str) -> str:
+def _election_source(tables: dict[str, pd.DataFrame], election_id: str, *, maps: bool = True) -> str:
     e = tables["dim_election"].set_index("election_id").loc[election_id]
-    return (f"Source : {_publisher(e['source_id'])}, résultats {e['label_fr']} par commune ; {BOUNDARY_CREDIT}. "
+    boundaries = f" ; {BOUNDARY_CREDIT}" if maps else ""
+    return (f"Source : {_publisher(e['source_id'])}, résultats {e['label_fr']} par commune{boundaries}. "
             "Traitement electio.")
 
 
@@ -335,7 +348,8 @@ def election_maps(tables: dict[str, pd.DataFrame], ctx: MapContext, out_dir: Pat
         ncols = min(3, len(present))
         nrows = int(np.ceil(len(present) / ncols))
         width, height = 4.4 * ncols, 5.6 * nrows + 0.9
-        fig = _new(width, height, source)
+        source += " Chaque carte a sa propre échelle de couleurs."
+        fig = _new(width, height, source, extra_lines=2)
         axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
         expressed = res.groupby("bloc_code")["votes"].sum().sum()
         legislative = election["election_type"] == "legislatives"
@@ -355,15 +369,17 @@ def election_maps(tables: dict[str, pd.DataFrame], ctx: MapContext, out_dir: Pat
                                 pad=0.02, aspect=30)
             cbar.set_label("% des suffrages exprimés", fontsize=8)
             cbar.ax.tick_params(labelsize=7)
-            cbar.ax.xaxis.set_major_formatter(_fr_formatter(0))
+            cbar.ax.xaxis.set_major_formatter(_fr_formatter())
         for ax in axes[len(present):]:
             ax.set_axis_off()
         fig.suptitle(f"{election['label_fr']} : score de chaque bloc par commune ({where})", fontsize=14,
                      fontweight="bold")
         handles = _overlay_handles(ctx, missing=bool(set(ctx.shapes) - set(res["commune_code"])), absent=any_absent)
         if handles:
-            fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
-        _footer(fig, source + " Chaque carte a sa propre échelle de couleurs.")
+            above_footer = _footer_height(_footer_lines(width, source)) / height
+            fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, above_footer), ncols=len(handles),
+                       fontsize=9, frameon=False)
+        _footer(fig, source)
         files.append(_save(fig, out_dir / f"map_{election_id}_bloc_shares.png"))
 
     # 2. Turnout.
@@ -371,7 +387,7 @@ def election_maps(tables: dict[str, pd.DataFrame], ctx: MapContext, out_dir: Pat
     turnout = turnout[turnout["election_id"] == election_id]
     if not turnout.empty:
         values = turnout.set_index("commune_code")["turnout_pct"]
-        fig = _new(7.5, 8.6, source)
+        fig = _new(MAP_SIZE[0], MAP_SIZE[1], source)
         ax = fig.subplots()
         cmap = LinearSegmentedColormap.from_list("turnout", ["#f7fcf0", "#7bccc4", "#084081"])
         norm = Normalize(*_nice_range(values))
@@ -382,10 +398,10 @@ def election_maps(tables: dict[str, pd.DataFrame], ctx: MapContext, out_dir: Pat
         cbar = fig.colorbar(ScalarMappable(norm, cmap), ax=ax, orientation="horizontal", fraction=0.04, pad=0.02,
                             aspect=35)
         cbar.set_label("Participation (% des inscrits)", fontsize=9)
-        cbar.ax.xaxis.set_major_formatter(_fr_formatter(0))
+        cbar.ax.xaxis.set_major_formatter(_fr_formatter())
         handles = _overlay_handles(ctx, missing=bool(set(ctx.shapes) - set(values.index)))
         if handles:
-            ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=True, framealpha=0.9)
+            ax.legend(handles=handles, **SIDE_LEGEND)
         _footer(fig, source)
         files.append(_save(fig, out_dir / f"map_{election_id}_turnout.png"))
 
@@ -397,7 +413,7 @@ def election_maps(tables: dict[str, pd.DataFrame], ctx: MapContext, out_dir: Pat
         leader = ranked.drop_duplicates("commune_code").set_index("commune_code")["bloc_code"]
         colour = dict(zip(blocs["bloc_code"], blocs["color_hex"]))
         label = dict(zip(blocs["bloc_code"], blocs["label_fr"]))
-        fig = _new(7.5, 8.6, source)
+        fig = _new(MAP_SIZE[0], MAP_SIZE[1], source)
         ax = fig.subplots()
         _draw_map(ax, ctx, {c: colour[b] for c, b in leader.items()})
         counts = leader.value_counts()
@@ -405,8 +421,7 @@ def election_maps(tables: dict[str, pd.DataFrame], ctx: MapContext, out_dir: Pat
                          label=f"{label[b]} ({counts[b]} commune{'s' if counts[b] > 1 else ''})")
                    for b in blocs["bloc_code"] if b in counts]
         handles += _overlay_handles(ctx, missing=bool(set(ctx.shapes) - set(leader.index)))
-        ax.legend(handles=handles, loc="upper left", fontsize=8, title="Bloc arrivé en tête", title_fontsize=9,
-                  frameon=True, framealpha=0.9)
+        ax.legend(handles=handles, title="Bloc arrivé en tête", title_fontsize=9, **SIDE_LEGEND)
         ax.set_title(f"{election['label_fr']} : bloc arrivé en tête dans chaque commune ({where})", fontsize=12)
         _footer(fig, source)
         files.append(_save(fig, out_dir / f"map_{election_id}_leading_bloc.png"))
@@ -456,7 +471,7 @@ def _indicator_norm(values: pd.Series):
 
 
 def _indicator_map(ctx: MapContext, values: pd.Series, *, title: str, unit: str, source: str, path: Path) -> Path:
-    fig = _new(7.5, 8.6, source)
+    fig = _new(MAP_SIZE[0], MAP_SIZE[1], source)
     ax = fig.subplots()
     cmap = LinearSegmentedColormap.from_list("indicator", ["#fff7ec", "#fc8d59", "#7f0000"])
     norm, log_scale = _indicator_norm(values)
@@ -469,7 +484,7 @@ def _indicator_map(ctx: MapContext, values: pd.Series, *, title: str, unit: str,
     cbar.ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _p: ""))
     handles = _overlay_handles(ctx, missing=bool(set(ctx.shapes) - set(values.dropna().index)))
     if handles:
-        ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=True, framealpha=0.9)
+        ax.legend(handles=handles, **SIDE_LEGEND)
     _footer(fig, source)
     return _save(fig, path)
 
@@ -585,7 +600,7 @@ def result_histograms(tables: dict[str, pd.DataFrame], out_dir: Path, election_i
     panels = [(row.label_fr, res.loc[res["bloc_code"] == row.bloc_code, "share_expressed"], row.color_hex,
                "% des suffrages exprimés") for row in blocs.itertuples() if totals.get(row.bloc_code, 0) > 0]
     panels.append((TURNOUT_LABEL_FR, turnout["turnout_pct"], "#2b8cbe", "% des inscrits"))
-    source = _election_source(tables, election_id)
+    source = _election_source(tables, election_id, maps=False)
     ncols = 4
     nrows = int(np.ceil(len(panels) / ncols))
     fig = _new(4.0 * ncols, 3.2 * nrows + 1.0, source)
@@ -596,7 +611,7 @@ def result_histograms(tables: dict[str, pd.DataFrame], out_dir: Path, election_i
         ax.set_xlabel(unit, fontsize=8)
         ax.set_ylabel("Nombre de communes", fontsize=8)
         ax.tick_params(labelsize=7)
-        ax.xaxis.set_major_formatter(_fr_formatter(0))
+        ax.xaxis.set_major_formatter(_fr_formatter())
         ax.spines[["top", "right"]].set_visible(False)
     for ax in axes[len(panels):]:
         ax.set_axis_off()
@@ -694,7 +709,7 @@ def correlation_heatmaps(corr: pd.DataFrame, tables: dict[str, pd.DataFrame], ou
                               [targets[t] for t in matrix.columns],
                               title=f"Corrélations indicateurs × résultats\n{elections.loc[reference, 'label_fr']}",
                               source=source, path=Path(out_dir) / f"heatmap_correlation_{reference}.png"))
-    used = _filter(corr, tables.get("dim_election"))
+    used = restrict_to_first_rounds(corr, tables.get("dim_election"))
     if used["election_id"].nunique() >= 1:
         summary = relation_summary(used)
         matrix = layout(summary.pivot(index="indicator_code", columns="target", values="mean_pearson"))

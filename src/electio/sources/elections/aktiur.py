@@ -23,23 +23,41 @@ _RENAME = {"inscrits": "registered", "votants": "voters", "exprimes": "expressed
 
 
 def parse_commune_large(path: Path, *, departement: str) -> StagedElection:
-    """Commune-level wide file, filtered to one département."""
+    """Commune-level (or bureau-level) wide file, filtered to one département
+    (``"*"``: all of them, for national-scale loads)."""
     frame = read_table(path, sep=",", required=["departement", "commune", "commune_libelle",
                                                  "inscrits", "votants", "exprimes"])
     rows_read = len(frame)
     labels = [c for c in frame.columns if c not in _NOT_LABELS]
     if not labels:
         raise InputFormatError(path, "no candidate, list or nuance column besides the turnout columns", line=1)
-    frame = frame[frame["departement"].str.strip() == departement]
+    if departement != "*":
+        frame = frame[frame["departement"].str.strip() == departement]
     counts = ["inscrits", "votants", "exprimes"] + (["blancs"] if "blancs" in frame else [])
     frame = to_counts(frame, counts + labels, path)
     frame["source_code"] = commune_code(frame["departement"], frame["commune"])
-    require_unique(frame, ["departement", "commune"], path)
+    require_unique(frame, ["departement", "commune"] + (["bureau"] if "bureau" in frame.columns else []), path)
     frame = frame.rename(columns=_RENAME)
     turnout = given(frame, blank="blank" if "blank" in frame else None, null_ballots=None,
                     blank_and_null=None)
+    if "bureau" in frame.columns:
+        return _bureau_level(frame, labels, rows_read)
     results = frame.melt(id_vars=["source_code"], value_vars=labels, var_name="label", value_name="votes")
     return StagedElection(turnout=turnout, results=results, rows_read=rows_read)
+
+
+def _bureau_level(frame, labels: list[str], rows_read: int) -> StagedElection:
+    """Bureau file: commune totals and label votes summed, polling stations kept."""
+    counts = ["registered", "voters", "blank", "expressed"] if "blank" in frame else ["registered", "voters",
+                                                                                        "expressed"]
+    bureaux = frame.assign(bureau_code=frame["source_code"] + "_" + frame["bureau"].str.strip())
+    communes = frame.groupby("source_code", as_index=False).agg(
+        source_name=("source_name", "first"), **{c: (c, "sum") for c in counts + labels})
+    turnout = given(communes, blank="blank" if "blank" in communes else None, null_ballots=None,
+                    blank_and_null=None)
+    results = communes.melt(id_vars=["source_code"], value_vars=labels, var_name="label", value_name="votes")
+    return StagedElection(turnout=turnout, results=results, rows_read=rows_read, bureaux=bureaux,
+                          rows_kept=len(frame))
 
 
 def parse_departement_totals(path: Path, *, departement: str) -> pd.Series:

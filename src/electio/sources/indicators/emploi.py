@@ -125,7 +125,7 @@ def _check_pattern(frame: pd.DataFrame, column: str, pattern: re.Pattern, path: 
 
 def _fail_first(frame: pd.DataFrame, bad: pd.Series, path: Path, column: str, message) -> None:
     """Fail on the first row where ``bad`` holds, naming its line and ``column``."""
-    bad = bad.fillna(True).astype(bool) if bad.dtype != bool else bad
+    bad = bad.fillna(True).astype(bool)
     if bad.any():
         line = bad.idxmax()
         raise InputFormatError(path, message(frame.loc[line]), line=int(line), column=column)
