@@ -71,7 +71,10 @@ def check_codes(frame: pd.DataFrame, column: str, path: Path, *, key: Iterable[s
 
 
 def in_departement(codes: pd.Series, departement: str) -> pd.Series:
-    """Codes of the département (INSEE prefix: '69' keeps 69xxx, Lyon's 6938x included)."""
+    """Codes of the département (INSEE prefix: '69' keeps 69xxx, Lyon's 6938x
+    included; ``"*"`` keeps every code, for national-scale loads)."""
+    if departement == "*":
+        return pd.Series(True, index=codes.index)
     return codes.str.startswith(str(departement))
 
 
@@ -85,6 +88,9 @@ def numeric_cells(raw: pd.Series, path: Path, column: str, *, secret: Iterable[s
     that year") give NaN, not suppressed. Anything else must be a non-negative
     number, else the file, line and column are named.
     """
+    if raw.isna().any():  # pandas pads a short row with NaN
+        line = raw.isna().idxmax()
+        raise InputFormatError(path, "the row has fewer fields than the header", line=int(line), column=column)
     text = raw.astype(str).str.strip()
     secret, absent = set(secret), set(absent)
     is_secret, is_absent = text.isin(secret), text.isin(absent)
