@@ -65,11 +65,14 @@ def commune_departement(code: str) -> str:
 def parse_defm_communes(path: Path, *, departement: str, year: int | None = None) -> StagedIndicators:
     """Q4 job-seeker stocks (category ABC, raw) per commune of ``departement``.
 
-    ``year`` keeps a single year (for a vintage per year); the whole file is
-    still read and checked, and ``rows_read`` counts all its data rows.
+    ``departement="*"`` keeps every commune; a département absent from the file
+    gives no values. ``year`` keeps a single year (for a vintage per year; the
+    file must have it). The whole file is always read and its codes, quarters
+    and breakdowns checked; ``rows_read`` counts all its data rows.
     """
     frame = read_table(path, sep=",", required=_REQUIRED)
     rows_read = len(frame)
+    _fail_short_rows(frame, _REQUIRED, path)
     for column in (DATE, DEPARTEMENT, COMMUNE, TYPE, CATEGORY, SEX, AGE):
         frame[column] = frame[column].astype(str).str.strip()
 
@@ -93,22 +96,20 @@ def parse_defm_communes(path: Path, *, departement: str, year: int | None = None
                 lambda r: f"unknown breakdown Sexe={r[SEX]!r}, Tranche d'âge={r[AGE]!r} "
                           f"(known: {sorted(BREAKDOWNS)})")
 
-    dep = _departement(departement)
-    keep = own == dep
-    if not keep.any():
-        raise InputFormatError(path, f"no row for département {dep!r}", column=COMMUNE)
-    frame = frame.assign(year=quarter[0].astype(int), indicator_code=indicator)[keep]
-    frame = to_counts(frame, [COUNT], path)
-    _fail_duplicates(frame, [COMMUNE, "indicator_code", "year"], path, COMMUNE)
+    frame = frame.assign(year=quarter[0].astype(int), indicator_code=indicator)
     if year is not None:
         frame = frame[frame["year"] == int(year)]
         if frame.empty:
             raise InputFormatError(path, f"no row for year {year}", column=DATE)
+    if departement != "*":
+        frame = frame[own[frame.index] == _departement(departement)]
+    frame = to_counts(frame, [COUNT], path)
+    _fail_duplicates(frame, [COMMUNE, "indicator_code", "year"], path, COMMUNE)
 
     values = pd.DataFrame({
-        "source_code": frame[COMMUNE], "indicator_code": frame["indicator_code"].astype(str),
+        "source_code": frame[COMMUNE].astype(str), "indicator_code": frame["indicator_code"].astype(str),
         "year": frame["year"].astype(int), "value": frame[COUNT].astype(float),
-        "is_suppressed": False, "is_imputed": False})
+        "is_suppressed": False, "is_imputed": False}).astype({"is_suppressed": bool, "is_imputed": bool})
     return StagedIndicators(values=values.sort_values(["indicator_code", "source_code", "year"]),
                             rows_read=rows_read)
 
@@ -116,6 +117,15 @@ def parse_defm_communes(path: Path, *, departement: str, year: int | None = None
 def _departement(code: str) -> str:
     code = str(code).strip()
     return code.zfill(2) if code.isdigit() and len(code) < 2 else code
+
+
+def _fail_short_rows(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
+    """pandas pads a row with fewer fields than the header with NaN."""
+    short = frame[columns].isna()
+    if short.any().any():
+        line = short.any(axis=1).idxmax()
+        raise InputFormatError(path, "the row has fewer fields than the header", line=int(line),
+                               column=short.loc[line].idxmax())
 
 
 def _check_pattern(frame: pd.DataFrame, column: str, pattern: re.Pattern, path: Path, what: str) -> None:
@@ -136,6 +146,10 @@ def _fail_duplicates(frame: pd.DataFrame, key: list[str], path: Path, column: st
     if dup.any():
         line = dup.idxmax()
         row = frame.loc[line]
-        raise InputFormatError(path, "duplicate row for " + ", ".join(f"{k}={row[k]!r}" for k in key),
+        raise InputFormatError(path, "duplicate row for " + ", ".join(f"{k}={_plain(row[k])!r}" for k in key),
                                line=int(line), column=column)
 
+
+def _plain(value):
+    """A numpy scalar as the Python value (for messages)."""
+    return value.item() if hasattr(value, "item") else value

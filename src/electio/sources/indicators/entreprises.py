@@ -47,34 +47,39 @@ _YEAR = re.compile(r"\d{4}")
 def parse_urssaf_communes(path: Path, *, departement: str, year: int | None = None) -> StagedIndicators:
     """Establishments and employees per commune of ``departement`` (sums over APE sectors).
 
-    ``year`` keeps a single year; the whole file is still read and checked.
+    ``departement="*"`` keeps every commune; a département absent from the file
+    gives no values. ``year`` keeps a single year (the file must have it); the
+    whole file is still read and its codes and years checked.
     """
     frame = read_table(path, sep=";", required=_REQUIRED)
     rows_read = len(frame)
+    short = frame[_REQUIRED].isna()  # pandas pads a short row with NaN
+    if short.any().any():
+        line = short.any(axis=1).idxmax()
+        raise InputFormatError(path, "the row has fewer fields than the header", line=int(line),
+                               column=short.loc[line].idxmax())
     frame[COMMUNE] = frame[COMMUNE].astype(str).str.strip()
     frame[YEAR] = frame[YEAR].astype(str).str.strip()
     _fail_first(frame, ~_matches(frame[COMMUNE], _COMMUNE_CODE), path, COMMUNE,
                 lambda r: f"expected a 5-character INSEE commune code, got {r[COMMUNE]!r}")
     _fail_first(frame, ~_matches(frame[YEAR], _YEAR), path, YEAR,
                 lambda r: f"expected a 4-digit year, got {r[YEAR]!r}")
-
-    dep = _departement(departement)
-    keep = frame[COMMUNE].map(_commune_departement) == dep
-    if not keep.any():
-        raise InputFormatError(path, f"no row for département {dep!r}", column=COMMUNE)
-    frame = to_counts(frame[keep], list(MEASURES), path)
     frame[YEAR] = frame[YEAR].astype(int)
-    _fail_duplicates(frame, [COMMUNE, YEAR], path, COMMUNE)
     if year is not None:
         frame = frame[frame[YEAR] == int(year)]
         if frame.empty:
             raise InputFormatError(path, f"no row for year {year}", column=YEAR)
+    if departement != "*":
+        frame = frame[frame[COMMUNE].map(_commune_departement) == _departement(departement)]
+    frame = to_counts(frame, list(MEASURES), path)
+    _fail_duplicates(frame, [COMMUNE, YEAR], path, COMMUNE)
 
-    parts = [pd.DataFrame({"source_code": frame[COMMUNE], "indicator_code": code, "year": frame[YEAR],
-                           "value": frame[column].astype(float), "is_suppressed": False,
-                           "is_imputed": False})
+    parts = [pd.DataFrame({"source_code": frame[COMMUNE].astype(str), "indicator_code": code,
+                           "year": frame[YEAR].astype(int), "value": frame[column].astype(float),
+                           "is_suppressed": False, "is_imputed": False})
              for column, code in MEASURES.items()]
     values = pd.concat(parts, ignore_index=True)
+    values = values.astype({"indicator_code": str, "is_suppressed": bool, "is_imputed": bool})
     return StagedIndicators(values=values.sort_values(["indicator_code", "source_code", "year"]),
                             rows_read=rows_read)
 
@@ -103,5 +108,10 @@ def _fail_duplicates(frame: pd.DataFrame, key: list[str], path: Path, column: st
     if dup.any():
         line = dup.idxmax()
         row = frame.loc[line]
-        raise InputFormatError(path, "duplicate row for " + ", ".join(f"{k}={row[k]!r}" for k in key),
+        raise InputFormatError(path, "duplicate row for " + ", ".join(f"{k}={_plain(row[k])!r}" for k in key),
                                line=int(line), column=column)
+
+
+def _plain(value):
+    """A numpy scalar as the Python value (for messages)."""
+    return value.item() if hasattr(value, "item") else value
