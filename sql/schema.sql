@@ -300,7 +300,7 @@ CREATE TABLE meta_source (
     resolved_from  NVARCHAR(10)  NOT NULL,  -- cache, mirror, download
     purpose        NVARCHAR(100) NOT NULL,  -- what the file was read for
     rows_read      INT           NOT NULL,
-    rows_loaded    INT           NOT NULL,
+    rows_loaded    INT           NOT NULL,  -- rows, or values for wide indicator files
     rows_rejected  INT           NOT NULL,
     CONSTRAINT pk_meta_source PRIMARY KEY (source_id, file_name, purpose)
 );

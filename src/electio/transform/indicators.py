@@ -108,12 +108,13 @@ def _aggregate(frame: pd.DataFrame, *, weights: pd.Series | None) -> pd.DataFram
         frame["wv"] = frame["value"] * frame["w"]
     else:
         frame["w"], frame["wv"] = 1.0, frame["value"]
+    frame["has_gap"] = frame["wv"].isna() | frame["w"].isna()
     grouped = frame.groupby(["commune_code", "indicator_code", "year"], sort=True)
-    agg = grouped.agg(wv=("wv", lambda s: s.sum(min_count=len(s))),
-                      w=("w", lambda s: s.sum(min_count=len(s))),
+    agg = grouped.agg(wv=("wv", "sum"), w=("w", "sum"), has_gap=("has_gap", "any"),
                       is_suppressed=("is_suppressed", "any"), is_imputed=("is_imputed", "any"),
                       n_parts=("n_parts", "first")).reset_index()
     agg["value"] = agg["wv"] if weights is None else agg["wv"] / agg["w"]
+    agg.loc[agg["has_gap"], "value"] = np.nan  # a missing part never yields a partial total
     agg["is_reaggregated"] = agg["n_parts"] > 1
     # Any withheld part makes the whole missing, never a partial sum.
     agg.loc[agg["is_suppressed"], "value"] = np.nan
@@ -136,5 +137,6 @@ def first_release(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     the first release makes ``published_on`` true for the value stored, so that a
     model filtering on it never sees a later revision.
     """
-    frame = frame.sort_values(key + ["published_on"])
+    order = key + ["published_on"] + (["source_file"] if "source_file" in frame.columns else [])
+    frame = frame.sort_values(order, kind="mergesort")  # stable: same input, same choice
     return frame.drop_duplicates(key, keep="first").reset_index(drop=True)

@@ -44,7 +44,13 @@ COMMUNE_CODE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 def split_blank_rows(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[Rejection]]:
     """Rows whose every cell is empty (e.g. the ``;;;;`` line closing an INSEE
     export) are rejected with their line, not read as a commune."""
-    blank = (frame.astype(str).apply(lambda s: s.str.strip()) == "").all(axis=1)
+    # Only rows whose first cell is empty can be blank: check those few in full
+    # (stripping every cell of a national file costs seconds).
+    first_empty = frame.iloc[:, 0].astype(str).str.strip() == "" if len(frame.columns) else frame.index == frame.index
+    candidates = frame[first_empty]
+    blank = pd.Series(False, index=frame.index)
+    if len(candidates):
+        blank[candidates.index] = (candidates.astype(str).apply(lambda s: s.str.strip()) == "").all(axis=1)
     rejected = [Rejection(Path(path).name, int(line), "empty row (every cell blank): not a commune")
                 for line in frame.index[blank]]
     return frame[~blank], rejected
