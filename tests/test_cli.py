@@ -35,7 +35,7 @@ def test_refresh_prints_a_summary(tmp_path, mirror, monkeypatch, capsys):
     monkeypatch.setenv("ELECTIO_DATA", str(tmp_path))
     monkeypatch.setenv("ELECTIO_CACHE", str(tmp_path / "raw"))
     monkeypatch.delenv("ELECTIO_DB_URL", raising=False)
-    assert cli.main(["refresh", "--mirror", str(mirror), "--offline", "--no-export"]) == 0
+    assert cli.main(["refresh", "--mirror", str(mirror), "--offline", "--no-export", "--no-figures"]) == 0
     out = capsys.readouterr().out
     assert "elections : 13 loaded" in out and "communes  : 266" in out
     assert (tmp_path / "electio.sqlite").exists()

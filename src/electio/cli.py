@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     # `electio refresh ...` is `python -m electio.refresh ...`: listed here, parsed there.
     sub.add_parser("refresh", help="full job: sources -> warehouse -> exports (python -m electio.refresh)")
+    sub.add_parser("eda", help="exploratory analysis: correlations, figures, answer (reports/)")
     p = sub.add_parser("export", help="write every warehouse table as CSV and one XLSX workbook into exports/")
     add_common_arguments(p)
     p.set_defaults(func=_export)
@@ -61,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         from electio import refresh
 
         return refresh.main(argv[1:])
+    if argv[:1] == ["eda"]:
+        from electio.eda import run
+
+        return run.main(argv[1:])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -17,6 +17,10 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from electio import __version__
+from electio.eda.answer import answer_question
+from electio.eda.correlation import compute_correlations, prepare_inputs
+from electio.eda.figures import write_figures
+from electio.eda.run import write_answer
 from electio.errors import ElectioError
 from electio.export import export_tables
 from electio.pipeline import build_tables
@@ -45,27 +49,41 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
                              allow_download=False if args.offline else None)
 
 
-def run_refresh(settings: Settings, *, export: bool = True) -> dict:
+def write_eda_outputs(tables: dict, inputs, settings: Settings) -> list:
+    """The client's question answered in reports/eda_answer.json, and the EDA figures."""
+    corr = tables["fact_correlation"]
+    answer = answer_question(corr, tables.get("dim_indicator"), dim_election=tables["dim_election"],
+                             dim_bloc=tables["dim_bloc"], transforms=inputs.transforms)
+    return [write_answer(answer, settings.reports_dir)] + write_figures(tables, corr, settings, inputs=inputs)
+
+
+def run_refresh(settings: Settings, *, export: bool = True, figures: bool = False) -> dict:
     """Build the warehouse and the exports; return the summary figures.
 
     Serialised by a lock in the data folder; output folders are checked before
     any work so that a read-only or full disk fails at once, naming the folder.
     """
     db_path = sqlite_path(settings.db_url)
-    folders = [settings.data_dir] + ([db_path.parent] if db_path else []) + ([settings.exports_dir] if export else [])
+    folders = ([settings.data_dir] + ([db_path.parent] if db_path else []) + ([settings.exports_dir] if export else [])
+               + ([settings.reports_dir] if figures else []))
     check_writable(*folders)
     with refresh_lock(settings.data_dir):
         if db_path is not None:
             for stale in remove_stale_temporaries(db_path):
                 log.warning("removed %s left by an interrupted refresh", stale)
-        return _run_refresh(settings, export=export)
+        return _run_refresh(settings, export=export, figures=figures)
 
 
-def _run_refresh(settings: Settings, *, export: bool) -> dict:
+def _run_refresh(settings: Settings, *, export: bool, figures: bool) -> dict:
     started = datetime.now(timezone.utc).replace(microsecond=0)
     t0 = time.perf_counter()
     log.info("refresh of département %s into %s", settings.departement, mask_secrets(settings.db_url))
     tables, lineage, build = build_tables(settings)
+    seconds = dict(lineage.seconds)
+    clock = time.perf_counter()
+    eda_inputs = prepare_inputs(tables)
+    tables["fact_correlation"] = compute_correlations(tables, inputs=eda_inputs)
+    seconds["correlations"] = time.perf_counter() - clock
     checks = tables["meta_quality_check"]
     failed = checks[checks["status"] == "fail"]
     summary = {
@@ -90,7 +108,6 @@ def _run_refresh(settings: Settings, *, export: bool) -> dict:
         "summary": f"{summary['elections_loaded']} elections, {summary['fact_turnout_rows']} turnout rows, "
                    f"{summary['rows_rejected']} rows rejected, checks {summary['checks']}"}])
     tables["meta_refresh"] = pd.concat([history, row], ignore_index=True) if not history.empty else row
-    seconds = dict(lineage.seconds)
     clock = time.perf_counter()
     write_warehouse(settings.db_url, tables)
     seconds["load"] = time.perf_counter() - clock
@@ -99,6 +116,10 @@ def _run_refresh(settings: Settings, *, export: bool) -> dict:
         files = export_tables(settings.db_url, settings.exports_dir)
         seconds["exports"] = time.perf_counter() - clock
         summary["exports"] = len(files)
+    if figures:
+        clock = time.perf_counter()
+        summary["figures"] = len(write_eda_outputs(tables, eda_inputs, settings))
+        seconds["eda_figures"] = time.perf_counter() - clock
     summary["stage_seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     return summary
@@ -126,6 +147,8 @@ def print_summary(summary: dict, settings: Settings) -> None:
         f"  checks    : " + ", ".join(f"{k} {v}" for k, v in sorted(summary["checks"].items())),
     ]
     lines += [f"    FAILED {f}" for f in summary["failed_checks"]]
+    if "figures" in summary:
+        lines.append(f"  figures   : {summary['figures']} files in {settings.reports_dir}")
     if "exports" in summary:
         lines.append(f"  exports   : {summary['exports']} files in {settings.exports_dir}")
     lines.append(f"  time      : {summary['seconds']} s ("
@@ -138,13 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m electio.refresh", description=__doc__.splitlines()[0])
     add_common_arguments(parser)
     parser.add_argument("--no-export", action="store_true", help="skip the CSV/XLSX exports")
+    parser.add_argument("--no-figures", action="store_true", help="skip the figures (reports/figures)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_from_args(args)
     try:
-        summary = run_refresh(settings, export=not args.no_export)
+        summary = run_refresh(settings, export=not args.no_export, figures=not args.no_figures)
     except ElectioError as exc:
         log.error("refresh failed, previous warehouse and exports kept: %s", mask_secrets(exc))
         return 1

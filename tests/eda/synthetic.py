@@ -49,7 +49,6 @@ def synthetic_tables(n: int = 30, seed: int = 0) -> dict[str, pd.DataFrame]:
         "latitude": 45.7, "longitude": 4.8, "cog_vintage": 2026})
     dim_election = pd.DataFrame(ELECTIONS, columns=["election_id", "election_type", "election_year", "round_number",
                                                     "election_date", "label_fr"])
-    dim_election["election_date"] = pd.to_datetime(dim_election["election_date"])
     dim_election["source_id"], dim_election["source_file"] = "synthetic", "synthetic.csv"
     blocs = load_blocs()[["bloc_code", "label_fr", "sort_order", "color_hex"]]
 
@@ -101,8 +100,7 @@ def synthetic_tables(n: int = 30, seed: int = 0) -> dict[str, pd.DataFrame]:
                                   "value": None if secret else float(vals[c]), "is_suppressed": int(secret),
                                   "is_imputed": 0, "is_reaggregated": 0, "published_on": published,
                                   "source_file": "synthetic.csv"})
-    fact_indicator = pd.DataFrame(fact_rows)
-    fact_indicator["published_on"] = pd.to_datetime(fact_indicator["published_on"])
+    fact_indicator = pd.DataFrame(fact_rows)  # dates as datetime.date, like the pipeline's frames
     map_commune_code = pd.DataFrame({"source_code": codes, "commune_code": codes, "relation": "same",
                                      "source_name": None})
     return {"dim_commune": dim_commune, "map_commune_code": map_commune_code, "dim_election": dim_election,

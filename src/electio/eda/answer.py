@@ -11,9 +11,12 @@ Rules (quoted in the report and in the JSON itself):
   a duel rather than the bloc's electorate; second-round correlations stay in
   ``fact_correlation`` for whoever wants them. Without ``dim_election``, every election
   of the frame is used.
-- **Coverage**: an indicator must have a correlation in at least
-  :data:`MIN_ELECTIONS` elections to be ranked (a single election can be a fluke),
-  unless no indicator reaches that, in which case all are ranked and flagged unstable.
+- **Coverage**: to be ranked for a target, an indicator must have a correlation in at
+  least :data:`MIN_ELECTIONS` elections and in at least :data:`MIN_COVERAGE` (half) of
+  the elections where that target has any correlation. A vintage published late (say
+  2024) only meets the last elections: its mean over two elections is not comparable
+  with a mean over seven, and a single election can be a fluke. If no indicator
+  qualifies, all are ranked (and none is stable). Every relation stays in the heatmap.
 - **Stability**: a relation is *stable* when it is observed in at least
   :data:`MIN_ELECTIONS` elections, has the same sign in every one of them, and
   ``|r| >= STABLE_MIN_ABS_R`` (0.3) in at least ``STABLE_MIN_SHARE`` (80 %) of them.
@@ -31,11 +34,15 @@ from electio.eda.correlation import TRANSFORM_LABELS_FR, TURNOUT, transformed_un
 STABLE_MIN_ABS_R = 0.3
 STABLE_MIN_SHARE = 0.8
 MIN_ELECTIONS = 2
+MIN_COVERAGE = 0.5
 QUESTION_FR = "Quel indicateur socio-économique est le plus corrélé aux résultats électoraux des communes ?"
 TURNOUT_LABEL_FR = "Participation"
 STABILITY_RULE_FR = (f"Relation stable : observée sur au moins {MIN_ELECTIONS} élections, de même signe à chaque "
                      f"élection, et |r| ≥ {str(STABLE_MIN_ABS_R).replace('.', ',')} dans au moins "
                      f"{STABLE_MIN_SHARE * 100:.0f} % des élections.")
+COVERAGE_RULE_FR = (f"Classement : seuls les indicateurs disponibles (publiés avant le scrutin) pour au moins "
+                    f"{MIN_ELECTIONS} élections et au moins la moitié des élections analysées sont classés ; "
+                    "les autres restent visibles dans la matrice de corrélations.")
 METHOD_FR = (
     "Corrélation entre communes, pondérée par le nombre d'inscrits de chaque commune à l'élection "
     "(r de Pearson pondéré ; Spearman = Pearson pondéré sur les rangs). Pour chaque élection, l'indicateur est "
@@ -50,6 +57,11 @@ SIGN_FR = {1: "positive", -1: "négative", 0: "nulle"}
 
 def _r(value: float, digits: int = 3) -> float | None:
     return None if value is None or not np.isfinite(value) else round(float(value), digits)
+
+
+def _sig(value: float, digits: int = 3) -> float | None:
+    """Rounded to significant digits (p-values can be tiny)."""
+    return None if value is None or not np.isfinite(value) else float(f"{float(value):.{digits}g}")
 
 
 def is_stable(values) -> bool:
@@ -95,9 +107,22 @@ def restrict_to_first_rounds(corr: pd.DataFrame, dim_election: pd.DataFrame | No
     return corr if ids is None else corr[corr["election_id"].isin(ids)]
 
 
-def _eligible(summary: pd.DataFrame) -> pd.DataFrame:
-    covered = summary[summary["n_elections"] >= MIN_ELECTIONS]
-    return covered if not covered.empty else summary
+def coverage_threshold(corr: pd.DataFrame) -> dict[str, int]:
+    """Minimum number of elections for a relation with each target (coverage rule)."""
+    per_target = corr.groupby("target")["election_id"].nunique() if not corr.empty else pd.Series(dtype=int)
+    return {t: max(MIN_ELECTIONS, math.ceil(MIN_COVERAGE * n)) for t, n in per_target.items()}
+
+
+def _eligible(summary: pd.DataFrame, corr: pd.DataFrame) -> pd.DataFrame:
+    """Relations that pass the coverage rule; all of them if none does (per target)."""
+    if summary.empty:
+        return summary
+    need = coverage_threshold(corr)
+    covered = summary["n_elections"] >= summary["target"].map(need).fillna(MIN_ELECTIONS)
+    parts = [group[covered[group.index]] if covered[group.index].any() else group
+             for _, group in summary.groupby("target", sort=False)]
+    out = pd.concat(parts)
+    return out.sort_values(["mean_abs_pearson", "indicator_code", "target"], ascending=[False, True, True])
 
 
 def _labels(dim_indicator: pd.DataFrame | None) -> dict[str, dict]:
@@ -142,7 +167,7 @@ def _describe(row, corr: pd.DataFrame, labels: dict, targets: dict, transforms: 
             {"election_id": r.election_id, "election_label_fr": election_labels.get(r.election_id, r.election_id),
              "indicator_year": int(r.indicator_year), "n_communes": int(r.n_communes), "pearson": _r(r.pearson),
              "spearman": _r(r.spearman), "pearson_ci_low": _r(r.pearson_ci_low),
-             "pearson_ci_high": _r(r.pearson_ci_high), "p_value": _r(r.p_value, 4)}
+             "pearson_ci_high": _r(r.pearson_ci_high), "p_value": _sig(r.p_value)}
             for r in sub.itertuples()],
     }
     if transform is not None:
@@ -161,7 +186,7 @@ def strongest_relations(corr: pd.DataFrame, top: int = 5, *, dim_indicator: pd.D
     Optional tables add French labels and restrict to first rounds (module docstring).
     """
     corr = restrict_to_first_rounds(corr, dim_election)
-    summary = _eligible(relation_summary(corr))
+    summary = _eligible(relation_summary(corr), corr)
     labels, targets = _labels(dim_indicator), target_labels(dim_bloc)
     elections = ({} if dim_election is None else dict(zip(dim_election["election_id"], dim_election["label_fr"])))
     return [dict(rank=i + 1, **_describe(row, corr, labels, targets, transforms or {}, elections))
@@ -187,7 +212,7 @@ def answer_question(corr: pd.DataFrame, dim_indicator: pd.DataFrame, *, dim_elec
     summary = relation_summary(used)
     by_target = {}
     for target in targets:
-        rows = _eligible(summary[summary["target"] == target])
+        rows = _eligible(summary[summary["target"] == target], used)
         if rows.empty:
             continue
         best = next(rows.itertuples())
@@ -207,6 +232,8 @@ def answer_question(corr: pd.DataFrame, dim_indicator: pd.DataFrame, *, dim_elec
         "stability_rule_fr": STABILITY_RULE_FR,
         "stability_rule": {"min_elections": MIN_ELECTIONS, "same_sign_everywhere": True,
                            "min_abs_r": STABLE_MIN_ABS_R, "min_share_of_elections": STABLE_MIN_SHARE},
+        "coverage_rule_fr": COVERAGE_RULE_FR,
+        "coverage_rule": {"min_elections": MIN_ELECTIONS, "min_share_of_target_elections": MIN_COVERAGE},
         "elections_used": sorted(used["election_id"].unique().tolist()) if not used.empty else [],
         "n_correlations": int(len(used)),
         "by_target": by_target,
@@ -220,7 +247,7 @@ def answer_question(corr: pd.DataFrame, dim_indicator: pd.DataFrame, *, dim_elec
 
 def _fmt(value: float | None) -> str:
     return "n.d." if value is None or (isinstance(value, float) and math.isnan(value)) else \
-        f"{value:+.2f}".replace(".", ",")
+        f"{value:+.2f}".replace(".", ",").replace("-", "\u2212")
 
 
 def _summary_fr(top_pairs: list[dict], by_target: dict) -> str:

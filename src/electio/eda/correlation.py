@@ -15,7 +15,8 @@ Method, in the order it is applied (the report quotes these rules):
    Counts (aggregation ``'sum'``) are therefore divided by the commune's population and
    multiplied by 1,000 ("pour 1 000 habitants"); the population indicator itself (and
    any density, unit per km²) is replaced by its decimal logarithm; rates, medians and
-   percentages (aggregation ``'weighted_mean'``) are used as published. The population
+   percentages (aggregation ``'weighted_mean'``) are used as published; an area (unit
+   km²) becomes the population density ``log10(population / area)``. The population
    used as denominator is the population indicator's own vintage for that election
    (latest published before it), so no future figure leaks in. Without a population
    indicator in ``dim_indicator``, registered voters at the election are the
@@ -68,6 +69,10 @@ IDENTITY = "identity"
 LOG10 = "log10"
 PER_1000_POPULATION = "per_1000_population"
 PER_1000_REGISTERED = "per_1000_registered"
+LOG10_DENSITY = "log10_density"
+#: Population indicators used as denominator first when present (INSEE's reference
+#: population for per-capita statistics).
+PREFERRED_POPULATION = ("population_municipale",)
 
 #: How each transformation is described to the client.
 TRANSFORM_LABELS_FR = {
@@ -75,23 +80,29 @@ TRANSFORM_LABELS_FR = {
     LOG10: "logarithme décimal de la valeur publiée",
     PER_1000_POPULATION: "valeur pour 1 000 habitants (population du millésime publié avant l'élection)",
     PER_1000_REGISTERED: "valeur pour 1 000 inscrits (aucun indicateur de population disponible)",
+    LOG10_DENSITY: "densité de population : logarithme décimal de la population divisée par la superficie "
+                   "(habitants par km²)",
 }
 
 
-def _fold(text: object) -> str:
+def fold_text(text: object) -> str:
     """Lower case without accents, for tolerant matching of units and labels."""
     text = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
     return text.lower().strip()
 
 
 def _is_inhabitants(unit: object) -> bool:
-    u = _fold(unit)
+    u = fold_text(unit)
     return u.startswith("hab") and "km" not in u
 
 
 def _is_density(unit: object) -> bool:
-    u = _fold(unit).replace(" ", "")
+    u = fold_text(unit).replace(" ", "")
     return "/km" in u or "parkm" in u
+
+
+def _is_area(unit: object) -> bool:
+    return fold_text(unit).replace(" ", "") in {"km2", "km^2", "kilometrescarres", "ha", "hectares"}
 
 
 # --------------------------------------------------------------------------- transformations
@@ -102,16 +113,20 @@ def population_indicator(dim_indicator: pd.DataFrame, fact_indicator: pd.DataFra
     Candidates: commune level, family 'population', unit in inhabitants, aggregation
     'sum'. Several (e.g. total population and the 15-64 year olds): the one with the
     largest median value is the whole population; without values, the first code
-    whose code and label hold no digit (age bands do), then the first code.
+    whose code and label hold no digit (age bands do), then the first code. A code of
+    :data:`PREFERRED_POPULATION` wins over all of this.
     """
     if dim_indicator is None or dim_indicator.empty:
         return None
     d = dim_indicator
-    cand = d[(d["level"] == "commune") & (d["family"].map(_fold) == "population")
+    cand = d[(d["level"] == "commune") & (d["family"].map(fold_text) == "population")
              & d["unit"].map(_is_inhabitants) & (d["aggregation"] == "sum")]
     has_digit = {r.indicator_code: any(ch.isdigit() for ch in f"{r.indicator_code}{r.label_fr}")
                  for r in cand.itertuples()}
     codes = sorted(cand["indicator_code"], key=lambda c: (has_digit[c], c))
+    for preferred in PREFERRED_POPULATION:
+        if preferred in codes:
+            return preferred
     if len(codes) <= 1 or fact_indicator is None or fact_indicator.empty:
         return codes[0] if codes else None
     medians = fact_indicator[fact_indicator["indicator_code"].isin(codes)].groupby("indicator_code")["value"].median()
@@ -123,6 +138,8 @@ def indicator_transforms(dim_indicator: pd.DataFrame, fact_indicator: pd.DataFra
     """Transformation applied before correlating, for each commune-level indicator.
 
     - the population indicator and densities (unit per km²): ``log10``;
+    - an area (unit km²): ``log10_density`` (population / area), ``log10`` without a
+      population indicator;
     - other counts (aggregation 'sum'): ``per_1000_population``, or
       ``per_1000_registered`` when no population indicator exists;
     - rates, medians, percentages (aggregation 'weighted_mean'): ``identity``.
@@ -134,6 +151,8 @@ def indicator_transforms(dim_indicator: pd.DataFrame, fact_indicator: pd.DataFra
     for row in dim_indicator[dim_indicator["level"] == "commune"].itertuples():
         if row.indicator_code == pop or _is_density(row.unit):
             out[row.indicator_code] = LOG10
+        elif _is_area(row.unit):
+            out[row.indicator_code] = LOG10_DENSITY if pop else LOG10
         elif row.aggregation == "sum":
             out[row.indicator_code] = PER_1000_POPULATION if pop else PER_1000_REGISTERED
         else:
@@ -145,6 +164,8 @@ def transformed_unit(unit: str, transform: str) -> str:
     """Unit of a transformed indicator, in French, for axis and colour-bar labels."""
     if transform == LOG10:
         return f"log10 ({unit})"
+    if transform == LOG10_DENSITY:
+        return f"log10 (habitants par {unit})"
     if transform == PER_1000_POPULATION:
         return f"{unit} pour 1 000 habitants"
     if transform == PER_1000_REGISTERED:
@@ -344,8 +365,9 @@ def election_indicators(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, 
     raw, pop, reg = vals["value"], vals["_pop"].astype(float), vals["_reg"].astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         vals["value"] = np.select(
-            [kind == LOG10, kind == PER_1000_POPULATION, kind == PER_1000_REGISTERED],
-            [np.log10(raw.where(raw > 0)), 1000 * raw / pop.where(pop > 0), 1000 * raw / reg.where(reg > 0)],
+            [kind == LOG10, kind == PER_1000_POPULATION, kind == PER_1000_REGISTERED, kind == LOG10_DENSITY],
+            [np.log10(raw.where(raw > 0)), 1000 * raw / pop.where(pop > 0), 1000 * raw / reg.where(reg > 0),
+             np.log10((pop / raw.where(raw > 0)).where(pop > 0))],
             default=raw)
     vals = vals[np.isfinite(vals["value"])]
     out = vals[cols].sort_values(["election_id", "indicator_code", "commune_code"]).reset_index(drop=True)

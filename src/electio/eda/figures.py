@@ -26,19 +26,20 @@ import pandas as pd
 import shapely
 from matplotlib import patheffects
 from matplotlib.cm import ScalarMappable
+from matplotlib.collections import PathCollection
 from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from electio.eda.answer import (STABILITY_RULE_FR, TURNOUT_LABEL_FR, relation_summary, restrict_to_first_rounds,
                                 strongest_relations, target_labels)
-from electio.eda.correlation import TURNOUT, CorrelationInputs, prepare_inputs, transformed_unit
+from electio.eda.correlation import TURNOUT, CorrelationInputs, fold_text, prepare_inputs, transformed_unit
 from electio.settings import Settings
 
 log = logging.getLogger("electio.eda")
@@ -46,14 +47,18 @@ log = logging.getLogger("electio.eda")
 DPI = 150
 REFERENCE_ELECTION = "pres_2022_t1"
 DEPARTEMENT_NAMES = {"69": "Rhône"}
+#: French names of the indicator families (dim_indicator.family holds ASCII codes).
+FAMILY_LABELS_FR = {"population": "Population", "revenus": "Revenus", "emploi": "Emploi",
+                    "entreprises": "Entreprises", "securite": "Sécurité", "logement": "Logement",
+                    "immigration": "Immigration", "recensement": "Recensement", "associations": "Associations"}
 LYON_ARRONDISSEMENTS = ("plm_arrondissements_contours", "plm-arrondissements.geojson")
-LYON = "69123"
 MISSING_COLOR = "#d9d9d9"
 MAP_SIZE = (10.0, 8.6)  # inches: map plus a legend on its right
 SIDE_LEGEND = dict(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, borderaxespad=0.0)
 ABSENT_COLOR = "#efefef"
 BOUNDARY_CREDIT = "contours IGN Admin Express COG 2018 (france-geojson) et Etalab API Géo (arrondissements de Lyon)"
-#: Key indicators mapped when they exist: (file stem, French words searched in the code or label).
+#: Key indicators mapped when they exist: (stem, words searched in the code and label without
+#: accents, family required or None). Rates and medians are preferred to counts.
 KEY_INDICATORS = [
     ("revenu_median", ("median",), "revenus"),
     ("taux_pauvrete", ("pauvrete",), None),
@@ -107,6 +112,20 @@ def _publisher(source_id: str) -> str:
     except Exception:  # a synthetic or uncatalogued source: show its id
         return source_id
     return re.split(r" \(| / |, ", publisher)[0].strip()
+
+
+def _file_publisher(file_name: str | None, fallback_source_id: str) -> str:
+    """Publisher of the catalogued source holding ``file_name`` (a vintage's own file)."""
+    if file_name:
+        try:
+            from electio.sources.catalog import load_catalog
+
+            for source in load_catalog().values():
+                if any(f.name == file_name for f in source.files):
+                    return _publisher(source.id)
+        except Exception:  # uncatalogued file: fall back to the indicator's source
+            pass
+    return _publisher(fallback_source_id)
 
 
 def _figure(width: float, height: float, footer_lines: int = 1) -> Figure:
@@ -215,6 +234,26 @@ class MapContext:
     arrondissements: Mapping[str, BaseGeometry] | None = None
     labels: list[tuple[str, BaseGeometry]] | None = None
 
+    def __post_init__(self) -> None:
+        # Drawing paths are computed once and reused by every map.
+        self.paths = {code: path for code, geom in self.shapes.items() if (path := _path(geom)) is not None}
+        self.bounds = _bounds(self.shapes.values())
+        self.overlays: list[tuple[MplPath, dict]] = []
+        for geom in (self.arrondissements or {}).values():
+            if (path := _path(geom, holes=False)) is not None:
+                self.overlays.append((path, dict(edgecolor="0.45", linewidth=0.3)))
+        if self.metropole is not None and (path := _path(self.metropole, holes=False)) is not None:
+            # A white line under the dashes keeps the limit visible on dark and light fills alike.
+            self.overlays.append((path, dict(edgecolor="white", linewidth=1.8)))
+            self.overlays.append((path, dict(edgecolor="0.1", linewidth=0.9, linestyle=(0, (4, 2)))))
+        if self.outline is not None and (path := _path(self.outline, holes=False)) is not None:
+            self.overlays.append((path, dict(edgecolor="0.25", linewidth=0.9)))
+
+
+def _bounds(geoms) -> tuple[float, float, float, float]:
+    b = np.array([g.bounds for g in geoms if g is not None and not g.is_empty])
+    return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
+
 
 def _dissolve(geoms: list[BaseGeometry]) -> BaseGeometry | None:
     """Union that closes the slivers left between simplified neighbouring polygons."""
@@ -246,30 +285,27 @@ def map_context(tables: dict[str, pd.DataFrame], shapes: Mapping[str, BaseGeomet
 
 
 def _draw_map(ax, ctx: MapContext, colors: Mapping[str, object], *, absent: set[str] = frozenset()) -> None:
-    """Fill each commune with its colour; MISSING_COLOR where there is none."""
-    for code, geom in ctx.shapes.items():
-        path = _path(geom)
-        if path is None:
-            continue
-        face = ABSENT_COLOR if code in absent else colors.get(code, MISSING_COLOR)
-        ax.add_patch(PathPatch(path, facecolor=face, edgecolor="white", linewidth=0.25,
-                               hatch="////" if code in absent else None))
-    if ctx.arrondissements:
-        for geom in ctx.arrondissements.values():
-            if (path := _path(geom, holes=False)) is not None:
-                ax.add_patch(PathPatch(path, facecolor="none", edgecolor="0.45", linewidth=0.3))
-    if ctx.metropole is not None:
-        if (path := _path(ctx.metropole, holes=False)) is not None:
-            ax.add_patch(PathPatch(path, facecolor="none", edgecolor="0.15", linewidth=0.8, linestyle=(0, (4, 2))))
-    if ctx.outline is not None:
-        if (path := _path(ctx.outline, holes=False)) is not None:
-            ax.add_patch(PathPatch(path, facecolor="none", edgecolor="0.25", linewidth=0.9))
+    """Fill each commune with its colour (MISSING_COLOR where there is none), then the overlays.
+
+    All communes go into one collection: one artist instead of hundreds keeps drawing
+    and layout fast.
+    """
+    codes = [c for c in ctx.paths if c not in absent]
+    ax.add_collection(PathCollection([ctx.paths[c] for c in codes],
+                                     facecolors=[colors.get(c, MISSING_COLOR) for c in codes],
+                                     edgecolors="white", linewidths=0.25), autolim=False)
+    hatched = [c for c in ctx.paths if c in absent]
+    if hatched:
+        ax.add_collection(PathCollection([ctx.paths[c] for c in hatched], facecolors=ABSENT_COLOR,
+                                         edgecolors="white", linewidths=0.25, hatch="////"), autolim=False)
+    for path, style in ctx.overlays:
+        ax.add_patch(PathPatch(path, facecolor="none", **style))
     for name, geom in ctx.labels or []:
         point = geom.representative_point()
         ax.annotate(name, (point.x, point.y), xytext=(0, 0), textcoords="offset points", ha="center", va="center",
                     fontsize=7, color="black",
                     path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")])
-    minx, miny, maxx, maxy = unary_union(list(ctx.shapes.values())).bounds
+    minx, miny, maxx, maxy = ctx.bounds
     pad = 0.02 * max(maxx - minx, maxy - miny)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
@@ -277,7 +313,8 @@ def _draw_map(ax, ctx: MapContext, colors: Mapping[str, object], *, absent: set[
     ax.set_axis_off()
 
 
-def _overlay_handles(ctx: MapContext, *, missing: bool = False, absent: bool = False) -> list:
+def _overlay_handles(ctx: MapContext, *, missing: bool | str = False, absent: bool = False) -> list:
+    """Legend entries of the overlays; ``missing`` may be the text of the no-data entry."""
     handles = []
     if ctx.metropole is not None:
         handles.append(Line2D([], [], color="0.15", linewidth=0.8, linestyle=(0, (4, 2)),
@@ -285,7 +322,8 @@ def _overlay_handles(ctx: MapContext, *, missing: bool = False, absent: bool = F
     if ctx.arrondissements:
         handles.append(Line2D([], [], color="0.45", linewidth=0.6, label="Arrondissements de Lyon"))
     if missing:
-        handles.append(Patch(facecolor=MISSING_COLOR, edgecolor="0.6", label="Donnée non disponible"))
+        text = missing if isinstance(missing, str) else "Donnée non disponible"
+        handles.append(Patch(facecolor=MISSING_COLOR, edgecolor="0.6", label=text))
     if absent:
         handles.append(Patch(facecolor=ABSENT_COLOR, edgecolor="0.6", hatch="////",
                              label="Pas de candidat de ce bloc"))
@@ -348,8 +386,8 @@ def election_maps(tables: dict[str, pd.DataFrame], ctx: MapContext, out_dir: Pat
         ncols = min(3, len(present))
         nrows = int(np.ceil(len(present) / ncols))
         width, height = 4.4 * ncols, 5.6 * nrows + 0.9
-        source += " Chaque carte a sa propre échelle de couleurs."
-        fig = _new(width, height, source, extra_lines=2)
+        grid_source = source + " Chaque carte a sa propre échelle de couleurs."
+        fig = _new(width, height, grid_source, extra_lines=2)
         axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
         expressed = res.groupby("bloc_code")["votes"].sum().sum()
         legislative = election["election_type"] == "legislatives"
@@ -376,10 +414,10 @@ def election_maps(tables: dict[str, pd.DataFrame], ctx: MapContext, out_dir: Pat
                      fontweight="bold")
         handles = _overlay_handles(ctx, missing=bool(set(ctx.shapes) - set(res["commune_code"])), absent=any_absent)
         if handles:
-            above_footer = _footer_height(_footer_lines(width, source)) / height
+            above_footer = _footer_height(_footer_lines(width, grid_source)) / height
             fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, above_footer), ncols=len(handles),
                        fontsize=9, frameon=False)
-        _footer(fig, source)
+        _footer(fig, grid_source)
         files.append(_save(fig, out_dir / f"map_{election_id}_bloc_shares.png"))
 
     # 2. Turnout.
@@ -430,29 +468,28 @@ def election_maps(tables: dict[str, pd.DataFrame], ctx: MapContext, out_dir: Pat
 
 # --------------------------------------------------------------------------- indicator maps
 
-def _fold(text: object) -> str:
-    import unicodedata
-
-    return unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode().lower()
-
-
 def key_indicators(dim_indicator: pd.DataFrame | None) -> dict[str, str]:
     """Stem -> indicator code for the key indicators present (median income, poverty...)."""
     found: dict[str, str] = {}
     if dim_indicator is None or dim_indicator.empty:
         return found
-    dim = dim_indicator[dim_indicator["level"] == "commune"].sort_values("indicator_code")
+    dim = dim_indicator[dim_indicator["level"] == "commune"]
+    # Rates and medians first: a map of raw counts would mostly show commune size.
+    dim = dim.assign(_count=dim["aggregation"] == "sum").sort_values(["_count", "indicator_code"])
     for stem, words, family in KEY_INDICATORS:
         for row in dim.itertuples():
-            text = _fold(f"{row.indicator_code} {row.label_fr}")
-            if any(w in text for w in words) and (family is None or _fold(row.family) == family):
+            text = fold_text(f"{row.indicator_code} {row.label_fr}")
+            if any(w in text for w in words) and (family is None or fold_text(row.family) == family):
                 found[stem] = row.indicator_code
                 break
     return found
 
 
 def latest_values(tables: dict[str, pd.DataFrame], code: str) -> tuple[pd.Series, int | None]:
-    """Values of the latest vintage of one indicator (raw, as published), by commune."""
+    """Values of the latest vintage of one indicator (raw, as published), by commune.
+
+    The series' ``attrs['source_file']`` names the vintage's file (for the source line).
+    """
     fact = tables.get("fact_indicator")
     if fact is None or fact.empty:
         return pd.Series(dtype=float), None
@@ -460,7 +497,10 @@ def latest_values(tables: dict[str, pd.DataFrame], code: str) -> tuple[pd.Series
     if f.empty:
         return pd.Series(dtype=float), None
     year = int(f["indicator_year"].max())
-    return f[f["indicator_year"] == year].set_index("commune_code")["value"].astype(float), year
+    f = f[f["indicator_year"] == year]
+    values = f.set_index("commune_code")["value"].astype(float)
+    values.attrs["source_file"] = str(f["source_file"].mode().iloc[0]) if "source_file" in f else None
+    return values, year
 
 
 def _indicator_norm(values: pd.Series):
@@ -479,10 +519,14 @@ def _indicator_map(ctx: MapContext, values: pd.Series, *, title: str, unit: str,
     ax.set_title(title, fontsize=12)
     cbar = fig.colorbar(ScalarMappable(norm, cmap), ax=ax, orientation="horizontal", fraction=0.04, pad=0.02,
                         aspect=35)
-    cbar.set_label(unit + (" (échelle logarithmique)" if log_scale else ""), fontsize=9)
+    cbar.set_label(unit + (", échelle logarithmique" if log_scale else ""), fontsize=9)
+    if log_scale:
+        cbar.ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     cbar.ax.xaxis.set_major_formatter(_fr_formatter())
     cbar.ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _p: ""))
-    handles = _overlay_handles(ctx, missing=bool(set(ctx.shapes) - set(values.dropna().index)))
+    missing = bool(set(ctx.shapes) - set(values.dropna().index))
+    handles = _overlay_handles(ctx, missing=_wrap("Donnée non disponible (non publiée ou secret statistique)", 30)
+                               if missing else False)
     if handles:
         ax.legend(handles=handles, **SIDE_LEGEND)
     _footer(fig, source)
@@ -505,17 +549,19 @@ def indicator_maps(tables: dict[str, pd.DataFrame], ctx: MapContext, out_dir: Pa
         if values.empty:
             continue
         info = labels[code]
-        source = (f"Source : {_publisher(info['source_id'])}, {info['label_fr']} ({year}) ; {BOUNDARY_CREDIT}. "
+        publisher = _file_publisher(values.attrs.get("source_file"), info["source_id"])
+        source = (f"Source : {publisher}, {info['label_fr']}, millésime {year} ; {BOUNDARY_CREDIT}. "
                   "Traitement electio.")
         files.append(_indicator_map(ctx, values, title=f"{_wrap(info['label_fr'], 60)}\npar commune ({where}, {year})",
-                                    unit=info["unit"], source=source, path=out_dir / f"map_indicator_{_slug(code)}.png"))
+                                    unit=_wrap(f"{info['label_fr']} ({info['unit']})", 80), source=source,
+                                    path=out_dir / f"map_indicator_{_slug(code)}.png"))
     if "densite" not in found:
         density = _derived_density(tables)
         if density is not None:
             values, origin = density
             source = f"Source : {origin} ; surfaces calculées sur les {BOUNDARY_CREDIT}. Traitement electio."
             files.append(_indicator_map(ctx, values, title=f"Densité de population par commune ({where})",
-                                        unit="habitants par km²", source=source,
+                                        unit="Densité de population (habitants par km²)", source=source,
                                         path=out_dir / "map_indicator_density.png"))
     return files
 
@@ -531,7 +577,8 @@ def _derived_density(tables: dict[str, pd.DataFrame]) -> tuple[pd.Series, str] |
     if pop_code is not None:
         population, year = latest_values(tables, pop_code)
         info = tables["dim_indicator"].set_index("indicator_code").loc[pop_code]
-        origin = f"{_publisher(info['source_id'])}, {info['label_fr']} ({year})"
+        publisher = _file_publisher(population.attrs.get("source_file"), info["source_id"])
+        origin = f"{publisher}, {info['label_fr']}, millésime {year}"
     else:
         population = dim.set_index("commune_code")["population"].astype(float)
         origin = (f"population légale du référentiel communal (COG {int(dim['cog_vintage'].iloc[0])}, "
@@ -557,11 +604,11 @@ def indicator_histograms(tables: dict[str, pd.DataFrame], out_dir: Path) -> list
                 panels.append((row, values, year))
         if not panels:
             continue
-        sources = sorted({_publisher(r.source_id) for r, _, _ in panels})
+        sources = sorted({_file_publisher(v.attrs.get("source_file"), r.source_id) for r, v, _ in panels})
         source = f"Source : {', '.join(sources)} (dernier millésime disponible). Traitement electio."
         ncols = min(3, len(panels))
         nrows = int(np.ceil(len(panels) / ncols))
-        fig = _new(4.6 * ncols, 3.4 * nrows + 1.0, source)
+        fig = _new(max(4.6 * ncols, 9.0), 3.6 * nrows + 1.0, source)
         axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
         for ax, (row, values, year) in zip(axes, panels):
             lo, hi = float(values.min()), float(values.max())
@@ -570,16 +617,18 @@ def indicator_histograms(tables: dict[str, pd.DataFrame], out_dir: Path) -> list
             ax.hist(values, bins=bins, color="#4C72B0", edgecolor="white", linewidth=0.5)
             if log_scale:
                 ax.set_xscale("log")
-            ax.set_title(f"{_wrap(row.label_fr, 45)} ({year})", fontsize=9)
+            ax.set_title(f"{_wrap(row.label_fr, 45)}\n({year}, {len(values)} communes)", fontsize=9)
             ax.set_xlabel(row.unit + (" (échelle logarithmique)" if log_scale else ""), fontsize=8)
             ax.set_ylabel("Nombre de communes", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.xaxis.set_major_formatter(_fr_formatter())
             ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _p: ""))
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             ax.spines[["top", "right"]].set_visible(False)
         for ax in axes[len(panels):]:
             ax.set_axis_off()
-        fig.suptitle(f"Indicateurs « {family} » : répartition des communes ({where})", fontsize=13,
+        family_fr = FAMILY_LABELS_FR.get(family, str(family).capitalize())
+        fig.suptitle(f"Indicateurs « {family_fr} » : répartition des communes ({where})", fontsize=13,
                      fontweight="bold")
         _footer(fig, source)
         files.append(_save(fig, Path(out_dir) / f"hist_indicators_{_slug(family)}.png"))
@@ -612,6 +661,7 @@ def result_histograms(tables: dict[str, pd.DataFrame], out_dir: Path, election_i
         ax.set_ylabel("Nombre de communes", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.xaxis.set_major_formatter(_fr_formatter())
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.spines[["top", "right"]].set_visible(False)
     for ax in axes[len(panels):]:
         ax.set_axis_off()
@@ -631,7 +681,8 @@ def _indicator_row_labels(tables: dict[str, pd.DataFrame], codes: list[str], tra
         label = info.get(code, {}).get("label_fr", code)
         t = transforms.get(code)
         suffix = {"log10": " (log)", "per_1000_population": " (pour 1 000 hab.)",
-                  "per_1000_registered": " (pour 1 000 inscrits)"}.get(t, "")
+                  "per_1000_registered": " (pour 1 000 inscrits)",
+                  "log10_density": " : densité de population (log)"}.get(t, "")
         labels.append(_wrap(label + suffix, 42))
     return labels
 
@@ -644,10 +695,10 @@ def _heatmap(matrix: pd.DataFrame, row_labels: list[str], col_labels: list[str],
     height = 2.6 + max(0.42 * nrows, 0.2 * label_lines)
     fig = _new(width, height, source)
     ax = fig.subplots()
-    cmap = LinearSegmentedColormap.from_list("div", ["#b35806", "#f1a340", "#f7f7f7", "#998ec3", "#542788"])
+    cmap = LinearSegmentedColormap.from_list("div", ["#b35806", "#f1a340", "#f7f7f7", "#998ec3", "#542788"]
+                                             ).with_extremes(bad="#e0e0e0")
     values = matrix.to_numpy(dtype=float)
     masked = np.ma.masked_invalid(values)
-    cmap.set_bad("#e0e0e0")
     image = ax.imshow(masked, cmap=cmap, vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(ncols), col_labels, rotation=30, ha="right", fontsize=9)
     ax.set_yticks(range(nrows), row_labels, fontsize=8)
@@ -669,6 +720,7 @@ def _heatmap(matrix: pd.DataFrame, row_labels: list[str], col_labels: list[str],
     ax.set_title(title, fontsize=12, fontweight="bold")
     cbar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02, shrink=0.8)
     cbar.set_label("r de Pearson pondéré par les inscrits", fontsize=9)
+    cbar.set_ticks([-1, -0.5, 0, 0.5, 1])
     cbar.ax.yaxis.set_major_formatter(_fr_formatter(1))
     _footer(fig, source)
     return _save(fig, path)
@@ -689,7 +741,16 @@ def correlation_heatmaps(corr: pd.DataFrame, tables: dict[str, pd.DataFrame], ou
     dim = tables.get("dim_indicator")
     family = {} if dim is None or dim.empty else dict(zip(dim["indicator_code"], dim["family"]))
     label = {} if dim is None or dim.empty else dict(zip(dim["indicator_code"], dim["label_fr"]))
-    sources = sorted({_publisher(s) for s in dim["source_id"]}) if dim is not None and not dim.empty else []
+    sources_of = {} if dim is None or dim.empty else dict(zip(dim["indicator_code"], dim["source_id"]))
+    fact = tables.get("fact_indicator")
+    files_of = ({} if fact is None or fact.empty else
+                fact.groupby(["indicator_code", "indicator_year"])["source_file"].first().to_dict())
+
+    def sources(rows: pd.DataFrame) -> str:
+        """Publishers of the vintages actually used in ``rows``."""
+        keys = rows[["indicator_code", "indicator_year"]].drop_duplicates().itertuples(index=False)
+        return ", ".join(sorted({_file_publisher(files_of.get((c, y)), sources_of.get(c, c)) for c, y in keys}))
+
     files = []
 
     def layout(frame: pd.DataFrame) -> pd.DataFrame:
@@ -702,7 +763,7 @@ def correlation_heatmaps(corr: pd.DataFrame, tables: dict[str, pd.DataFrame], ou
     if not ref.empty:
         matrix = layout(ref.pivot(index="indicator_code", columns="target", values="pearson"))
         n = int(ref["n_communes"].max())
-        source = (f"Source : indicateurs {', '.join(sources)} (dernier millésime publié avant le scrutin) ; "
+        source = (f"Source : indicateurs {sources(ref)} (dernier millésime publié avant le scrutin) ; "
                   f"résultats {_publisher(elections.loc[reference, 'source_id'])}. Calcul electio sur {n} "
                   f"communes au plus.\n{READING_GUIDE_FR}")
         files.append(_heatmap(matrix, _indicator_row_labels(tables, list(matrix.index), transforms),
@@ -715,11 +776,16 @@ def correlation_heatmaps(corr: pd.DataFrame, tables: dict[str, pd.DataFrame], ou
         matrix = layout(summary.pivot(index="indicator_code", columns="target", values="mean_pearson"))
         stable = layout(summary.pivot(index="indicator_code", columns="target", values="stable")).fillna(False)
         n_el = used["election_id"].nunique()
-        source = (f"Source : indicateurs {', '.join(sources)} ; résultats du ministère de l'Intérieur. Moyenne des "
-                  f"r pondérés sur {n_el} premier(s) tour(s). * {STABILITY_RULE_FR}\n{READING_GUIDE_FR}")
-        files.append(_heatmap(matrix, _indicator_row_labels(tables, list(matrix.index), transforms),
+        coverage = used.groupby("indicator_code")["election_id"].nunique()
+        source = (f"Source : indicateurs {sources(used)} ; résultats du ministère de l'Intérieur. Moyenne des r "
+                  f"pondérés sur les premiers tours où un millésime de l'indicateur était déjà publié (entre "
+                  f"crochets : nombre d'élections, sur {n_el}). * {STABILITY_RULE_FR}\n{READING_GUIDE_FR}")
+        row_labels = [f"{label} [{coverage.get(code, 0)}]" for code, label in
+                      zip(matrix.index, _indicator_row_labels(tables, list(matrix.index), transforms))]
+        files.append(_heatmap(matrix, row_labels,
                               [targets[t] for t in matrix.columns],
-                              title=f"Corrélations indicateurs × résultats\nmoyenne sur {n_el} élection(s) (premiers tours)",
+                              title=("Corrélations indicateurs × résultats\n"
+                                     f"moyenne des premiers tours (jusqu'à {n_el} élections)"),
                               source=source, path=Path(out_dir) / "heatmap_correlation_mean.png", marks=stable))
     return files
 
@@ -742,6 +808,8 @@ def relation_scatters(corr: pd.DataFrame, tables: dict[str, pd.DataFrame], out_d
     names = tables["dim_commune"].set_index("commune_code")["commune_name"] if "dim_commune" in tables else {}
     colours = dict(zip(tables["dim_bloc"]["bloc_code"], tables["dim_bloc"]["color_hex"]))
     dim = tables["dim_indicator"].set_index("indicator_code")
+    fact = tables.get("fact_indicator")
+    files_of = fact.groupby(["indicator_code", "indicator_year"])["source_file"].first().to_dict()
     files = []
     for rel in relations:
         code, target = rel["indicator_code"], rel["target"]
@@ -760,9 +828,15 @@ def relation_scatters(corr: pd.DataFrame, tables: dict[str, pd.DataFrame], out_d
         e = elections.set_index("election_id").loc[eid]
         unit = transformed_unit(info["unit"], inputs.transforms.get(code, "identity"))
         target_label = rel["target_label_fr"]
-        source = (f"Source : {_publisher(info['source_id'])} ({info['label_fr']}, millésime "
+        publisher = _file_publisher(files_of.get((code, int(stats_row["indicator_year"]))), info["source_id"])
+        source = (f"Source : {publisher} ({info['label_fr']}, millésime "
                   f"{int(stats_row['indicator_year'])}) ; {_publisher(e['source_id'])} (résultats). Chaque point est "
-                  "une commune ; sa surface est proportionnelle au nombre d'inscrits. Traitement electio.")
+                  "une commune ; sa surface est proportionnelle au nombre d'inscrits.")
+        n_all = len(tables["dim_commune"]) if "dim_commune" in tables else len(data)
+        if n_all > len(data):
+            source += (f" {n_all - len(data)} commune(s) sans valeur publiée (secret statistique, donnée absente) "
+                       "ou sans candidat du bloc ne sont pas représentées.")
+        source += " Traitement electio."
         fig = _new(8.5, 6.6, source)
         ax = fig.subplots()
         w = data["weight"].to_numpy(dtype=float)
@@ -792,9 +866,11 @@ def relation_scatters(corr: pd.DataFrame, tables: dict[str, pd.DataFrame], out_d
         ax.grid(color="0.92", linewidth=0.6)
         ci = (f" [IC 95 % : {fr_number(stats_row['pearson_ci_low'], 2)} ; "
               f"{fr_number(stats_row['pearson_ci_high'], 2)}]") if np.isfinite(stats_row["pearson_ci_low"]) else ""
-        ax.set_title(f"{_wrap(info['label_fr'], 60)} et {target_label.lower() if target == TURNOUT else 'vote ' + target_label}\n"
+        what = "participation" if target == TURNOUT else f"score du bloc « {target_label} »"
+        ax.set_title(f"{_wrap(info['label_fr'], 60)} et {what}\n"
                      f"{e['label_fr']} : r pondéré = {fr_number(stats_row['pearson'], 2)}{ci}, "
                      f"{int(stats_row['n_communes'])} communes", fontsize=11)
+        _footer(fig, source)
         files.append(_save(fig, Path(out_dir) / f"scatter_{rel['rank']}_{_slug(code)}_{target}.png"))
     return files
 
@@ -813,6 +889,7 @@ def write_figures(tables: dict[str, pd.DataFrame], corr: pd.DataFrame | None, se
     """
     out_dir = Path(out_dir) if out_dir is not None else Path(settings.reports_dir) / "figures"
     out_dir.mkdir(parents=True, exist_ok=True)
+    previous = _read_manifest(out_dir)
     files: list[Path] = []
     if shapes is None:
         try:
@@ -833,5 +910,25 @@ def write_figures(tables: dict[str, pd.DataFrame], corr: pd.DataFrame | None, se
         inputs = inputs or prepare_inputs(tables)
         files += correlation_heatmaps(corr, tables, out_dir, reference=reference, transforms=inputs.transforms)
         files += relation_scatters(corr, tables, out_dir, inputs=inputs, reference=reference)
+    _write_manifest(out_dir, files, previous)
     log.info("%d figures written to %s", len(files), out_dir)
     return files
+
+
+#: Files written by the last run, so that the next run removes its own stale figures
+#: (e.g. a scatter plot of a relation that left the top 5) and nothing else: other
+#: steps may write their figures to the same folder.
+MANIFEST = ".eda-figures.txt"
+
+
+def _read_manifest(out_dir: Path) -> set[str]:
+    path = out_dir / MANIFEST
+    return set(path.read_text(encoding="utf-8").split()) if path.exists() else set()
+
+
+def _write_manifest(out_dir: Path, files: list[Path], previous: set[str]) -> None:
+    names = {f.name for f in files}
+    for stale in sorted(previous - names):
+        if "/" not in stale and stale.endswith(".png"):
+            (out_dir / stale).unlink(missing_ok=True)
+    (out_dir / MANIFEST).write_text("\n".join(sorted(names)) + "\n", encoding="utf-8")
