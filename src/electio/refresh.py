@@ -22,6 +22,10 @@ from electio.eda.correlation import compute_correlations, prepare_inputs
 from electio.eda.figures import write_figures
 from electio.eda.run import write_answer
 from electio.errors import ElectioError
+from electio.model.backtest import backtest_tables
+from electio.model.figures import backtest_figure
+from electio.model.run import figure_path, models_dir
+from electio.model.train import save_model, train_final
 from electio.export import export_tables
 from electio.pipeline import build_tables
 from electio.settings import Settings
@@ -57,11 +61,13 @@ def write_eda_outputs(tables: dict, inputs, settings: Settings) -> list:
     return [write_answer(answer, settings.reports_dir)] + write_figures(tables, corr, settings, inputs=inputs)
 
 
-def run_refresh(settings: Settings, *, export: bool = True, figures: bool = False) -> dict:
+def run_refresh(settings: Settings, *, export: bool = True, figures: bool = False, models: bool = False) -> dict:
     """Build the warehouse and the exports; return the summary figures.
 
     Serialised by a lock in the data folder; output folders are checked before
     any work so that a read-only or full disk fails at once, naming the folder.
+    The command line runs everything (models and figures included); callers in
+    code opt in to the slow stages.
     """
     db_path = sqlite_path(settings.db_url)
     folders = ([settings.data_dir] + ([db_path.parent] if db_path else []) + ([settings.exports_dir] if export else [])
@@ -71,10 +77,10 @@ def run_refresh(settings: Settings, *, export: bool = True, figures: bool = Fals
         if db_path is not None:
             for stale in remove_stale_temporaries(db_path):
                 log.warning("removed %s left by an interrupted refresh", stale)
-        return _run_refresh(settings, export=export, figures=figures)
+        return _run_refresh(settings, export=export, figures=figures, models=models)
 
 
-def _run_refresh(settings: Settings, *, export: bool, figures: bool) -> dict:
+def _run_refresh(settings: Settings, *, export: bool, figures: bool, models: bool) -> dict:
     started = datetime.now(timezone.utc).replace(microsecond=0)
     t0 = time.perf_counter()
     log.info("refresh of département %s into %s", settings.departement, mask_secrets(settings.db_url))
@@ -84,6 +90,16 @@ def _run_refresh(settings: Settings, *, export: bool, figures: bool) -> dict:
     eda_inputs = prepare_inputs(tables)
     tables["fact_correlation"] = compute_correlations(tables, inputs=eda_inputs)
     seconds["correlations"] = time.perf_counter() - clock
+    trained = None
+    if models:
+        clock = time.perf_counter()
+        tables.update(backtest_tables(tables))
+        seconds["backtest"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        trained = train_final(tables)
+        seconds["train"] = time.perf_counter() - clock
+        chosen = tables["dim_model"].loc[tables["dim_model"]["is_chosen"] == 1, "model_id"]
+        summary_models = {"chosen_model": chosen.iloc[0] if len(chosen) else None}
     checks = tables["meta_quality_check"]
     failed = checks[checks["status"] == "fail"]
     summary = {
@@ -111,6 +127,9 @@ def _run_refresh(settings: Settings, *, export: bool, figures: bool) -> dict:
     clock = time.perf_counter()
     write_warehouse(settings.db_url, tables)
     seconds["load"] = time.perf_counter() - clock
+    if trained is not None:
+        save_model(trained, models_dir(settings))
+        summary.update(summary_models)
     if export:
         clock = time.perf_counter()
         files = export_tables(settings.db_url, settings.exports_dir)
@@ -118,7 +137,10 @@ def _run_refresh(settings: Settings, *, export: bool, figures: bool) -> dict:
         summary["exports"] = len(files)
     if figures:
         clock = time.perf_counter()
-        summary["figures"] = len(write_eda_outputs(tables, eda_inputs, settings))
+        files = write_eda_outputs(tables, eda_inputs, settings)
+        if models:
+            files.append(backtest_figure(tables["fact_model_metric"], tables["dim_model"], figure_path(settings)))
+        summary["figures"] = len(files)
         seconds["eda_figures"] = time.perf_counter() - clock
     summary["stage_seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     summary["seconds"] = round(time.perf_counter() - t0, 1)
@@ -147,6 +169,8 @@ def print_summary(summary: dict, settings: Settings) -> None:
         f"  checks    : " + ", ".join(f"{k} {v}" for k, v in sorted(summary["checks"].items())),
     ]
     lines += [f"    FAILED {f}" for f in summary["failed_checks"]]
+    if summary.get("chosen_model"):
+        lines.append(f"  model     : {summary['chosen_model']} chosen by the backtest rule, saved in data/models/")
     if "figures" in summary:
         lines.append(f"  figures   : {summary['figures']} files in {settings.reports_dir}")
     if "exports" in summary:
@@ -162,13 +186,16 @@ def main(argv: list[str] | None = None) -> int:
     add_common_arguments(parser)
     parser.add_argument("--no-export", action="store_true", help="skip the CSV/XLSX exports")
     parser.add_argument("--no-figures", action="store_true", help="skip the figures (reports/figures)")
+    parser.add_argument("--no-models", action="store_true",
+                        help="skip backtests, training and forecasts (their tables are left empty)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_from_args(args)
     try:
-        summary = run_refresh(settings, export=not args.no_export, figures=not args.no_figures)
+        summary = run_refresh(settings, export=not args.no_export, figures=not args.no_figures,
+                              models=not args.no_models)
     except ElectioError as exc:
         log.error("refresh failed, previous warehouse and exports kept: %s", mask_secrets(exc))
         return 1

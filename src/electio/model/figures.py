@@ -1,0 +1,70 @@
+"""Backtest figure: vote-weighted MAE per model per test election, both modes (French labels)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+MODE_TITLES = {"conditional": "Conditionnel : totaux départementaux réels donnés",
+               "unconditional": "Inconditionnel : seulement ce qui était connu avant l'élection"}
+ELECTION_LABELS = {"euro_2019_t1": "Européennes\n2019", "pres_2022_t1": "Présidentielle\n2022",
+                   "leg_2022_t1": "Législatives\n2022", "euro_2024_t1": "Européennes\n2024",
+                   "leg_2024_t1": "Législatives\n2024\n(test final)"}
+BASELINE_COLORS = ["#BDBDBD", "#9E9E9E", "#757575", "#424242"]
+MODEL_COLORS = ["#1F77B4", "#FF7F0E", "#2CA02C", "#9467BD"]
+
+
+def backtest_figure(fact_model_metric: pd.DataFrame, dim_model: pd.DataFrame, path: Path,
+                    metric: str = "wmae") -> Path:
+    """Grouped bars (one group per test election, one bar per model; baselines in greys, models
+    in colour, the chosen model marked with a star), one panel per mode. Returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = fact_model_metric[fact_model_metric["metric"] == metric]
+    elections = [e for e in ELECTION_LABELS if e in set(m["election_id"])] + \
+        sorted(set(m["election_id"]) - set(ELECTION_LABELS))
+    dim = dim_model.set_index("model_id")
+    order = [mid for mid in dim.index if mid in set(m["model_id"])]
+    baselines = [mid for mid in order if dim.loc[mid, "model_kind"] == "baseline"]
+    models = [mid for mid in order if mid not in baselines]
+    colors = {mid: BASELINE_COLORS[i % len(BASELINE_COLORS)] for i, mid in enumerate(baselines)}
+    colors.update({mid: MODEL_COLORS[i % len(MODEL_COLORS)] for i, mid in enumerate(models)})
+    series = baselines + models
+    fig, axes = plt.subplots(2, 1, figsize=(12, 9.5), sharey=True)
+    width = 0.8 / max(len(series), 1)
+    x = np.arange(len(elections))
+    for ax, mode in zip(axes, ("conditional", "unconditional")):
+        sub = m[m["mode"] == mode].pivot_table(index="election_id", columns="model_id", values="value")
+        sub = sub.reindex(index=elections, columns=series)
+        for i, mid in enumerate(series):
+            label = dim.loc[mid, "label_fr"] + (" ★ retenu" if int(dim.loc[mid, "is_chosen"]) == 1 else "")
+            bars = ax.bar(x + (i - (len(series) - 1) / 2) * width, sub[mid].to_numpy(), width, label=label,
+                          color=colors[mid], edgecolor="white", linewidth=0.5,
+                          hatch="//" if mid in baselines else None)
+            for rect, v in zip(bars, sub[mid].to_numpy()):
+                if np.isfinite(v):
+                    ax.text(rect.get_x() + rect.get_width() / 2, v + 0.05, f"{v:.1f}".replace(".", ","),
+                            ha="center", va="bottom", fontsize=6.5)
+        ax.set_title(MODE_TITLES[mode], fontsize=11, loc="left")
+        ax.set_xticks(x, [ELECTION_LABELS.get(e, e) for e in elections], fontsize=9)
+        ax.set_ylabel("Erreur absolue moyenne\npondérée par les votes (points)")
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_axisbelow(True)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, ncol=3, fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, 0.955),
+               frameon=False)
+    fig.suptitle("Backtest glissant : erreur des parts de blocs par commune (Rhône, 1ers tours)", fontsize=13,
+                 y=0.99)
+    fig.text(0.01, 0.005, "Erreur = moyenne sur les 6 blocs de l'écart absolu, pondéré par les suffrages exprimés "
+             "de la commune. Hachures : références simples ; couleurs : modèles.", fontsize=8, color="#555555")
+    fig.tight_layout(rect=(0, 0.02, 1, 0.93))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path

@@ -1,0 +1,70 @@
+"""Learned models on a small random panel: interface, renormalisation, determinism, in-window tuning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from electio.model.backtest import run_backtest_frames, training_elections
+from electio.model.estimators import LightGBMDeviation, RidgeDeviation, design_matrix
+from electio.model.panel import build_panel
+
+from .synthetic import random_tables
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return random_tables()
+
+
+@pytest.fixture(scope="module")
+def panel(tables):
+    return build_panel(tables)
+
+
+@pytest.mark.parametrize("cls", [RidgeDeviation, LightGBMDeviation])
+def test_fit_predict_shares_and_determinism(panel, cls):
+    train_ids = training_elections(panel, pd.Timestamp("2022-01-01"))
+    assert train_ids == ["euro_2014_t1", "pres_2017_t1", "leg_2017_t1", "euro_2019_t1"]
+    train, test = panel.for_elections(train_ids), panel.for_elections(["pres_2022_t1"])
+    model = cls().fit(train)
+    # one hyper-parameter setting per target, chosen by leave-one-election-out CV in the window
+    assert len(model.chosen_) == len(panel.targets) and model.cv_scores_
+    for mode in ("conditional", "unconditional"):
+        pred = model.predict(test, test.departement_inputs(mode))
+        np.testing.assert_allclose(pred[list(panel.blocs)].sum(axis=1), 100.0)
+        assert (pred >= 0).all().all() and pred["turnout"].between(0, 100).all()
+    again = cls().fit(train).predict(test, test.departement_inputs("conditional"))
+    pd.testing.assert_frame_equal(again, model.predict(test, test.departement_inputs("conditional")))
+    oof = model.oof_predict(train)
+    assert oof.shape == (len(train), len(panel.targets)) and np.isfinite(oof.to_numpy()).all()
+
+
+def test_tuning_never_sees_the_test_election(panel):
+    """Changing the test election's results changes nothing in the fitted model."""
+    train_ids = training_elections(panel, pd.Timestamp("2022-01-01"))
+    a = RidgeDeviation().fit(panel.for_elections(train_ids))
+    assert "pres_2022_t1" not in set(a.oof_index_["election_id"])
+    assert set(a.oof_index_["election_id"]) == set(train_ids)
+
+
+def test_design_matrix_departement_terms(panel):
+    test = panel.for_elections(["pres_2022_t1"])
+    D = test.departement_inputs("conditional")
+    X = design_matrix(test, D)
+    np.testing.assert_allclose(X["dep_E__gauche"], D["gauche"])
+    np.testing.assert_allclose(X["swing_ref__gauche"], D["gauche"] - test.X["dep_ref__gauche"])
+    ratio = (D["gauche"] / test.X["dep_ref__gauche"]).clip(0, 5)
+    np.testing.assert_allclose(X["propdev_ref__gauche"], test.X["dev_ref__gauche"] * ratio)
+
+
+def test_backtest_on_synthetic_tables(tables):
+    result = run_backtest_frames(tables, test_elections=("euro_2019_t1", "pres_2022_t1"))
+    n_models, n_communes, n_targets = 6, 40, 4
+    assert len(result.predictions) == n_models * 2 * 2 * n_communes * n_targets
+    assert not result.predictions.duplicated(["model_id", "election_id", "mode", "commune_code", "target"]).any()
+    assert result.dim_model["is_chosen"].sum() == 1
+    assert set(result.metrics["metric"]) >= {"wmae", "mae", "rmse", "first_bloc_accuracy", "coverage_80",
+                                            "width_80", "turnout_mae", "mae_size_lt1k"}
+    assert result.windows["euro_2019_t1"] == ["euro_2014_t1", "pres_2017_t1", "leg_2017_t1"]
