@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     # `electio refresh ...` is `python -m electio.refresh ...`: listed here, parsed there.
     sub.add_parser("refresh", help="full job: sources -> warehouse -> exports (python -m electio.refresh)")
     sub.add_parser("eda", help="exploratory analysis: correlations, figures, answer (reports/)")
+    sub.add_parser("powerbi", help="build (or check) powerbi/Electio.pbit and Electio-csv.pbit from powerbi/definition")
     sub.add_parser("backtest", help="rolling-origin backtest of baselines and models (fact_backtest, metrics)")
     sub.add_parser("train", help="retrain the chosen model on every election and save it in data/models/")
     p = sub.add_parser("export", help="write every warehouse table as CSV and one XLSX workbook into exports/")
@@ -68,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         from electio.eda import run
 
         return run.main(argv[1:])
+    if argv[:1] == ["powerbi"]:
+        from electio import powerbi
+
+        return powerbi.main(argv[1:])
     if argv[:1] in (["backtest"], ["train"]):
         from electio.model import run as model_run
 

@@ -1,0 +1,54 @@
+"""Fixtures: a warehouse refreshed from the mirror in tmp, and both templates built from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from electio.powerbi import build_templates
+from electio.powerbi.definition import load_definition
+from electio.powerbi.validate import Template
+from electio.refresh import run_refresh
+from electio.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory, mirror: Path) -> Settings:
+    """A warehouse and its CSV exports, built from the real mirror under a tmp folder."""
+    root = tmp_path_factory.mktemp("powerbi-warehouse")
+    settings = Settings(mirror=mirror, cache_dir=root / "raw", data_dir=root / "data", exports_dir=root / "exports",
+                        reports_dir=root / "reports", allow_download=False)
+    run_refresh(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory, warehouse: Settings) -> dict[str, Path]:
+    """Both templates built from that warehouse: variant -> .pbit path (and 'map' -> TopoJSON).
+
+    Built leniently, so that a table or column added to sql/schema.sql without a French
+    name fails the one test about names (test_model), not every test of the templates.
+    """
+    out = tmp_path_factory.mktemp("powerbi-build")
+    paths = build_templates(out, warehouse, strict=False)
+    files = {p.name: p for p in paths}
+    result = {variant: files[spec["file"]] for variant, spec in load_definition().variants.items()}
+    result["map"] = files["communes.topo.json"]
+    return result
+
+
+@pytest.fixture(params=["entrepot", "csv"])
+def template(request, built) -> Template:
+    """Each variant, read fresh (tests may alter the parts they get)."""
+    return Template.read(built[request.param])
+
+
+@pytest.fixture
+def warehouse_template(built) -> Template:
+    return Template.read(built["entrepot"])
+
+
+@pytest.fixture
+def csv_template(built) -> Template:
+    return Template.read(built["csv"])

@@ -1,0 +1,60 @@
+"""The data the templates read: SQLite through the ODBC driver, and the CSV extracts."""
+
+from __future__ import annotations
+
+from electio.powerbi.validate import (check_csv_exports, check_sqlite_odbc, native_queries, sqlite_odbc_driver)
+from electio.warehouse.load import sqlite_path
+
+from .helpers import partition_m, set_partition_m, with_model
+
+
+def test_sqlite_odbc_driver_is_installed():
+    # Debian's libsqliteodbc (installed by bash .ci/run) registers "SQLite3"; missing fails, never skips.
+    assert "sqlite3" in sqlite_odbc_driver().lower()
+
+
+def test_native_queries_run_through_odbc_and_return_the_model_columns(warehouse, warehouse_template):
+    queries = native_queries(warehouse_template.model)
+    assert len(queries) == sum(1 for t in warehouse_template.model["tables"]
+                               if t["partitions"][0]["source"]["type"] == "m")
+    assert check_sqlite_odbc(warehouse_template, sqlite_path(warehouse.db_url)) == []
+
+
+def _edit_query(old, new):
+    def change(model):
+        set_partition_m(model, "Communes", partition_m(model, "Communes").replace(old, new))
+    return change
+
+
+def test_odbc_check_fails_on_a_broken_native_query(warehouse, warehouse_template):
+    db = sqlite_path(warehouse.db_url)
+    renamed = with_model(warehouse_template, _edit_query("commune_name,", "commune_label,"))
+    assert any("fails through ODBC" in p for p in check_sqlite_odbc(renamed, db))
+    reordered = with_model(warehouse_template, _edit_query("SELECT commune_code, commune_name",
+                                                           "SELECT commune_name, commune_code"))
+    assert any("the model expects" in p for p in check_sqlite_odbc(reordered, db))
+    filtered = with_model(warehouse_template, _edit_query("FROM dim_commune",
+                                                          "FROM dim_commune WHERE population > 5000"))
+    assert any("rows through ODBC" in p for p in check_sqlite_odbc(filtered, db))
+
+
+def test_csv_variant_reads_the_exported_headers(warehouse, csv_template):
+    assert check_csv_exports(csv_template, warehouse.exports_dir) == []
+
+
+def test_csv_check_fails_on_a_wrong_header_or_file(warehouse, csv_template, tmp_path):
+    def rename(model):
+        set_partition_m(model, "Communes", partition_m(model, "Communes").replace('"commune_name"', '"nom"'))
+    problems = check_csv_exports(with_model(csv_template, rename), warehouse.exports_dir)
+    assert any("dim_commune.csv: header" in p for p in problems), problems
+    problems = check_csv_exports(csv_template, tmp_path)
+    assert any("does not exist" in p for p in problems)
+    bad = tmp_path / "exports"
+    bad.mkdir()
+    for f in warehouse.exports_dir.glob("*.csv"):
+        text = f.read_text(encoding="utf-8")
+        if f.name == "dim_commune.csv":  # a French-locale export: decimal commas
+            text = text.replace("45.84515", '"45,84515"')
+        (bad / f.name).write_text(text, encoding="utf-8")
+    problems = check_csv_exports(csv_template, bad)
+    assert any("'45,84515' does not convert to double" in p for p in problems), problems
