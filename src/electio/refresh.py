@@ -12,6 +12,7 @@ import logging
 import sys
 import time
 import uuid
+from pathlib import Path
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -47,7 +48,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    from pathlib import Path
+
 
     return Settings.from_env(departement=args.departement, db_url=args.db_url,
                              mirror=Path(args.mirror).expanduser() if args.mirror else None,
