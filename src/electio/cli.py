@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     # `electio refresh ...` is `python -m electio.refresh ...`: listed here, parsed there.
     sub.add_parser("refresh", help="full job: sources -> warehouse -> exports (python -m electio.refresh)")
     sub.add_parser("eda", help="exploratory analysis: correlations, figures, answer (reports/)")
+    sub.add_parser("report", help="write reports/rapport.html (the client's dossier de synthèse) from the warehouse")
     sub.add_parser("powerbi", help="build (or check) powerbi/Electio.pbit and Electio-csv.pbit from powerbi/definition")
     sub.add_parser("backtest", help="rolling-origin backtest of baselines and models (fact_backtest, metrics)")
     sub.add_parser("train", help="retrain the chosen model on every election and save it in data/models/")
@@ -69,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         from electio.eda import run
 
         return run.main(argv[1:])
+    if argv[:1] == ["report"]:
+        from electio.report.build import main as report_main
+
+        return report_main(argv[1:])
     if argv[:1] == ["powerbi"]:
         from electio import powerbi
 

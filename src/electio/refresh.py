@@ -30,6 +30,7 @@ from electio.model.train import save_model, train_final
 from electio.export import export_tables
 from electio.pipeline import build_tables
 from electio.powerbi import build_templates
+from electio.report.build import build_report
 from electio.settings import PROJECT_ROOT, Settings
 from electio.warehouse.load import read_history, sqlite_path, write_warehouse
 from electio.warehouse.lock import check_writable, refresh_lock, remove_stale_temporaries
@@ -64,7 +65,7 @@ def write_eda_outputs(tables: dict, inputs, settings: Settings) -> list:
 
 
 def run_refresh(settings: Settings, *, export: bool = True, figures: bool = False, models: bool = False,
-                powerbi_dir: Path | None = None) -> dict:
+                powerbi_dir: Path | None = None, report: bool = False) -> dict:
     """Build the warehouse and the exports; return the summary figures.
 
     Serialised by a lock in the data folder; output folders are checked before
@@ -80,11 +81,12 @@ def run_refresh(settings: Settings, *, export: bool = True, figures: bool = Fals
         if db_path is not None:
             for stale in remove_stale_temporaries(db_path):
                 log.warning("removed %s left by an interrupted refresh", stale)
-        return _run_refresh(settings, export=export, figures=figures, models=models, powerbi_dir=powerbi_dir)
+        return _run_refresh(settings, export=export, figures=figures, models=models, powerbi_dir=powerbi_dir,
+                            report=report)
 
 
 def _run_refresh(settings: Settings, *, export: bool, figures: bool, models: bool,
-                 powerbi_dir: Path | None) -> dict:
+                 powerbi_dir: Path | None, report: bool) -> dict:
     started = datetime.now(timezone.utc).replace(microsecond=0)
     t0 = time.perf_counter()
     log.info("refresh of département %s into %s", settings.departement, mask_secrets(settings.db_url))
@@ -151,6 +153,13 @@ def _run_refresh(settings: Settings, *, export: bool, figures: bool, models: boo
         # Not strict: a new schema column without a French name only warns here; CI builds strictly.
         summary["powerbi"] = [p.name for p in build_templates(powerbi_dir, settings, strict=False)]
         seconds["powerbi"] = time.perf_counter() - clock
+    if report:
+        clock = time.perf_counter()
+        try:
+            summary["report"] = str(build_report(settings))
+        except Exception as exc:  # the warehouse is written and valid: report the failure, keep going
+            log.error("report not written (warehouse and exports are up to date): %s", mask_secrets(exc))
+        seconds["report"] = time.perf_counter() - clock
     summary["stage_seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     return summary
@@ -180,6 +189,8 @@ def print_summary(summary: dict, settings: Settings) -> None:
     lines += [f"    FAILED {f}" for f in summary["failed_checks"]]
     if summary.get("chosen_model"):
         lines.append(f"  model     : {summary['chosen_model']} chosen by the backtest rule, saved in data/models/")
+    if summary.get("report"):
+        lines.append(f"  report    : {summary['report']}")
     if summary.get("powerbi"):
         lines.append(f"  power bi  : {', '.join(summary['powerbi'])} rebuilt in powerbi/")
     if "figures" in summary:
@@ -198,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-export", action="store_true", help="skip the CSV/XLSX exports")
     parser.add_argument("--no-figures", action="store_true", help="skip the figures (reports/figures)")
     parser.add_argument("--no-powerbi", action="store_true", help="do not rebuild powerbi/*.pbit")
+    parser.add_argument("--no-report", action="store_true", help="do not write reports/rapport.html")
     parser.add_argument("--no-models", action="store_true",
                         help="skip backtests, training and forecasts (their tables are left empty)")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -208,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = run_refresh(settings, export=not args.no_export, figures=not args.no_figures,
                               models=not args.no_models,
-                              powerbi_dir=None if args.no_powerbi else PROJECT_ROOT / "powerbi")
+                              powerbi_dir=None if args.no_powerbi else PROJECT_ROOT / "powerbi",
+                              report=not args.no_report)
     except ElectioError as exc:
         log.error("refresh failed, previous warehouse and exports kept: %s", mask_secrets(exc))
         return 1

@@ -1,0 +1,31 @@
+"""The client deliverables generated from the warehouse: report, diagrams.
+
+- :mod:`electio.report.build`: ``build_report(settings)`` writes ``reports/rapport.html``
+  (self-contained, French, printable) and ``reports/rapport_sources.json`` (where every
+  printed value comes from); ``main(argv)`` is the ``electio report`` command;
+- :mod:`electio.report.datasets`: the report's tables, computed from the warehouse,
+  each cell with the SQL that recomputes it (also used by the notebooks);
+- :mod:`electio.report.diagram`: star-schema and data-flow diagrams generated from
+  ``sql/schema.sql`` (``docs/schema.svg``, ``docs/schema.png``);
+- :mod:`electio.report.national`: France-wide bloc totals for the representativeness
+  of the perimeter;
+- :mod:`electio.report.figures`: captions and embedding of the pipeline's figures;
+- :mod:`electio.report.registry`: traceability of every printed value.
+
+Importing this package has no side effect.
+"""
+
+from __future__ import annotations
+
+
+def build_report(settings, **kwargs):
+    """See :func:`electio.report.build.build_report` (imported lazily: jinja2, graphviz)."""
+    from electio.report.build import build_report as _build
+
+    return _build(settings, **kwargs)
+
+
+def main(argv=None) -> int:
+    from electio.report.build import main as _main
+
+    return _main(argv)

@@ -1,0 +1,898 @@
+"""The client report: ``reports/rapport.html``, self-contained, in French, printable.
+
+``build_report(settings)`` reads the warehouse (and the figures and JSON files the
+pipeline wrote under ``reports/``), computes every figure it prints with
+:mod:`electio.report.datasets`, registers each one with its provenance
+(:mod:`electio.report.registry`) and renders the Jinja2 template. Nothing is typed by
+hand: a section whose tables are still empty says so in plain French.
+
+Outputs, written atomically next to each other:
+
+- ``rapport.html``: figures embedded as base64 ``data:`` URIs, a print stylesheet;
+- ``rapport_sources.json``: every printed value with the query or recipe it comes from;
+- ``rapport.pdf`` (optional, ``--pdf``): printed by headless Chromium when installed.
+
+Command line: ``python -m electio.report.build`` (wired as ``electio report``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+from markupsafe import Markup
+
+from electio.errors import ElectioError
+from electio.report import datasets as ds
+from electio.report import figures as figs
+from electio.report.datasets import Traced, Value
+from electio.report.labels import (DERIVE, ELECTION_TYPE_FR, MODE_FR, MODE_HELP_FR, MODEL_KIND_FR, STATUS_FR,
+                                   STATUS_PLURAL_FR, SWING_FR, TABLE_ROLE_FR, is_percent_metric, metric_rank)
+from electio.report.registry import Registry
+from electio.settings import Settings
+from electio.warehouse.load import sqlite_path
+from electio.warehouse.secrets import mask_secrets
+
+log = logging.getLogger("electio.report")
+
+REPORT_FILE = "rapport.html"
+SOURCES_FILE = "rapport_sources.json"
+PDF_FILE = "rapport.pdf"
+EDA_ANSWER = "eda_answer.json"
+TEMPLATES = Path(__file__).with_name("templates")
+
+TERRITORY_FR = {"metropole_lyon": "Métropole de Lyon", "rhone": "Rhône (hors Métropole)",
+                "departement": "Département"}
+RELATION_FR = {"same": "code inchangé", "merged": "ancienne commune fusionnée ou commune déléguée",
+               "arrondissement": "arrondissement municipal de Lyon"}
+ORIGIN_FR = {"cache": "cache local", "mirror": "miroir hors ligne", "download": "téléchargement"}
+#: Themes of the client brief -> (families of dim_indicator, words of census labels).
+#: Census ('recensement') indicators are spread over themes by their label.
+BRIEF_THEMES = [
+    ("Sécurité (délinquance)", ("securite",), ()),
+    ("Emploi et chômage", ("emploi",), ("actifs", "chômeurs", "chômage")),
+    ("Population et densité", ("population",), ("superficie",)),
+    ("Entreprises", ("entreprises",), ()),
+    ("Pauvreté et revenus", ("revenus",), ()),
+    ("Associations", ("associations",), ()),
+    ("Logement", ("logement",), ("logement", "résidences")),
+    ("Éducation", ("education",), ("diplôm", "scolar")),
+    ("Structure par âge", ("age",), ("ans ou plus", "tranche d'âge")),
+    ("Immigration", ("immigration",), ("immigr",)),
+]
+#: What one row of each table is (the grain), for the conceptual data model.
+GRAIN_FR = {
+    "dim_commune": "une commune de la liste de référence (Lyon regroupe ses arrondissements)",
+    "map_commune_code": "un code commune rencontré dans une source, rattaché à sa commune de référence",
+    "dim_election": "une élection (type, année, tour, date, source principale)",
+    "dim_bloc": "un bloc politique (libellé, ordre d'affichage, couleur)",
+    "dim_nuance": "une nuance, liste ou candidat d'une élection, rattaché à un bloc avec sa justification",
+    "fact_turnout": "une commune à une élection : inscrits, votants, blancs, nuls, exprimés",
+    "fact_election_result": "une commune, une élection, un bloc : voix et part des exprimés",
+    "fact_label_result": "une commune, une élection, une nuance, liste ou candidat : voix",
+    "fact_turnout_bureau": "un bureau de vote à une élection : inscrits, votants, exprimés",
+    "dim_indicator": "un indicateur socio-économique (famille, unité, source, définition)",
+    "fact_indicator": "une commune, un indicateur, une année : valeur, secret statistique, date de publication",
+    "fact_indicator_departement": "un département, un indicateur, une année (indicateurs publiés au seul niveau "
+                                  "départemental)",
+    "fact_correlation": "une élection, un indicateur, une cible (bloc ou participation) : corrélations",
+    "dim_model": "un modèle ou une référence du backtest",
+    "fact_backtest": "une prédiction d'un modèle pour une commune, une élection test, un mode et une cible",
+    "fact_model_metric": "une métrique d'un modèle pour une élection test et un mode",
+    "dim_scenario": "un scénario : horizon, type d'élection, hypothèse d'évolution",
+    "fact_forecast": "une prévision d'un scénario pour une commune et une cible",
+    "fact_forecast_departement": "une prévision d'un scénario au niveau du département",
+    "meta_source": "un fichier source lu par le rafraîchissement : empreinte, origine, lignes lues et chargées",
+    "meta_rejected_row": "une ligne d'un fichier source non chargée, avec la raison",
+    "meta_quality_check": "un contrôle qualité du rafraîchissement et son résultat",
+    "meta_refresh": "un rafraîchissement de l'entrepôt (historique)",
+}
+
+
+# --------------------------------------------------------------------------- rendering helpers
+
+def _missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def as_text(value) -> str:
+    """Text of a data value as the report prints it (integers without '.0')."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+class Printer:
+    """Turns traced values into registered HTML spans."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.reg = registry
+
+    def cell(self, t: Traced, row, col: str, *, signed: bool = False) -> Markup:
+        return self._emit(row[col], t.cols[col], t.params(row), signed=signed)
+
+    def value(self, v: Value | None, *, signed: bool = False) -> Markup:
+        if v is None:
+            return Markup("—")
+        return self._emit(v.value, v.col, {k: ds._py(x) for k, x in v.params.items()}, signed=signed)
+
+    def _emit(self, value, col: ds.Col, params: dict, *, signed: bool = False) -> Markup:
+        if _missing(value):
+            return Markup("—")
+        recipe = {**col.recipe, **params} if col.recipe else None
+        if col.kind == "text":
+            shown = DERIVE[col.derive](value) if col.derive else as_text(value)
+            return self.reg.text(shown, source=col.source, sql=col.sql, params=params, recipe=recipe,
+                                 derive=col.derive)
+        return self.reg.number(float(value), source=col.source, sql=col.sql, params=params, recipe=recipe,
+                               digits=col.digits, scale=col.scale, signed=signed)
+
+    def sql_text(self, value, sql: str, params: dict | None = None, *, source: str, derive: str | None = None
+                 ) -> Markup:
+        if _missing(value):
+            return Markup("—")
+        shown = DERIVE[derive](value) if derive else as_text(value)
+        return self.reg.text(shown, source=source, sql=sql, params=params or {}, derive=derive)
+
+    def sql_number(self, value, sql: str, params: dict | None = None, *, source: str, digits: int = 0,
+                   scale: float = 1.0) -> Markup:
+        if _missing(value):
+            return Markup("—")
+        return self.reg.number(float(value), source=source, sql=sql, params=params or {}, digits=digits,
+                               scale=scale)
+
+    def recipe_text(self, value: str, recipe: dict, *, source: str, derive: str | None = None) -> Markup:
+        shown = DERIVE[derive](value) if derive else value
+        return self.reg.text(shown, source=source, recipe=recipe, derive=derive)
+
+
+class Labels:
+    """Registered labels of the warehouse's codes (elections, blocs, indicators, models)."""
+
+    def __init__(self, p: Printer, tables: dict[str, pd.DataFrame]) -> None:
+        self.p = p
+        self._el = _lookup(tables, "dim_election", "election_id", "label_fr")
+        self._bloc = _lookup(tables, "dim_bloc", "bloc_code", "label_fr")
+        self._ind = _lookup(tables, "dim_indicator", "indicator_code", "label_fr")
+        self._model = _lookup(tables, "dim_model", "model_id", "label_fr")
+        self._scenario = _lookup(tables, "dim_scenario", "scenario_id", "label_fr")
+        self.bloc_colors = _lookup(tables, "dim_bloc", "bloc_code", "color_hex")
+
+    def election(self, election_id: str) -> Markup:
+        return self.p.sql_text(self._el.get(election_id, election_id),
+                               "SELECT label_fr FROM dim_election WHERE election_id = :election_id",
+                               {"election_id": election_id}, source="dim_election")
+
+    def bloc(self, bloc_code: str) -> Markup:
+        return self.p.sql_text(self._bloc.get(bloc_code, bloc_code),
+                               "SELECT label_fr FROM dim_bloc WHERE bloc_code = :bloc_code",
+                               {"bloc_code": bloc_code}, source="dim_bloc")
+
+    def target(self, target: str) -> Markup:
+        if target == "turnout":
+            from electio.eda.answer import TURNOUT_LABEL_FR
+
+            return self.p.recipe_text(TURNOUT_LABEL_FR, {"kind": "code", "ref": "electio.eda.answer:TURNOUT_LABEL_FR"},
+                                      source="electio.eda.answer")
+        return self.bloc(target)
+
+    def indicator(self, code: str) -> Markup:
+        return self.p.sql_text(self._ind.get(code, code),
+                               "SELECT label_fr FROM dim_indicator WHERE indicator_code = :indicator_code",
+                               {"indicator_code": code}, source="dim_indicator")
+
+    def model(self, model_id: str) -> Markup:
+        return self.p.sql_text(self._model.get(model_id, model_id),
+                               "SELECT label_fr FROM dim_model WHERE model_id = :model_id",
+                               {"model_id": model_id}, source="dim_model")
+
+    def scenario(self, scenario_id: str) -> Markup:
+        return self.p.sql_text(self._scenario.get(scenario_id, scenario_id),
+                               "SELECT label_fr FROM dim_scenario WHERE scenario_id = :scenario_id",
+                               {"scenario_id": scenario_id}, source="dim_scenario")
+
+    def swatch(self, bloc_code: str) -> Markup:
+        colour = self.bloc_colors.get(bloc_code, "#999999")
+        return Markup('<span class="swatch" style="background:{}"></span>').format(colour)
+
+
+def _lookup(tables, table: str, key: str, value: str) -> dict:
+    frame = tables.get(table)
+    if frame is None or frame.empty:
+        return {}
+    return dict(zip(frame[key], frame[value]))
+
+
+def table(headers: list, rows: list[list], *, numeric: set[int] = frozenset(), row_classes: list[str] | None = None,
+          col_classes: list[str] | None = None, css: str = "") -> dict:
+    """A table for the template: header cells, rows of cells, numeric columns, row and column classes."""
+    return {"headers": headers, "rows": rows, "numeric": set(numeric), "row_classes": row_classes or [""] * len(rows),
+            "col_classes": col_classes or [""] * len(headers), "css": css}
+
+
+# --------------------------------------------------------------------------- sections
+
+class Values(dict):
+    """Printed values by name; a value the warehouse cannot give is empty (falsy) in the template."""
+
+    def __missing__(self, key):
+        return Markup("")
+
+
+def _perimeter_section(p: Printer, lab: Labels, tables, france: dict) -> dict:
+    per = ds.perimeter(tables)
+    v = Values({k: p.value(x) for k, x in per.items()})
+    terr = ds.territories(tables)
+    terr_rows = [[Markup(TERRITORY_FR.get(r["territory"], r["territory"])), p.cell(terr, r, "communes"),
+                  p.cell(terr, r, "population"), p.cell(terr, r, "area_km2")] for _, r in terr.frame.iterrows()]
+    cov = ds.election_coverage(tables)
+    n_communes = per["n_communes"].value if "n_communes" in per else None
+    complete = not cov.empty and bool((cov.frame["communes"] == n_communes).all())
+    cov_rows = [[p.cell(cov, r, "label_fr"), p.cell(cov, r, "election_date"), p.cell(cov, r, "source_id"),
+                 p.cell(cov, r, "communes"), p.cell(cov, r, "bureaux") if r["bureaux"] else Markup("—"),
+                 p.cell(cov, r, "registered"),
+                 p.cell(cov, r, "expressed"), p.cell(cov, r, "turnout_pct")] for _, r in cov.frame.iterrows()]
+    ind = ds.indicator_coverage(tables)
+    ind_rows = [[p.sql_text(r["source_id"], "SELECT DISTINCT source_id FROM meta_source WHERE source_id = :source_id",
+                            {"source_id": r["source_id"]}, source="meta_source"),
+                 p.sql_text(r["indicator_year"], "SELECT DISTINCT indicator_year FROM fact_indicator "
+                            "WHERE indicator_year = :indicator_year", {"indicator_year": ds._py(r["indicator_year"])},
+                            source="fact_indicator"),
+                 p.cell(ind, r, "indicators"), p.cell(ind, r, "communes"), p.cell(ind, r, "suppressed"),
+                 p.cell(ind, r, "published_on")] for _, r in ind.frame.iterrows()]
+    src = ds.source_coverage(tables)
+    catalog = _catalog()
+    src_rows = []
+    for _, r in src.frame.iterrows():
+        sid = r["source_id"]
+        publisher = catalog.get(sid, {}).get("publisher")
+        src_rows.append([
+            p.sql_text(sid, "SELECT DISTINCT source_id FROM meta_source WHERE source_id = :source_id",
+                       {"source_id": sid}, source="meta_source"),
+            p.recipe_text(publisher, {"kind": "catalog", "source_id": sid, "field": "publisher"},
+                          source="catalogue des sources", derive="publisher_short") if publisher else Markup("—"),
+            p.cell(src, r, "files"), p.cell(src, r, "mbytes"), p.cell(src, r, "rows_read"),
+            p.cell(src, r, "rows_loaded"), p.cell(src, r, "rows_rejected")])
+    origins = ds.source_origins(tables)
+    origin_parts = [Markup("{} depuis le {}").format(p.cell(origins, r, "files"),
+                                                     ORIGIN_FR.get(r["resolved_from"], r["resolved_from"]))
+                    for _, r in origins.frame.iterrows()]
+    by_bloc, by_el = ds.representativeness(tables, france)
+    blocs = tables["dim_bloc"].sort_values("sort_order")["bloc_code"].tolist() if ds.has(tables, "dim_bloc") else []
+    rep_elections = by_el.frame["election_id"].tolist()
+    rep_summary = [[lab.election(r["election_id"]), p.cell(by_el, r, "r"), p.cell(by_el, r, "mean_abs_gap"),
+                    p.cell(by_el, r, "turnout_dep"), p.cell(by_el, r, "turnout_fr"), p.cell(by_el, r, "weight")]
+                   for _, r in by_el.frame.iterrows()]
+    rep_range = None
+    if not by_el.empty and by_el.frame["r"].notna().any():
+        ordered = by_el.frame.dropna(subset=["r"]).sort_values("r")
+        rep_range = {"low": p.cell(by_el, ordered.iloc[0], "r"), "high": p.cell(by_el, ordered.iloc[-1], "r"),
+                     "same": len(ordered) == 1}
+    rep_detail = []
+    for b in blocs:
+        row = [Markup("{} {}").format(lab.swatch(b), lab.bloc(b))]
+        for e in rep_elections:
+            rec = by_bloc.frame[(by_bloc.frame["election_id"] == e) & (by_bloc.frame["bloc_code"] == b)].iloc[0]
+            row += [p.cell(by_bloc, rec, "share_dep"), p.cell(by_bloc, rec, "share_fr"),
+                    p.cell(by_bloc, rec, "gap", signed=True)]
+        rep_detail.append(row)
+    rep_sources = [p.recipe_text(f"{s}/{f}", {"kind": "national", "measure": "file", "election_id": e},
+                                 source="source files (national)")
+                   for e in rep_elections for s, f in [(france[e]["source_id"], france[e]["file_name"])]]
+    return {
+        "v": v, "territories": table(["Territoire", "Communes", "Population", "Superficie (km²)"], terr_rows,
+                                     numeric={1, 2, 3}),
+        "complete": complete,
+        "coverage": table(["Élection", "Date", "Source des résultats communaux", "Communes", "Bureaux de vote",
+                           "Inscrits", "Exprimés", "Participation (%)"], cov_rows, numeric={3, 4, 5, 6, 7}),
+        "indicators": table(["Source", "Année", "Indicateurs", "Communes avec une valeur", "Valeurs secrètes ou "
+                             "absentes", "Publication"], ind_rows, numeric={2, 3, 4}),
+        "sources": table(["Source", "Éditeur", "Fichiers", "Taille (Mo)", "Lignes lues", "Lignes chargées",
+                          "Lignes rejetées"], src_rows, numeric={2, 3, 4, 5, 6}),
+        "origins": origin_parts,
+        "has_national": bool(rep_elections), "rep_range": rep_range,
+        "rep_summary": table(["Élection (premier tour)", "Corrélation r (parts des blocs)",
+                              "Écart moyen (points)", "Participation dép. (%)", "Participation France (%)",
+                              "Part des inscrits de France (%)"], rep_summary, numeric={1, 2, 3, 4, 5}),
+        "rep_headers": [lab.election(e) for e in rep_elections],
+        "rep_detail": rep_detail,
+        "rep_sources": rep_sources,
+        "national_declared": bool(_national_elections()),
+        "has_metropole": "metropole_lyon" in set(terr.frame["territory"]),
+    }
+
+
+def _national_elections() -> list[str]:
+    from electio.report.national import national_files
+
+    return [f.election_id for f in national_files()]
+
+
+def _catalog() -> dict[str, dict]:
+    try:
+        from electio.sources.catalog import load_catalog
+
+        return {sid: {"publisher": s.publisher} for sid, s in load_catalog().items()}
+    except Exception as exc:  # the report stands without publisher names
+        log.warning("source catalog unavailable: %s", exc)
+        return {}
+
+
+def _eda_json(reports_dir: Path) -> dict | None:
+    path = Path(reports_dir) / EDA_ANSWER
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("%s unreadable, method texts taken from the code: %s", path, exc)
+        return None
+
+
+def _fold(text) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", str(text).lower()) if not unicodedata.combining(c))
+
+
+def _theme_sql(families: tuple, words: tuple) -> str:
+    quote = lambda word: word.replace("'", "''")  # noqa: E731 (SQL string literal)
+    fams = ", ".join(f"'{quote(f)}'" for f in families)
+    likes = " OR ".join(f"LOWER(label_fr) LIKE '%{quote(w)}%'" for w in words)
+    census = f" OR (family = 'recensement' AND ({likes}))" if words else ""
+    return f"SELECT COUNT(*) FROM dim_indicator WHERE level = :level AND (family IN ({fams}){census})"
+
+
+def _themes(p: Printer, lab: Labels, tables) -> list[dict]:
+    """Each theme of the brief with the number of indicators covering it, by level, and examples."""
+    rows = []
+    dim = tables.get("dim_indicator")
+    if dim is None or dim.empty:
+        return rows
+    for theme, families, words in BRIEF_THEMES:
+        census = dim["family"].eq("recensement") & dim["label_fr"].str.lower().apply(
+            lambda text: any(w in text for w in words))
+        sub = dim[dim["family"].isin(families) | census]
+        sql = _theme_sql(families, words)
+        counts = {level: p.sql_number(int((sub["level"] == level).sum()), sql, {"level": level},
+                                      source="dim_indicator") for level in ("commune", "departement")}
+        examples = sub.sort_values(["level", "indicator_code"]).head(3)["indicator_code"].tolist()
+        rows.append({"theme": theme, "commune": counts["commune"], "departement": counts["departement"],
+                     "empty": sub.empty, "examples": [lab.indicator(c) for c in examples],
+                     "more": len(sub) > len(examples)})
+    return rows
+
+
+def _years(p: Printer, t: Traced, row) -> Markup:
+    """'2015–2019', or '2023' when a single year."""
+    if row["first_year"] == row["last_year"]:
+        return Markup('<span class="nowrap">{}</span>').format(p.cell(t, row, "first_year"))
+    return Markup('<span class="nowrap">{}–{}</span>').format(p.cell(t, row, "first_year"), p.cell(t, row, "last_year"))
+
+
+def _measure(p: Printer, row) -> Markup:
+    """What the correlation used: the published value, or its transformation (per 1,000 inhabitants, log)."""
+    transform = row.get("transformation")
+    if transform is None or _missing(transform):
+        return p.sql_text(row["unit"], "SELECT unit FROM dim_indicator WHERE indicator_code = :indicator_code",
+                          {"indicator_code": row["indicator_code"]}, source="dim_indicator")
+    from electio.eda.correlation import transformed_unit
+
+    return p.recipe_text(transformed_unit(row["unit"], transform),
+                         {"kind": "code", "ref": "electio.eda.correlation:transformed_unit",
+                          "args": [row["unit"], transform]}, source="electio.eda.correlation")
+
+
+def _indicators_section(p: Printer, lab: Labels, tables, reports_dir: Path) -> dict:
+    cat = ds.indicator_catalogue(tables)
+    cat_rows = [[p.cell(cat, r, "label_fr"), p.cell(cat, r, "family"), p.cell(cat, r, "unit"),
+                 _years(p, cat, r),
+                 p.cell(cat, r, "n_years"), p.cell(cat, r, "communes_last")] for _, r in cat.frame.iterrows()]
+    dep = ds.departement_indicators(tables)
+    dep_rows = [Markup("{} ({})").format(p.cell(dep, r, "label_fr"), _years(p, dep, r))
+                for _, r in dep.frame.iterrows()]
+    themes = _themes(p, lab, tables)
+    answer = ds.eda_answer(tables)
+    eda_json = _eda_json(reports_dir)
+    from electio.eda import answer as eda_answer_module
+
+    texts = {}
+    for key, attr in (("method_fr", "METHOD_FR"), ("stability_rule_fr", "STABILITY_RULE_FR")):
+        if eda_json and eda_json.get(key):
+            texts[key] = p.recipe_text(eda_json[key], {"kind": "json", "file": EDA_ANSWER, "key": key},
+                                       source=f"reports/{EDA_ANSWER}")
+        else:
+            texts[key] = p.recipe_text(getattr(eda_answer_module, attr),
+                                       {"kind": "code", "ref": f"electio.eda.answer:{attr}"},
+                                       source="electio.eda.answer")
+    top = ds.top_relations(tables, answer)
+    top_rows = [[p.cell(top, r, "indicator_label"), _measure(p, r), lab.target(r["target"]),
+                 p.cell(top, r, "mean_pearson"),
+                 p.cell(top, r, "mean_abs_pearson"),
+                 Markup("{} à {}").format(p.cell(top, r, "min_pearson"), p.cell(top, r, "max_pearson")),
+                 p.cell(top, r, "n_elections"), Markup("oui" if r["stable"] else "non")]
+                for _, r in top.frame.iterrows()]
+    best = ds.best_by_target(tables, answer)
+    best_rows = [[lab.target(r["target"]), p.cell(best, r, "indicator_label"), _measure(p, r),
+                  p.cell(best, r, "mean_pearson"),
+                  p.cell(best, r, "n_elections"), Markup("oui" if r["stable"] else "non")]
+                 for _, r in best.frame.iterrows()]
+    detail = None
+    if not top.empty:
+        first = top.frame.iloc[0]
+        rel = ds.relation_by_election(tables, first["indicator_code"], first["target"])
+        detail = {
+            "indicator": lab.indicator(first["indicator_code"]), "target": lab.target(first["target"]),
+            "table": table(["Élection", "Millésime de l'indicateur", "Communes", "r pondéré", "Intervalle de confiance",
+                            "Spearman"],
+                           [[p.cell(rel, r, "label_fr"), p.cell(rel, r, "indicator_year"), p.cell(rel, r, "n_communes"),
+                             p.cell(rel, r, "pearson"), Markup("{} ; {}").format(p.cell(rel, r, "pearson_ci_low"),
+                                                                               p.cell(rel, r, "pearson_ci_high")),
+                             p.cell(rel, r, "spearman")] for _, r in rel.frame.iterrows()], numeric={2, 3, 4, 5}),
+        }
+    n_corr = (p.sql_number(len(tables["fact_correlation"]), "SELECT COUNT(*) FROM fact_correlation",
+                           source="fact_correlation") if ds.has(tables, "fact_correlation") else None)
+    return {
+        "catalogue": table(["Indicateur", "Famille", "Unité", "Années", "Millésimes", "Communes (dernier millésime)"],
+                           cat_rows, numeric={4, 5}, css="small"),
+        "themes": themes,
+        "n_indicators": p.sql_number(len(tables["dim_indicator"]), "SELECT COUNT(*) FROM dim_indicator",
+                                     source="dim_indicator") if ds.has(tables, "dim_indicator") else None,
+        "departement": dep_rows,
+        "has_correlations": not top.empty, "n_correlations": n_corr,
+        "method": texts["method_fr"], "stability": texts["stability_rule_fr"],
+        "top": table(["Indicateur", "Mesure", "Résultat", "r moyen", "|r| moyen", "Étendue", "Élections", "Stable"],
+                     top_rows, numeric={3, 4, 6}),
+        "best": table(["Résultat", "Indicateur le plus corrélé", "Mesure", "r moyen", "Élections", "Stable"],
+                      best_rows, numeric={3, 4}),
+        "detail": detail,
+        "answer_top": top.frame.iloc[0].to_dict() if not top.empty else None,
+        "answer_top_cells": ({"indicator": p.cell(top, top.frame.iloc[0], "indicator_label"),
+                              "target": lab.target(top.frame.iloc[0]["target"]),
+                              "r": p.cell(top, top.frame.iloc[0], "mean_pearson"),
+                              "n": p.cell(top, top.frame.iloc[0], "n_elections"),
+                              "stable": bool(top.frame.iloc[0]["stable"]),
+                              "sign": "négative" if top.frame.iloc[0]["mean_pearson"] < 0 else "positive"}
+                             if not top.empty else None),
+    }
+
+
+def _method_section(p: Printer, lab: Labels, tables) -> dict:
+    per = ds.perimeter(tables)
+    cmap = ds.code_map(tables)
+    cmap_rows = [[Markup(RELATION_FR.get(r["relation"], r["relation"])), p.cell(cmap, r, "codes")]
+                 for _, r in cmap.frame.iterrows()]
+    nuances = ds.nuances_by_bloc(tables)
+    nuance_rows = [[Markup("{} {}").format(lab.swatch(r["bloc_code"]), p.cell(nuances, r, "label_fr")),
+                    p.cell(nuances, r, "labels")] for _, r in nuances.frame.iterrows()]
+    totals = ds.quality_totals(tables)
+    total_parts = [Markup("{} {}").format(p.cell(totals, r, "n"), (STATUS_FR if r["n"] == 1 else STATUS_PLURAL_FR)
+                                          .get(r["status"], r["status"])) for _, r in totals.frame.iterrows()]
+    by_check = ds.quality_by_check(tables)
+    check_rows = []
+    for _, r in by_check.frame.iterrows():
+        name = p.sql_text(r["check_name"], "SELECT DISTINCT check_name FROM meta_quality_check "
+                          "WHERE check_name = :check_name", {"check_name": r["check_name"]},
+                          source="meta_quality_check", derive="check_label")
+        check_rows.append([name] + [p.cell(by_check, r, s) if r[s] else Markup("·") for s in ds.STATUSES])
+    issues = ds.quality_issues(tables)
+    issue_rows = [[Markup('<span class="status {}">{}</span>').format(r["status"], STATUS_FR.get(r["status"],
+                                                                                                 r["status"])),
+                   p.cell(issues, r, "check_name"), p.cell(issues, r, "election_label"), p.cell(issues, r, "detail")]
+                  for _, r in issues.frame.iterrows()]
+    rej = ds.rejected_rows(tables)
+    rej_rows = [[p.sql_text(r["source_id"], "SELECT DISTINCT source_id FROM meta_rejected_row WHERE source_id = "
+                            ":source_id", {"source_id": r["source_id"]}, source="meta_rejected_row"),
+                 p.sql_text(r["file_name"], "SELECT DISTINCT file_name FROM meta_rejected_row WHERE file_name = "
+                            ":file_name", {"file_name": r["file_name"]}, source="meta_rejected_row"),
+                 p.cell(rej, r, "rows")] for _, r in rej.frame.iterrows()]
+    refresh = Values({k: p.value(x) for k, x in ds.latest_refresh(tables).items()})
+    all_checks = ds.quality_issues(tables, statuses=tuple(ds.STATUSES))
+    annex_rows = [[Markup('<span class="status {}">{}</span>').format(r["status"].replace("/", ""),
+                                                                      STATUS_FR.get(r["status"], r["status"])),
+                   p.cell(all_checks, r, "check_name"), p.cell(all_checks, r, "election_label"),
+                   p.cell(all_checks, r, "detail")] for _, r in all_checks.frame.iterrows()]
+    return {
+        "cog_vintage": p.value(per.get("cog_vintage")),
+        "code_map": table(["Relation", "Codes"], cmap_rows, numeric={1}),
+        "nuances": table(["Bloc", "Étiquettes rattachées"], nuance_rows, numeric={1}),
+        "n_labels": p.sql_number(len(tables["dim_nuance"]), "SELECT COUNT(*) FROM dim_nuance", source="dim_nuance")
+        if ds.has(tables, "dim_nuance") else None,
+        "quality_totals": total_parts,
+        "n_failed": int((tables["meta_quality_check"]["status"] == "fail").sum())
+        if ds.has(tables, "meta_quality_check") else 0,
+        "by_check": table(["Contrôle", "Conforme", "Écart documenté", "Échec", "Absent", "Non vérifiable"],
+                          check_rows, numeric={1, 2, 3, 4, 5}),
+        "issues": table(["Statut", "Contrôle", "Élection", "Détail technique (tel qu'enregistré)"], issue_rows,
+                        css="detail"),
+        "rejected": table(["Source", "Fichier", "Lignes rejetées"], rej_rows, numeric={2}),
+        "n_rejected": p.sql_number(len(tables["meta_rejected_row"]), "SELECT COUNT(*) FROM meta_rejected_row",
+                                   source="meta_rejected_row") if ds.has(tables, "meta_rejected_row") else None,
+        "refresh": refresh,
+        "annex": table(["Statut", "Contrôle", "Élection", "Détail technique (tel qu'enregistré)"], annex_rows,
+                       css="detail small"),
+    }
+
+
+def _data_model_section(p: Printer, tables, diagram_svg: str | None, full_svg: str | None) -> dict:
+    from electio.report.diagram import schema_tables
+
+    rows = []
+    for t in schema_tables():
+        frame = tables.get(t.name)
+        count = (p.sql_number(len(frame), f"SELECT COUNT(*) FROM {t.name}", source=t.name)
+                 if frame is not None else Markup("table absente de l'entrepôt"))
+        rows.append([Markup("<code>{}</code>").format(t.name), Markup(TABLE_ROLE_FR.get(t.group, t.group)),
+                     Markup(GRAIN_FR.get(t.name, "—")), count])
+    return {"diagram": diagram_svg, "diagram_full": full_svg,
+            "tables": table(["Table", "Rôle", "Une ligne représente…", "Lignes"], rows, numeric={3})}
+
+
+def _models_section(p: Printer, lab: Labels, tables) -> dict:
+    models = ds.models(tables)
+    chosen = ds.chosen_model(tables)
+    model_rows = [[p.cell(models, r, "label_fr"), Markup(MODEL_KIND_FR.get(r["model_kind"], r["model_kind"])),
+                   p.cell(models, r, "description"), Markup("retenu" if r["is_chosen"] == 1 else "")]
+                  for _, r in models.frame.iterrows()]
+    row_cls = ["chosen" if r["is_chosen"] == 1 else "" for _, r in models.frame.iterrows()]
+    summary = ds.metrics_summary(tables)
+    modes = []
+    order = list(models.frame["model_id"])
+    for mode in sorted(summary.frame["mode"].unique(), key=lambda m: (m != "conditional", m)) if not summary.empty \
+            else []:
+        sub = summary.frame[summary.frame["mode"] == mode]
+        present = list(dict.fromkeys(sub["metric"]))
+        metrics = sorted(present, key=lambda m: (metric_rank(m), _band_key(m) if m.startswith("mae_size_") else ()))
+        ids = [m for m in order if m in set(sub["model_id"])] + sorted(set(sub["model_id"]) - set(order))
+        # One row per metric, one column per model: the chosen model's column is highlighted.
+        rows = []
+        for m in metrics:
+            cells = [_metric_header(p, m)]
+            for mid in ids:
+                rec = sub[(sub["model_id"] == mid) & (sub["metric"] == m)]
+                cells.append(_metric_cell(p, summary, rec, m, tables) if not rec.empty else Markup("—"))
+            rows.append(cells)
+        col_classes = [""] + ["chosen" if mid == chosen else "" for mid in ids]
+        by_el = ds.metric_by_election(tables, "wmae")
+        el_frame = by_el.frame[by_el.frame["mode"] == mode]
+        elections = _ordered_elections(tables, el_frame["election_id"].unique())
+        el_rows = []
+        for e in elections:
+            cells = [lab.election(e)]
+            for mid in ids:
+                rec = el_frame[(el_frame["election_id"] == e) & (el_frame["model_id"] == mid)]
+                cells.append(p.cell(by_el, rec.iloc[0], "value") if not rec.empty else Markup("—"))
+            el_rows.append(cells)
+        model_headers = [Markup("{}{}").format(lab.model(mid), Markup(" <em>(retenu)</em>") if mid == chosen else "")
+                         for mid in ids]
+        n_el = sub[sub["metric"] == "wmae"]
+        help_text = MODE_HELP_FR.get(mode, "")
+        modes.append({
+            "mode": mode, "label": MODE_FR.get(mode, mode), "help": help_text[:1].upper() + help_text[1:],
+            "summary": table(["Métrique (moyenne sur les élections test)"] + model_headers, rows,
+                             numeric=set(range(1, len(ids) + 1)), col_classes=col_classes, css="metrics"),
+            "by_election": table(["Élection test"] + model_headers, el_rows, numeric=set(range(1, len(ids) + 1)),
+                                 col_classes=col_classes, css="small metrics") if el_rows else None,
+            "n_elections": p.cell(summary, n_el.iloc[0], "n_elections") if not n_el.empty else None,
+        })
+    gains = ds.gain_vs_best_baseline(tables)
+    gain_rows = [{"mode": MODE_FR.get(r["mode"], r["mode"]), "gain": p.cell(gains, r, "gain_pct"),
+                  "better": r["gain_pct"] > 0, "baseline": p.cell(gains, r, "baseline_label")}
+                 for _, r in gains.frame.iterrows()]
+    chosen_wmae = []
+    if chosen is not None and not summary.empty:
+        for mode in modes:
+            rec = summary.frame[(summary.frame["model_id"] == chosen) & (summary.frame["mode"] == mode["mode"])
+                                & (summary.frame["metric"] == "wmae")]
+            if not rec.empty:
+                chosen_wmae.append({"mode": mode["label"], "value": p.cell(summary, rec.iloc[0], "value")})
+    return {
+        "has_models": not models.empty, "has_metrics": not summary.empty,
+        "models": table(["Modèle", "Nature", "Description", ""], model_rows, row_classes=row_cls, css="detail"),
+        "chosen": lab.model(chosen) if chosen else None,
+        "modes": modes, "gains": gain_rows, "chosen_wmae": chosen_wmae,
+        "has_backtest": ds.has(tables, "fact_backtest"),
+        "n_backtest": p.sql_number(len(tables["fact_backtest"]), "SELECT COUNT(*) FROM fact_backtest",
+                                   source="fact_backtest") if ds.has(tables, "fact_backtest") else None,
+    }
+
+
+def _band_key(metric: str) -> tuple:
+    """Size bands from the smallest communes up: 'lt_1000' < '1000_10000' < 'ge_10000'."""
+    band = metric.removeprefix("mae_size_")
+    numbers = [int(n) * (1000 if k else 1) for n, k in re.findall(r"(\d+)(k?)", band)]
+    return (0 if band.startswith("lt") else 1, numbers[0] if numbers else 0, band)
+
+
+def _metric_header(p: Printer, metric: str) -> Markup:
+    return p.sql_text(metric, "SELECT DISTINCT metric FROM fact_model_metric WHERE metric = :metric",
+                      {"metric": metric}, source="fact_model_metric", derive="metric_label")
+
+
+def _metric_cell(p: Printer, summary: Traced, rec: pd.DataFrame, metric: str, tables) -> Markup:
+    row = rec.iloc[0]
+    scale = ds.metric_scale(tables, metric)
+    col = summary.cols["value"]
+    digits = 1 if is_percent_metric(metric) else col.digits
+    return p._emit(row["value"], ds.Col(col.source, col.sql, digits=digits, scale=scale), summary.params(row))
+
+
+def _ordered_elections(tables, ids) -> list[str]:
+    el = tables.get("dim_election")
+    if el is None or el.empty:
+        return sorted(ids)
+    order = el.sort_values("election_date")["election_id"].tolist()
+    return [e for e in order if e in set(ids)]
+
+
+def _scenarios_section(p: Printer, lab: Labels, tables) -> dict:
+    sc = ds.scenarios(tables)
+    sc_rows = [[p.cell(sc, r, "label_fr"), Markup(ELECTION_TYPE_FR.get(r["election_type"], r["election_type"])),
+                Markup(SWING_FR.get(r["swing"], r["swing"])), p.cell(sc, r, "reference_year"),
+                p.cell(sc, r, "horizon_years"), p.cell(sc, r, "target_year"), p.cell(sc, r, "description")]
+               for _, r in sc.frame.iterrows()]
+    fd = ds.forecast_departement(tables)
+    per_scenario = []
+    for _, s in sc.frame.iterrows():
+        sub = fd.frame[fd.frame["scenario_id"] == s["scenario_id"]]
+        if sub.empty:
+            continue
+        rows = [[Markup("{} {}").format(lab.swatch(r["target"]), lab.target(r["target"])) if r["target"] != "turnout"
+                 else lab.target(r["target"]), p.cell(fd, r, "predicted"),
+                 Markup("{} – {}").format(p.cell(fd, r, "interval_low"), p.cell(fd, r, "interval_high")),
+                 p.cell(fd, r, "probability_first")] for _, r in sub.iterrows()]
+        per_scenario.append({"label": lab.scenario(s["scenario_id"]),
+                             "table": table(["Cible", "Prévision (%)", "Intervalle (%)", "Probabilité d'arriver en "
+                                             "tête (%)"], rows, numeric={1, 2, 3})})
+    counts = ds.first_bloc_counts(tables)
+    count_table = None
+    if not counts.empty:
+        blocs = [b for b in (tables["dim_bloc"].sort_values("sort_order")["bloc_code"] if ds.has(tables, "dim_bloc")
+                             else []) if b in set(counts.frame["target"])]
+        rows = []
+        for sid in sc.frame["scenario_id"]:
+            sub = counts.frame[counts.frame["scenario_id"] == sid]
+            if sub.empty:
+                continue
+            cells = [lab.scenario(sid)]
+            for b in blocs:
+                rec = sub[sub["target"] == b]
+                cells.append(p.cell(counts, rec.iloc[0], "communes") if not rec.empty else Markup("·"))
+            rows.append(cells)
+        count_table = table(["Scénario"] + [lab.bloc(b) for b in blocs], rows, numeric=set(range(1, len(blocs) + 1)),
+                            css="small")
+    return {"has_scenarios": not sc.empty, "has_forecasts": ds.has(tables, "fact_forecast"),
+            "scenarios": table(["Scénario", "Élection", "Hypothèse", "Année de référence", "Horizon (ans)",
+                                "Année cible", "Description"], sc_rows, numeric={4}, css="detail"),
+            "per_scenario": per_scenario, "first_counts": count_table}
+
+
+def _limits_section(p: Printer, tables) -> dict:
+    issues = ds.quality_issues(tables, statuses=("warn",))
+    missing = ds.quality_issues(tables, statuses=("missing",))
+    fi = tables.get("fact_indicator")
+    suppressed = None
+    if fi is not None and not fi.empty:
+        suppressed = p.sql_number(100 * fi["value"].isna().mean(),
+                                  "SELECT 100.0 * (COUNT(*) - COUNT(value)) / COUNT(*) FROM fact_indicator",
+                                  source="fact_indicator", digits=1)
+    fer = tables.get("fact_election_result")
+    absent = None
+    if fer is not None and not fer.empty and ds.has(tables, "dim_election"):
+        leg = set(tables["dim_election"].loc[tables["dim_election"]["election_type"] == "legislatives", "election_id"])
+        n = int(((fer["n_labels"] == 0) & fer["election_id"].isin(leg)).sum())
+        absent = p.sql_number(n, "SELECT COUNT(*) FROM fact_election_result r JOIN dim_election e ON e.election_id = "
+                                 "r.election_id WHERE e.election_type = 'legislatives' AND r.n_labels = 0",
+                              source="fact_election_result, dim_election")
+    return {"n_warn": p.sql_number(len(issues.frame), "SELECT COUNT(*) FROM meta_quality_check WHERE status = 'warn'",
+                                   source="meta_quality_check") if not issues.empty else None,
+            "missing": [p.cell(missing, r, "detail") for _, r in missing.frame.iterrows()],
+            "suppressed": suppressed, "absent_blocs": absent}
+
+
+def _rgpd_section(p: Printer, tables) -> dict:
+    nu = tables.get("dim_nuance")
+    candidates = None
+    if nu is not None and not nu.empty:
+        candidates = p.sql_number(int((nu["label_kind"] == "candidate").sum()),
+                                  "SELECT COUNT(*) FROM dim_nuance WHERE label_kind = 'candidate'", source="dim_nuance")
+    return {"candidates": candidates}
+
+
+def _figures(p: Printer, lab: Labels, tables, figures_dir: Path) -> dict[str, list[dict]]:
+    elections = ({e: i for i, e in enumerate(tables["dim_election"].sort_values("election_date")["election_id"])}
+                 if ds.has(tables, "dim_election") else {})
+    indicators = set(tables["dim_indicator"]["indicator_code"]) if ds.has(tables, "dim_indicator") else set()
+    targets = (set(tables["dim_bloc"]["bloc_code"]) if ds.has(tables, "dim_bloc") else set()) | {"turnout"}
+    out: dict[str, list[dict]] = {s: [] for s in figs.SECTIONS}
+    for f in figs.collect(figures_dir, elections, indicators, targets):
+        parts, alt = [], []
+        for part in f.caption.parts:
+            if isinstance(part, str):
+                parts.append(Markup.escape(part))
+                alt.append(part)
+                continue
+            kind, key = part
+            if kind == "election":
+                m = lab.election(key)
+            elif kind == "indicator":
+                m = lab.indicator(key)
+            elif kind == "target":
+                m = lab.target(key)
+            else:  # family, file: words taken from the file name
+                m = p.recipe_text(key, {"kind": "file", "file": f.name}, source=f"reports/figures/{f.name}",
+                                  derive="figure_file_label" if kind == "file" else None)
+            parts.append(m)
+            alt.append(m.striptags())
+        out[f.section].append({"id": "fig-" + f.path.stem.replace("_", "-"), "uri": figs.data_uri(f.path.read_bytes()),
+                               "caption": Markup("").join(parts), "alt": "".join(alt), "file": f.name,
+                                 "size": f.size})
+    return out
+
+
+# --------------------------------------------------------------------------- build
+
+def render_report(tables: dict[str, pd.DataFrame], settings: Settings, *, france: dict | None = None,
+                  diagrams: dict[str, str] | None = None) -> tuple[str, Registry]:
+    """HTML text of the report and the registry of its printed values."""
+    reg = Registry()
+    p = Printer(reg)
+    lab = Labels(p, tables)
+    from electio.eda.figures import departement_label
+
+    if france is None:
+        from electio.report.national import france_bloc_table
+
+        france = france_bloc_table(settings, set(tables["dim_election"]["election_id"])
+                                   if ds.has(tables, "dim_election") else set())
+    diagrams = diagrams if diagrams is not None else _diagrams()
+    figures_dir = Path(settings.reports_dir) / "figures"
+    name = departement_label(tables)
+    ctx = {
+        # "Rhône" for a known département; nothing when only the code is known (it is printed beside).
+        "departement_name": "" if name.startswith(("département", "périmètre")) else name,
+        "perimetre": _perimeter_section(p, lab, tables, france),
+    }
+    ctx["indicateurs"] = _indicators_section(p, lab, tables, settings.reports_dir)
+    ctx["methode"] = _method_section(p, lab, tables)
+    ctx["modele_donnees"] = _data_model_section(p, tables, diagrams.get("schema"), diagrams.get("schema_full"))
+    ctx["modeles"] = _models_section(p, lab, tables)
+    ctx["scenarios"] = _scenarios_section(p, lab, tables)
+    ctx["limites"] = _limits_section(p, tables)
+    ctx["rgpd"] = _rgpd_section(p, tables)
+    ctx["figures"] = _figures(p, lab, tables, figures_dir)
+    ctx["group_fr"] = figs.GROUP_FR
+    ctx["flow_diagram"] = diagrams.get("data_flow")
+    ctx["mode_fr"] = MODE_FR
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    css = (TEMPLATES / "rapport.css").read_text(encoding="utf-8")
+    html = env.get_template("rapport.html.j2").render(css=Markup(css), **ctx)
+    return html, reg
+
+
+def _diagrams() -> dict[str, str]:
+    """SVG data URIs of the two diagrams; missing Graphviz leaves them out with a warning."""
+    from electio.report.diagram import data_flow, render, star_schema
+
+    out = {}
+    for name, graph in (("schema", lambda: star_schema(keys_only=True)), ("schema_full", star_schema),
+                        ("data_flow", data_flow)):
+        try:
+            out[name] = figs.data_uri(render(graph(), "svg"), "image/svg+xml")
+        except Exception as exc:  # graphviz's dot missing: the report says the diagram is in docs/
+            log.warning("diagram %s not rendered (Graphviz 'dot' needed): %s", name, exc)
+    return out
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write beside the target then rename (readers never see half a file; umask respected)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def build_report(settings: Settings, *, pdf: bool = False, tables: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Write ``<reports>/rapport.html`` (and its sources JSON, and the PDF if asked); return the HTML path."""
+    from electio.export import read_tables
+
+    db = sqlite_path(settings.db_url)
+    if db is not None and not db.exists():
+        raise ElectioError(f"no warehouse at {db}: run `python -m electio.refresh` first")
+    if tables is None:
+        tables = read_tables(settings.db_url)
+    if not ds.has(tables, "dim_commune", "dim_election"):
+        raise ElectioError("the warehouse is empty (no commune or election): run `python -m electio.refresh` first")
+    html, reg = render_report(tables, settings)
+    out_dir = Path(settings.reports_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / REPORT_FILE
+    _atomic_write(out_dir / SOURCES_FILE, json.dumps({"entries": reg.to_json()}, ensure_ascii=False, indent=1,
+                                                     default=str).encode("utf-8"))
+    _atomic_write(path, html.encode("utf-8"))
+    log.info("report written to %s (%d traced values)", path, len(reg.entries))
+    if pdf:
+        export_pdf(path, out_dir / PDF_FILE)
+    return path
+
+
+def chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if found := shutil.which(name):
+            return found
+    return None
+
+
+def export_pdf(html_path: Path, pdf_path: Path, *, timeout: int = 180) -> Path | None:
+    """Print the report to PDF with headless Chromium (Debian package ``chromium``), if installed.
+
+    Optional: without Chromium, or if printing fails, a warning is logged and the
+    HTML report stands alone. Returns the PDF path when written.
+    """
+    exe = chromium()
+    if exe is None:
+        log.warning("PDF not written: Chromium not found (Debian: apt-get install chromium)")
+        return None
+    with tempfile.TemporaryDirectory(prefix="electio-chromium-") as profile:
+        tmp = pdf_path.with_name(f".{pdf_path.name}.tmp")
+        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+               "--no-pdf-header-footer", f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
+        try:
+            subprocess.run(cmd, check=True, capture_output=True, timeout=timeout)
+        except (subprocess.SubprocessError, OSError) as exc:
+            log.warning("PDF not written: Chromium failed: %s", exc)
+            tmp.unlink(missing_ok=True)
+            return None
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            log.warning("PDF not written: Chromium produced no file")
+            return None
+        tmp.replace(pdf_path)
+    log.info("PDF written to %s", pdf_path)
+    return pdf_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    from electio.refresh import add_common_arguments, settings_from_args
+
+    parser = argparse.ArgumentParser(prog="electio report", description="write reports/rapport.html from the warehouse")
+    add_common_arguments(parser)
+    parser.add_argument("--pdf", action="store_true", help="also print reports/rapport.pdf with headless Chromium")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = settings_from_args(args)
+    try:
+        path = build_report(settings, pdf=args.pdf)
+    except ElectioError as exc:
+        log.error("report failed: %s", mask_secrets(exc))
+        return 1
+    print(f"report written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Figures produced by the pipeline (``reports/figures/*.png``): caption, place, embedding.
+
+The report shows whatever PNG files the stages wrote (EDA, backtest, scenarios). Each
+file is recognised by its name; the caption is built from the warehouse labels (an
+election's ``label_fr``, an indicator's ``label_fr``...), so it is traced like any other
+printed text. A file with an unknown name still appears, in the section of its
+family, with its file name as caption. Empty, unreadable or blank images are left out
+with a warning: the report never shows an empty frame.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("electio.report")
+
+#: Report sections a figure can be placed in.
+SECTIONS = ("indicateurs", "modeles", "scenarios", "cartes", "histogrammes", "autres")
+GROUP_FR = {
+    "cartes": "Cartes",
+    "histogrammes": "Histogrammes",
+    "indicateurs": "Cartes de chaleur et nuages de points des corrélations",
+    "modeles": "Précision des modèles (backtest)",
+    "scenarios": "Courbes de scénarios, cartes de chaleur et diagrammes de probabilité",
+    "autres": "Autres figures",
+}
+
+
+@dataclass
+class Caption:
+    """A caption in parts: plain words and traced values (table, key) resolved by the builder."""
+
+    parts: list = field(default_factory=list)  # str | ("election"|"indicator"|"bloc"|"family"|"file", key)
+
+    def add(self, *parts) -> "Caption":
+        self.parts.extend(parts)
+        return self
+
+
+@dataclass
+class FigureFile:
+    path: Path
+    section: str
+    caption: Caption
+    order: tuple = ()
+    size: str = "full"  # full or half (two side by side)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
+
+
+def describe(path: Path, elections: dict[str, int], indicators: set[str], targets: set[str]) -> FigureFile:
+    """Section, caption and size of one figure file, from its name.
+
+    ``elections`` maps election ids to their chronological rank (figures of one kind
+    are shown in election order).
+    """
+    stem = path.stem
+    by_slug = {_slug(code): code for code in indicators}
+    m = re.fullmatch(r"map_(.+)_(bloc_shares|turnout|leading_bloc)", stem)
+    if m and m.group(1) in elections:
+        what = {"bloc_shares": "Part de chaque bloc dans les suffrages exprimés, par commune — ",
+                "turnout": "Participation par commune — ",
+                "leading_bloc": "Bloc arrivé en tête dans chaque commune — "}[m.group(2)]
+        kind = ["bloc_shares", "leading_bloc", "turnout"].index(m.group(2))
+        return FigureFile(path, "cartes", Caption([what, ("election", m.group(1))]),
+                          (0, f"{elections[m.group(1)]:03d}", kind), "full" if kind == 0 else "half")
+    m = re.fullmatch(r"map_indicator_(.+)", stem)
+    if m:
+        code = by_slug.get(m.group(1))
+        if code:
+            return FigureFile(path, "cartes", Caption(["Carte de l'indicateur « ", ("indicator", code), " »"]),
+                              (1, code), "half")
+        if m.group(1) == "density":
+            return FigureFile(path, "cartes", Caption(["Densité de population par commune (habitants par km²)"]),
+                              (1, "~density"), "half")
+    m = re.fullmatch(r"hist_indicators_(.+)", stem)
+    if m:
+        return FigureFile(path, "histogrammes",
+                          Caption(["Distribution entre communes des indicateurs de la famille « ",
+                                   ("family", m.group(1)), " »"]), (0, m.group(1)))
+    m = re.fullmatch(r"hist_results_(.+)", stem)
+    if m and m.group(1) in elections:
+        return FigureFile(path, "histogrammes", Caption(["Distribution entre communes des parts des blocs et de la "
+                                                         "participation — ", ("election", m.group(1))]),
+                          (1, f"{elections[m.group(1)]:03d}"))
+    if stem == "heatmap_correlation_mean":
+        return FigureFile(path, "indicateurs", Caption(["Carte de chaleur : corrélation moyenne (premiers tours) "
+                                                        "entre indicateurs et résultats"]), (0,))
+    m = re.fullmatch(r"heatmap_correlation_(.+)", stem)
+    if m and m.group(1) in elections:
+        return FigureFile(path, "indicateurs", Caption(["Carte de chaleur des corrélations indicateurs × résultats — ",
+                                                        ("election", m.group(1))]),
+                          (1, f"{elections[m.group(1)]:03d}"))
+    m = re.fullmatch(r"scatter_(\d+)_(.+)_([a-z_]+)", stem)
+    if m:
+        for target in sorted(targets, key=len, reverse=True):
+            if stem.endswith("_" + target):
+                code = by_slug.get(stem[len(f"scatter_{m.group(1)}_"):-len(target) - 1])
+                if code:
+                    return FigureFile(path, "indicateurs", Caption(["Nuage de points entre communes : « ",
+                                                                    ("indicator", code), " » et « ",
+                                                                    ("target", target), " »"]),
+                                      (2, f"{int(m.group(1)):03d}"), "half")
+    if stem.startswith(("backtest", "model", "metric", "calibration", "coverage")):
+        return FigureFile(path, "modeles", Caption(["Précision des modèles et des références : ",
+                                                    ("file", path.name)]), (0, stem))
+    if stem.startswith(("scenario", "forecast", "proba", "prevision", "timeline", "heatmap_forecast")):
+        return FigureFile(path, "scenarios", Caption(["Scénarios : ", ("file", path.name)]), (0, stem))
+    if stem.startswith("map_"):
+        return FigureFile(path, "cartes", Caption(["Carte : ", ("file", path.name)]), (9, stem))
+    if stem.startswith("hist"):
+        return FigureFile(path, "histogrammes", Caption(["Histogramme : ", ("file", path.name)]), (9, stem))
+    if stem.startswith(("heatmap", "scatter")):
+        return FigureFile(path, "indicateurs", Caption(["Figure : ", ("file", path.name)]), (9, stem))
+    return FigureFile(path, "autres", Caption(["Figure : ", ("file", path.name)]), (9, stem))
+
+
+def is_usable_png(path: Path) -> bool:
+    """A readable PNG with some content (not a single colour)."""
+    try:
+        if path.stat().st_size == 0:
+            return False
+        from PIL import Image
+
+        with Image.open(path) as img:
+            img.load()
+            small = np.asarray(img.convert("L").resize((64, 64)))
+        return bool(small.max() != small.min())
+    except Exception as exc:  # unreadable image: leave it out, say why
+        log.warning("figure %s is not a readable PNG: %s", path, exc)
+        return False
+
+
+def collect(figures_dir: Path, elections: dict[str, int], indicators: set[str], targets: set[str]
+            ) -> list[FigureFile]:
+    """Usable figures of the folder, described and ordered within their section."""
+    if not figures_dir.is_dir():
+        return []
+    found = []
+    for path in sorted(figures_dir.glob("*.png")):
+        if not is_usable_png(path):
+            log.warning("figure %s is empty or blank: left out of the report", path.name)
+            continue
+        found.append(describe(path, elections, indicators, targets))
+    return sorted(found, key=lambda f: (SECTIONS.index(f.section), tuple(map(str, f.order)), f.name))
+
+
+def data_uri(data: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")

@@ -1,0 +1,146 @@
+"""French wording of codes that the warehouse stores in English.
+
+Functions here are also the ``derive`` step of the traceability registry: a printed
+label such as "Couverture de l'intervalle à 80 %" is ``metric_label("coverage_80")``
+of a value read from ``fact_model_metric``, so the test can recompute it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import pandas as pd
+
+STATUS_FR = {"pass": "conforme", "warn": "écart documenté", "fail": "échec", "missing": "absent",
+             "n/a": "non vérifiable"}
+STATUS_PLURAL_FR = {"pass": "conformes", "warn": "écarts documentés", "fail": "échecs", "missing": "absents",
+                    "n/a": "non vérifiables"}
+
+CHECK_FR = {
+    "expressed_equals_sum_of_votes": "Exprimés = somme des voix des candidats ou listes",
+    "voters_equals_blank_null_expressed": "Votants = blancs + nuls + exprimés",
+    "registered_ge_voters_ge_expressed": "Inscrits ≥ votants ≥ exprimés",
+    "shares_in_0_100_and_sum_to_100": "Parts des blocs entre zéro et cent, de somme cent",
+    "commune_coverage": "Toutes les communes de référence sont couvertes",
+    "bureaux_sum_to_communes": "Les bureaux de vote s'additionnent aux totaux communaux",
+    "departement_totals_vs_source": "Totaux départementaux identiques au fichier départemental",
+    "departement_totals_vs_aggregated_file": "Totaux identiques au fichier agrégé indépendant",
+    "departement_totals_vs_published": "Totaux identiques aux chiffres publiés",
+    "departement_totals_vs_cantons": "Totaux identiques à la somme des cantons",
+    "departement_totals_vs_ministry_site": "Totaux identiques au site de résultats du Ministère",
+    "ministry_site_truncated_counts": "Voix tronquées sur le site du Ministère (non chargées)",
+    "final_results": "Résultats définitifs (et non provisoires)",
+    "election_available": "Élection disponible pour le périmètre",
+    "indicator_coverage": "Couverture communale des indicateurs",
+    "indicator_rows_excluded": "Lignes d'indicateurs écartées (doublons Lyon, communes absentes)",
+}
+
+TABLE_ROLE_FR = {"dim": "dimension", "fact": "fait", "map": "harmonisation", "meta": "lignage et qualité"}
+
+MODE_FR = {"conditional": "conditionnel", "unconditional": "inconditionnel"}
+MODE_HELP_FR = {
+    "conditional": "les totaux départementaux réels de l'élection test sont donnés : mesure la capacité du "
+                   "modèle à répartir un résultat connu entre les communes",
+    "unconditional": "seule l'information disponible avant l'élection test est utilisée : c'est une vraie "
+                     "prévision",
+}
+MODEL_KIND_FR = {"baseline": "référence", "model": "modèle"}
+SWING_FR = {"status_quo": "statu quo", "trend": "tendance récente", "custom": "hypothèse fournie"}
+ELECTION_TYPE_FR = {"presidentielle": "présidentielle", "legislatives": "législatives", "europeennes": "européennes"}
+
+#: Metrics of fact_model_metric in display order (patterns); others come after them.
+METRIC_ORDER = ["wmae", "mae", "rmse", "first_bloc_accuracy", r"coverage_\d+", r"width_\d+", "departement_mae",
+                "turnout_wmae", "turnout_mae", r"turnout_coverage_\d+", r"turnout_width_\d+", r"mae_size_.+"]
+_METRIC_FR = {
+    "wmae": "MAE pondérée par les voix (points)",
+    "mae": "MAE non pondérée (points)",
+    "rmse": "RMSE (points)",
+    "first_bloc_accuracy": "Bloc arrivé en tête correctement prédit (%)",
+    "departement_mae": "Erreur sur les totaux du département (points)",
+    "turnout_wmae": "Participation : MAE pondérée par les inscrits (points)",
+    "turnout_mae": "Participation : MAE (points)",
+}
+
+
+def metric_rank(metric: str) -> int:
+    """Position of a metric in :data:`METRIC_ORDER` (unknown metrics last)."""
+    return next((i for i, pattern in enumerate(METRIC_ORDER) if re.fullmatch(pattern, metric)), len(METRIC_ORDER))
+
+
+def metric_label(metric: str) -> str:
+    """French label of a metric code, including the level or band it carries."""
+    if metric in _METRIC_FR:
+        return _METRIC_FR[metric]
+    if m := re.fullmatch(r"(turnout_)?coverage_(\d+)", metric):
+        return f"{'Participation : c' if m.group(1) else 'C'}ouverture de l'intervalle à {m.group(2)} % (%)"
+    if m := re.fullmatch(r"(turnout_)?width_(\d+)", metric):
+        return (f"{'Participation : l' if m.group(1) else 'L'}argeur moyenne de l'intervalle à {m.group(2)} % "
+                "(points)")
+    if m := re.fullmatch(r"mae_size_(.+)", metric):
+        return f"MAE, communes de {size_band_label(m.group(1))} (points)"
+    return metric
+
+
+def _count(token: str) -> str:
+    """'1k' -> '1 000', '20k' -> '20 000', '500' -> '500' (inscrits)."""
+    m = re.fullmatch(r"(\d+)(k?)", token)
+    if not m:
+        return token
+    value = int(m.group(1)) * (1000 if m.group(2) else 1)
+    return f"{value:,d}".replace(",", "\u202f")
+
+
+def size_band_label(band: str) -> str:
+    """Size band of a metric code in words: 'lt1k' -> 'moins de 1 000 inscrits', '1k_5k' -> '1 000 à 5 000
+    inscrits', 'gt20k' -> '20 000 inscrits et plus'; an unknown code is shown as it is."""
+    if m := re.fullmatch(r"lt_?(\d+k?)", band):
+        return f"moins de {_count(m.group(1))} inscrits"
+    if m := re.fullmatch(r"(?:ge|gte|gt|over)_?(\d+k?)", band):
+        return f"{_count(m.group(1))} inscrits et plus"
+    if m := re.fullmatch(r"(\d+k?)_(\d+k?)", band):
+        return f"{_count(m.group(1))} à {_count(m.group(2))} inscrits"
+    return band.replace("_", " ")
+
+
+def is_percent_metric(metric: str) -> bool:
+    return metric == "first_bloc_accuracy" or re.fullmatch(r"(turnout_)?coverage_\d+", metric) is not None
+
+
+def check_label(name: str) -> str:
+    return CHECK_FR.get(name, name.replace("_", " "))
+
+
+def date_fr(value) -> str:
+    """'2022-04-10' (or a date/Timestamp) -> '10/04/2022'."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, str):
+        value = pd.Timestamp(value)
+    if isinstance(value, (datetime, pd.Timestamp, date)):
+        return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+    return str(value)
+
+
+def datetime_fr(value) -> str:
+    """'2026-11-23 19:28:51' -> '23/11/2026 à 19:28 (UTC)' (the refresh stores UTC)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    ts = pd.Timestamp(value)
+    return f"{date_fr(ts)} à {ts.hour:02d}:{ts.minute:02d} (UTC)"
+
+
+def publisher_short(publisher: str) -> str:
+    """Publisher of a catalogued source without the redistribution details in brackets."""
+    return re.split(r" \(|, ", str(publisher))[0].strip()
+
+
+def figure_file_label(name: str) -> str:
+    """Readable name of a figure file with no known caption."""
+    stem = re.sub(r"\.png$", "", name)
+    return stem.replace("_", " ")
+
+
+DERIVE = {"metric_label": metric_label, "date_fr": date_fr, "datetime_fr": datetime_fr,
+          "size_band_label": size_band_label, "figure_file_label": figure_file_label, "check_label": check_label,
+          "publisher_short": publisher_short}

@@ -1,0 +1,37 @@
+"""French formatting and wording of the report."""
+
+from __future__ import annotations
+
+import pytest
+
+from electio.report.labels import date_fr, datetime_fr, metric_label, publisher_short, size_band_label
+from electio.report.registry import Registry, fr_number
+
+
+@pytest.mark.parametrize("value,digits,signed,expected", [
+    (1914667, 0, False, "1\u202f914\u202f667"), (27.113, 1, False, "27,1"), (-0.04, 1, False, "0,0"),
+    (-4.26, 1, True, "\u22124,3"), (3.6, 1, True, "+3,6"), (0, 1, True, "0,0"), (float("nan"), 1, False, "n.d."),
+])
+def test_fr_number(value, digits, signed, expected):
+    assert fr_number(value, digits, signed) == expected
+
+
+def test_labels():
+    assert metric_label("coverage_80") == "Couverture de l'intervalle à 80 % (%)"
+    assert metric_label("wmae").startswith("MAE pondérée")
+    assert size_band_label("lt1k") == "moins de 1\u202f000 inscrits"
+    assert size_band_label("5k_20k") == "5\u202f000 à 20\u202f000 inscrits"
+    assert size_band_label("gt20k") == "20\u202f000 inscrits et plus"
+    assert metric_label("turnout_coverage_80") == "Participation : couverture de l'intervalle à 80 % (%)"
+    assert metric_label("mae_size_lt1k") == "MAE, communes de moins de 1\u202f000 inscrits (points)"
+    assert date_fr("2022-04-10") == "10/04/2022"
+    assert datetime_fr("2026-11-23 19:28:51") == "23/11/2026 à 19:28 (UTC)"
+    assert publisher_short("INSEE - Filosofi 2019 (base-cc-filosofi-2019)") == "INSEE - Filosofi 2019"
+
+
+def test_registry_refuses_untraced_values_and_escapes_text():
+    reg = Registry()
+    with pytest.raises(ValueError):
+        reg.number(3, source="nowhere")
+    span = reg.text("<b>Lyon</b>", source="dim_commune", sql="SELECT 1")
+    assert "&lt;b&gt;" in span and 'data-ref="v1"' in span
