@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import inspect
 
+from electio.warehouse.dictionary import dictionary_markdown, indicator_dictionary, schema_dictionary
 from electio.warehouse.load import make_engine
 from electio.warehouse.schema import table_columns
 
@@ -67,6 +68,11 @@ def export_tables(db_url: str, out_dir: Path) -> list[Path]:
             # Plain UTF-8, '.' decimals, ISO dates: the Power BI template sets the
             # culture explicitly; Excel users open the XLSX instead.
             frame.to_csv(staging / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
+        columns, indicators = schema_dictionary(), indicator_dictionary()
+        columns.to_csv(staging / "data_dictionary.csv", index=False, encoding="utf-8", lineterminator="\n")
+        indicators.to_csv(staging / "data_dictionary_indicators.csv", index=False, encoding="utf-8",
+                          lineterminator="\n")
+        (staging / "data_dictionary.md").write_text(dictionary_markdown(columns, indicators), encoding="utf-8")
         contents = pd.DataFrame({
             "table": list(tables), "rows": [len(f) for f in tables.values()],
             "fichier": [f"{n}.csv" + ("" if len(f) > XLSX_MAX_ROWS else f" + onglet {n[:31]}")

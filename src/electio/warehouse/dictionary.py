@@ -1,0 +1,199 @@
+"""Data dictionary of the cleaned dataset, generated from sql/schema.sql and the catalogs.
+
+Meanings come from the schema's own comments (the comment block above each
+table, and inline comments on columns) completed by the shared vocabulary
+below; indicators are listed from their TOML definitions. Nothing here is
+maintained by hand twice: change the schema or the catalog, re-export.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from electio.sources.catalog import load_catalog
+from electio.sources.indicators import load_indicator_specs
+from electio.warehouse.schema import schema_sql
+
+#: Meaning and unit of columns that recur across tables (French: client-facing).
+VOCABULARY: dict[str, tuple[str, str]] = {
+    "commune_code": ("Code INSEE de la commune (liste de référence COG 2026 ; Lyon = 69123)", ""),
+    "commune_name": ("Nom de la commune", ""),
+    "departement_code": ("Code du département", ""),
+    "election_id": ("Identifiant de l'élection (type_année_tour)", ""),
+    "election_type": ("Type d'élection : presidentielle, legislatives, europeennes", ""),
+    "election_year": ("Année de l'élection", "année"),
+    "round_number": ("Tour de scrutin", ""),
+    "election_date": ("Date du scrutin", "date"),
+    "bloc_code": ("Bloc politique (extreme_gauche, gauche, centre, droite, extreme_droite, divers)", ""),
+    "label": ("Nuance, liste ou candidat tel qu'écrit dans la source", ""),
+    "label_fr": ("Libellé en français", ""),
+    "registered": ("Inscrits", "électeurs"),
+    "voters": ("Votants", "électeurs"),
+    "blank": ("Bulletins blancs (vide si la source les fusionne avec les nuls)", "bulletins"),
+    "null_ballots": ("Bulletins nuls (vide si la source les fusionne avec les blancs)", "bulletins"),
+    "blank_and_null": ("Blancs et nuls", "bulletins"),
+    "expressed": ("Suffrages exprimés", "voix"),
+    "turnout_pct": ("Participation : votants / inscrits", "%"),
+    "votes": ("Voix", "voix"),
+    "share_expressed": ("Part des suffrages exprimés", "% des exprimés"),
+    "indicator_code": ("Code de l'indicateur (voir dim_indicator)", ""),
+    "indicator_year": ("Année de référence des données de l'indicateur", "année"),
+    "value": ("Valeur", "voir l'unité de l'indicateur / de la métrique"),
+    "published_on": ("Date de première publication du millésime (les modèles n'utilisent que ce qui était "
+                     "publié avant une élection)", "date"),
+    "source_id": ("Identifiant de la source dans le catalogue (docs/sources.md)", ""),
+    "source_file": ("Fichier source", ""),
+    "file_name": ("Fichier source", ""),
+    "model_id": ("Identifiant du modèle ou de la référence (dim_model)", ""),
+    "mode": ("conditional : totaux départementaux réels donnés ; unconditional : seulement ce qui était connu "
+             "avant l'élection", ""),
+    "target": ("Cible : un bloc, ou turnout (participation)", ""),
+    "predicted": ("Valeur prévue", "%"),
+    "actual": ("Valeur observée", "%"),
+    "interval_low": ("Borne basse de l'intervalle à 80 %", "%"),
+    "interval_high": ("Borne haute de l'intervalle à 80 %", "%"),
+    "probability_first": ("Probabilité d'arriver en tête", "probabilité"),
+    "scenario_id": ("Identifiant du scénario (dim_scenario)", ""),
+    "area_km2": ("Superficie", "km²"),
+    "latitude": ("Latitude d'un point intérieur à la commune (WGS84)", "degrés"),
+    "longitude": ("Longitude d'un point intérieur à la commune (WGS84)", "degrés"),
+    "population": ("Population (Etalab, COG 2026)", "habitants"),
+    "territory": ("Côté de la scission de 2015 : metropole_lyon ou rhone (departement hors du 69)", ""),
+    "epci_code": ("Code SIREN de l'intercommunalité (EPCI)", ""),
+    "epci_name": ("Nom de l'intercommunalité", ""),
+    "canton_code": ("Canton (vide pour la Métropole de Lyon, qui n'en a pas)", ""),
+    "cog_vintage": ("Millésime du code officiel géographique de référence", "année"),
+    "source_code": ("Code commune tel qu'il apparaît dans une source", ""),
+    "relation": ("Lien avec la commune de référence : same, merged, arrondissement", ""),
+    "source_name": ("Nom de la commune dans la source", ""),
+    "sort_order": ("Ordre d'affichage (de gauche à droite)", ""),
+    "color_hex": ("Couleur d'affichage", "#RRGGBB"),
+    "display_name": ("Nom lisible de la nuance, liste ou candidat", ""),
+    "rationale": ("Justification du classement dans le bloc", ""),
+    "n_labels": ("Nombre de nuances/listes/candidats du bloc ayant obtenu des voix dans la commune", "nombre"),
+    "bureau_code": ("Code du bureau de vote (code commune source _ numéro de bureau)", ""),
+    "unit": ("Unité de l'indicateur", ""),
+    "aggregation": ("Règle de regroupement des communes fusionnées : sum ou weighted_mean", ""),
+    "weight_indicator": ("Indicateur servant de poids pour weighted_mean", ""),
+    "level": ("Niveau géographique : commune ou departement", ""),
+    "definition": ("Définition", ""),
+    "is_suppressed": ("1 si la valeur est couverte par le secret statistique ou non publiée", "0/1"),
+    "is_imputed": ("1 si la valeur a été estimée par le producteur ou un tiers", "0/1"),
+    "is_reaggregated": ("1 si la valeur combine plusieurs communes sources (fusions)", "0/1"),
+    "n_communes": ("Nombre de communes dans le calcul", "communes"),
+    "pearson": ("Corrélation de Pearson pondérée par les inscrits", "-1 à 1"),
+    "spearman": ("Corrélation de Spearman (rangs) pondérée", "-1 à 1"),
+    "pearson_ci_low": ("Borne basse de l'intervalle bootstrap à 95 % du Pearson", "-1 à 1"),
+    "pearson_ci_high": ("Borne haute de l'intervalle bootstrap à 95 % du Pearson", "-1 à 1"),
+    "p_value": ("p-valeur (taille effective de Kish)", "probabilité"),
+    "description": ("Description", ""),
+    "metric": ("Métrique : wmae (erreur absolue moyenne pondérée, principale), mae, rmse, mae_size_*, "
+               "first_bloc_accuracy, coverage_80, width_80, turnout_mae...", ""),
+    "reference_year": ("Année de référence du scénario", "année"),
+    "horizon_years": ("Horizon", "années"),
+    "target_year": ("Année visée (référence + horizon)", "année"),
+    "swing": ("Hypothèse d'évolution départementale : status_quo, trend, custom", ""),
+    "sha256": ("Empreinte SHA-256 du fichier lu", ""),
+    "file_bytes": ("Taille du fichier", "octets"),
+    "rows_read": ("Lignes lues", "lignes"),
+    "rows_rejected": ("Lignes rejetées (voir meta_rejected_row)", "lignes"),
+    "reason": ("Motif du rejet", ""),
+    "check_seq": ("Numéro du contrôle", ""),
+    "check_name": ("Nom du contrôle qualité", ""),
+    "status": ("Statut : pass, warn, fail, n/a, missing (contrôles) ; ok, checks_failed (actualisations)", ""),
+    "observed": ("Valeur observée par le contrôle", ""),
+    "expected": ("Valeur attendue ou tolérance", ""),
+    "detail": ("Détail technique du contrôle", ""),
+    "refresh_id": ("Identifiant de l'actualisation", ""),
+    "started_at": ("Début (UTC)", "date-heure"),
+    "finished_at": ("Fin (UTC)", "date-heure"),
+    "departement": ("Périmètre (département)", ""),
+    "electio_version": ("Version d'electio", ""),
+    "elections_loaded": ("Élections chargées", "élections"),
+    "communes_loaded": ("Communes chargées", "communes"),
+    "checks_failed": ("Contrôles en échec", "contrôles"),
+    "summary": ("Résumé", ""),
+}
+
+#: Where the rows of each table come from.
+TABLE_SOURCES: dict[str, str] = {
+    "dim_commune": "INSEE COG 2025/2026 (Etalab), IGN Admin Express COG 2018",
+    "map_commune_code": "INSEE COG 2026 (Etalab : anciens codes, communes déléguées, arrondissements)",
+    "dim_election": "electio (src/electio/sources/elections.toml)",
+    "dim_bloc": "electio (data/reference/blocs.csv)",
+    "dim_nuance": "electio (data/reference/nuances.csv, revu et justifié)",
+    "fact_turnout": "Ministère de l'Intérieur (fichier source : dim_election.source_id)",
+    "fact_election_result": "Ministère de l'Intérieur, agrégé par bloc",
+    "fact_label_result": "Ministère de l'Intérieur",
+    "fact_turnout_bureau": "Ministère de l'Intérieur (bureaux de vote)",
+    "dim_indicator": "electio (src/electio/sources/indicators/*.toml)",
+    "fact_indicator": "INSEE, DARES/France Travail, URSSAF, SSMSI (dim_indicator.source_id)",
+    "fact_indicator_departement": "SSMSI (dim_indicator.source_id)",
+    "fact_correlation": "electio eda (calcul)",
+    "dim_model": "electio backtest (calcul)",
+    "fact_backtest": "electio backtest (calcul)",
+    "fact_model_metric": "electio backtest (calcul)",
+    "dim_scenario": "electio forecast",
+    "fact_forecast": "electio forecast (simulation)",
+    "fact_forecast_departement": "electio forecast (simulation)",
+}
+
+_CREATE = re.compile(r"CREATE TABLE (\w+) \(")
+_COLUMN = re.compile(r"^\s+(\w+)\s+([A-Z]+(?:\(\d+\))?)\s+(NOT NULL|NULL)\s*,?\s*(?:--\s*(.*))?$")
+
+
+def schema_dictionary(sql: str | None = None) -> pd.DataFrame:
+    """One row per column: table, table meaning, column, type, nullable, meaning, unit, source."""
+    sql = schema_sql() if sql is None else sql
+    rows, comment, table, table_doc = [], [], None, ""
+    for line in sql.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("--"):
+            comment.append(stripped.lstrip("-").strip())
+            continue
+        if m := _CREATE.match(stripped):
+            table, table_doc, comment = m.group(1), " ".join(c for c in comment if c), []
+            continue
+        if not stripped:
+            comment = []
+            continue
+        if table and (m := _COLUMN.match(line)):
+            name, sqltype, null, inline = m.groups()
+            meaning, unit = VOCABULARY.get(name, ("", ""))
+            rows.append({"table": table, "table_meaning": table_doc, "column": name, "type": sqltype,
+                         "nullable": null == "NULL", "meaning": (inline or "").strip() or meaning,
+                         "unit": unit, "source": TABLE_SOURCES.get(table, "electio (traçabilité)")})
+    return pd.DataFrame(rows)
+
+
+def indicator_dictionary() -> pd.DataFrame:
+    """The indicators: code, label, family, unit, level, source and definition."""
+    catalog = load_catalog()
+    specs, _ = load_indicator_specs()
+    return pd.DataFrame([{"indicator_code": s.code, "label_fr": s.label_fr, "family": s.family, "unit": s.unit,
+                          "level": s.level, "aggregation": s.aggregation, "source_id": s.source_id,
+                          "publisher": catalog[s.source_id].publisher if s.source_id in catalog else "",
+                          "definition": s.definition} for s in specs]).sort_values("indicator_code")
+
+
+def dictionary_markdown(columns: pd.DataFrame, indicators: pd.DataFrame) -> str:
+    """The dictionary as Markdown (generated: do not edit by hand)."""
+    def cell(text) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    out = ["# Dictionnaire des données electio", "",
+           "Généré à partir de `sql/schema.sql` et des catalogues (`electio export`). Ne pas modifier à la main.", ""]
+    for table, frame in columns.groupby("table", sort=False):
+        out += [f"## {table}", "", cell(frame["table_meaning"].iloc[0]) or "", "",
+                f"Source : {cell(frame['source'].iloc[0])}", "",
+                "| colonne | type | vide possible | signification | unité |", "|---|---|---|---|---|"]
+        out += [f"| {r.column} | {r.type} | {'oui' if r.nullable else 'non'} | {cell(r.meaning)} | {cell(r.unit)} |"
+                for r in frame.itertuples()]
+        out.append("")
+    out += ["## Indicateurs", "", "| code | libellé | famille | unité | niveau | source | définition |",
+            "|---|---|---|---|---|---|---|"]
+    out += [f"| {r.indicator_code} | {cell(r.label_fr)} | {r.family} | {cell(r.unit)} | {r.level} | "
+            f"{cell(r.publisher or r.source_id)} | {cell(r.definition)} |" for r in indicators.itertuples()]
+    return "\n".join(out) + "\n"
