@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     # `electio refresh ...` is `python -m electio.refresh ...`: listed here, parsed there.
     sub.add_parser("refresh", help="full job: sources -> warehouse -> exports (python -m electio.refresh)")
     sub.add_parser("eda", help="exploratory analysis: correlations, figures, answer (reports/)")
+    sub.add_parser("forecast", help="1/2/3-year scenarios: commune forecasts, intervals, probabilities")
     sub.add_parser("report", help="write reports/rapport.html (the client's dossier de synthèse) from the warehouse")
     sub.add_parser("powerbi", help="build (or check) powerbi/Electio.pbit and Electio-csv.pbit from powerbi/definition")
     sub.add_parser("backtest", help="rolling-origin backtest of baselines and models (fact_backtest, metrics)")
@@ -70,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         from electio.eda import run
 
         return run.main(argv[1:])
+    if argv[:1] == ["forecast"]:
+        from electio.forecast import run as forecast_run
+
+        return forecast_run.main(argv[1:])
     if argv[:1] == ["report"]:
         from electio.report.build import main as report_main
 

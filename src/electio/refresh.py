@@ -23,6 +23,9 @@ from electio.eda.correlation import compute_correlations, prepare_inputs
 from electio.eda.figures import write_figures
 from electio.eda.run import write_answer
 from electio.errors import ElectioError
+from electio.forecast.figures import write_forecast_figures
+from electio.forecast.run import DEFAULT_SEED, forecast_tables
+from electio.forecast.scenarios import default_scenarios
 from electio.model.backtest import backtest_tables
 from electio.model.figures import backtest_figure
 from electio.model.run import figure_path, models_dir
@@ -104,6 +107,9 @@ def _run_refresh(settings: Settings, *, export: bool, figures: bool, models: boo
         clock = time.perf_counter()
         trained = train_final(tables)
         seconds["train"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        tables.update(forecast_tables(tables, trained, default_scenarios(), seed=DEFAULT_SEED))
+        seconds["forecast"] = time.perf_counter() - clock
         chosen = tables["dim_model"].loc[tables["dim_model"]["is_chosen"] == 1, "model_id"]
         summary_models = {"chosen_model": chosen.iloc[0] if len(chosen) else None}
     checks = tables["meta_quality_check"]
@@ -146,6 +152,7 @@ def _run_refresh(settings: Settings, *, export: bool, figures: bool, models: boo
         files = write_eda_outputs(tables, eda_inputs, settings)
         if models:
             files.append(backtest_figure(tables["fact_model_metric"], tables["dim_model"], figure_path(settings)))
+            files += write_forecast_figures(tables, settings)
         summary["figures"] = len(files)
         seconds["eda_figures"] = time.perf_counter() - clock
     if powerbi_dir is not None:

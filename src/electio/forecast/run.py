@@ -1,0 +1,365 @@
+"""Scenario forecasts: ``forecast_tables`` for the refresh, ``electio forecast`` on a built warehouse.
+
+* :func:`forecast_tables` (in memory, for ``python -m electio.refresh``): warehouse tables +
+  the trained model + scenarios -> ``dim_scenario``, ``fact_forecast``,
+  ``fact_forecast_departement``. Nothing is written; ``fact_indicator`` is never touched
+  (indicator projections live in a copy of the tables).
+* :func:`run_forecast` (``electio forecast``): reads the warehouse and the saved model, computes
+  the requested scenarios, replaces their rows in the warehouse (one transaction; other
+  scenarios are kept unless ``replace_all``), writes the figures and the indicator
+  projections (``reports/forecast_indicator_projections.csv``, a separate output).
+
+Reproducible: a fixed seed, combined with each scenario's election type and hypothesis, seeds
+its draws (:func:`scenario_seed`), so a scenario gives the same numbers whatever other
+scenarios run with it, and the horizons of one hypothesis share their random numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from electio.errors import ElectioError
+from electio.forecast.projection import IndicatorProjection, indicators_used, project_indicators, with_projection
+from electio.forecast.scenarios import (ELECTION_TYPES, HORIZONS, SWINGS, Scenario, build_scenarios,
+                                        current_year, default_scenarios, read_custom_file)
+from electio.forecast.simulate import (LEVEL, N_REP, N_SWING, History, SwingDistribution, departement_history,
+                                       simulate, summarise, swing_distribution)
+from electio.model.panel import assert_no_leakage, build_panel, population_indicator
+
+log = logging.getLogger("electio.forecast")
+
+DEFAULT_SEED = 20270411
+FORECAST_TABLES = ("dim_scenario", "fact_forecast", "fact_forecast_departement")
+DIM_SCENARIO_COLUMNS = ["scenario_id", "label_fr", "reference_year", "horizon_years", "target_year", "election_type",
+                        "swing", "description"]
+FACT_COLUMNS = ["scenario_id", "commune_code", "target", "predicted", "interval_low", "interval_high",
+                "probability_first"]
+DEPT_COLUMNS = ["scenario_id", "target", "predicted", "interval_low", "interval_high", "probability_first"]
+PROJECTIONS_FILE = "forecast_indicator_projections.csv"
+DESCRIPTION_MAX = 2000
+
+
+@dataclass
+class ForecastResult:
+    dim_scenario: pd.DataFrame
+    fact_forecast: pd.DataFrame
+    fact_forecast_departement: pd.DataFrame
+    projections: dict = field(default_factory=dict)   # election date -> IndicatorProjection
+    swings: dict = field(default_factory=dict)        # scenario_id -> SwingDistribution
+    seconds: float = 0.0
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"dim_scenario": self.dim_scenario, "fact_forecast": self.fact_forecast,
+                "fact_forecast_departement": self.fact_forecast_departement}
+
+    def projections_frame(self) -> pd.DataFrame:
+        """Projected indicator values of every scenario date (long format, with their sd)."""
+        frames = []
+        for date, proj in sorted(self.projections.items()):
+            if proj.rows.empty:
+                continue
+            sd = proj.sd.stack().rename("sd").reset_index()
+            sd.columns = ["commune_code", "indicator_code", "sd"]
+            rows = proj.rows.merge(sd, on=["commune_code", "indicator_code"], how="left")
+            rows["scale"] = rows["indicator_code"].map(proj.scale)
+            rows.insert(0, "election_date", pd.Timestamp(date).date())
+            frames.append(rows)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def scenario_seed(seed: int, scenario: Scenario) -> np.random.Generator:
+    """Random stream of a scenario: the seed and (election type, hypothesis), not the horizon.
+
+    The three horizons of a hypothesis share their random numbers ("common random numbers"):
+    differences between horizons are then the method's, not simulation noise, and a scenario
+    gives the same numbers whatever other scenarios are run with it."""
+    key = f"{scenario.election_type}:{scenario.swing}"
+    return np.random.default_rng([int(seed), zlib.crc32(key.encode("utf-8"))])
+
+
+def _fr(x: float, digits: int = 1) -> str:
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
+def describe(scenario: Scenario, swing: SwingDistribution, projection: IndicatorProjection, *, model_id: str,
+             n_swing: int, n_rep: int, seed: int, blocs: list[str]) -> str:
+    """French description stored in dim_scenario (what was assumed, from which data)."""
+    d = swing.details
+    center = ", ".join(f"{b} {_fr(swing.center[b])}" for b in blocs)
+    turnout = _fr(swing.center["turnout"])
+    if scenario.swing == "status_quo":
+        hyp = (f"Statu quo : totaux départementaux = moyenne du dernier 1er tour du même type et du dernier "
+               f"1er tour ({', '.join(d['elections_used'])}), participation du dernier scrutin du même type. "
+               f"Incertitude : erreurs passées de cette règle ({len(d['past_errors_of'])} scrutins, loi de "
+               f"Student), identique à chaque horizon.")
+    elif scenario.swing == "trend":
+        hyp = (f"Tendance : droite pondérée (demi-vie {d['half_life_years']:g} ans) sur log(part + 1) des "
+               f"{d['n_elections']} premiers tours, effet du type d'élection, pente amortie (x "
+               f"{_fr(d['damping_per_year'], 2)} par an) au-delà du dernier scrutin (avance {_fr(d['lead_years'])} ans, "
+               f"{_fr(d['damped_lead_years'])} ans de pente effective). Incertitude : erreur de prévision de la "
+               f"régression (Student, {d['df']} ddl), croissante avec l'horizon, facteur de calibration sur les "
+               f"erreurs passées {_fr(d['calibration_factor'], 2)}. Participation : comme le statu quo.")
+    else:
+        src = Path(scenario.custom_source).name if scenario.custom_source else "fichier"
+        hyp = (f"Hypothèse de l'analyste (fichier {src}) : parts départementales fournies"
+               + ("" if d.get("turnout_given") else ", participation du dernier scrutin du même type")
+               + (" ; prises comme exactes (seule l'erreur communale est simulée)." if d.get("fixed") else
+                  " ; incertitude des erreurs passées de la règle du statu quo."))
+    projected = [f"{r.indicator_code} {int(r.latest_year)}->{int(r.projected_year)}"
+                 for r in projection.summary.itertuples() if pd.notna(r.projected_year)] \
+        if not projection.summary.empty else []
+    ind = ("Indicateurs projetés (en mémoire, jamais dans fact_indicator) : " + ", ".join(projected) + "."
+           if projected else "Indicateurs : derniers millésimes publiés, sans projection.")
+    text = (f"{hyp} Valeurs centrales : {center} ; participation {turnout} (% ; blocs en % des exprimés). "
+            f"Date nominale du scrutin {scenario.election_date.isoformat()}. Modèle {model_id} ; "
+            f"{n_swing * n_rep} tirages ({n_swing} swings départementaux x {n_rep} erreurs communales), "
+            f"graine {seed}, intervalle {int(LEVEL * 100)} %. {ind}")
+    return text if len(text) <= DESCRIPTION_MAX else text[:DESCRIPTION_MAX - 1] + "…"
+
+
+def _future_panel(tables, scenario: Scenario, codes: list[str]):
+    date = pd.Timestamp(scenario.election_date)
+    projection = project_indicators(tables, date, codes)
+    target = pd.DataFrame([{"election_id": f"{scenario.election_type}_{date.date()}",
+                            "election_type": scenario.election_type, "election_date": date}])
+    panel = build_panel(with_projection(tables, projection), targets=target, indicator_cutoff=date)
+    assert_no_leakage(panel)
+    return panel, projection
+
+
+def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scenario] | None = None, *,
+                  seed: int = DEFAULT_SEED, n_swing: int = N_SWING, n_rep: int = N_REP) -> ForecastResult:
+    """Every scenario's forecasts and the material behind them (projections, swing distributions)."""
+    from threadpoolctl import threadpool_limits
+
+    t0 = time.perf_counter()
+    scenarios = list(scenarios) if scenarios is not None else default_scenarios()
+    if not scenarios:
+        raise ElectioError("no scenario to forecast")
+    history: History = departement_history(tables)
+    if history.elections.empty:
+        raise ElectioError("no first round with results in the warehouse: nothing to forecast from")
+    last = history.elections["election_date"].max()
+    for s in scenarios:
+        if pd.Timestamp(s.election_date) <= last:
+            raise ElectioError(f"scenario {s.scenario_id}: nominal date {s.election_date} is not after the last "
+                               f"election in the warehouse ({last.date()}); raise the reference year")
+    codes = indicators_used(trained.model, tables)
+    pop_code = population_indicator(tables.get("dim_indicator"), tables.get("fact_indicator"))
+    model_id = trained.metadata.get("model_id", type(trained.model).__name__)
+    panels: dict = {}
+    dims, facts, depts, swings = [], [], [], {}
+    for s in scenarios:
+        key = pd.Timestamp(s.election_date), s.election_type
+        if key not in panels:
+            panels[key] = _future_panel(tables, s, codes)
+        panel, projection = panels[key]
+        swing = swing_distribution(history, s)
+        swings[s.scenario_id] = swing
+        with threadpool_limits(limits=1):
+            draws = simulate(panel, trained.model, trained.calibrator, swing, scenario_seed(seed, s),
+                             n_swing=n_swing, n_rep=n_rep, projection=projection, pop_code=pop_code)
+        commune, dept = summarise(s.scenario_id, draws)
+        facts.append(commune)
+        depts.append(dept)
+        dims.append({"scenario_id": s.scenario_id, "label_fr": s.label_fr, "reference_year": int(s.reference_year),
+                     "horizon_years": int(s.horizon), "target_year": int(s.target_year),
+                     "election_type": s.election_type, "swing": s.swing,
+                     "description": describe(s, swing, projection, model_id=model_id, n_swing=n_swing, n_rep=n_rep,
+                                             seed=seed, blocs=history.blocs)})
+        log.info("forecast %s: %d communes, %d draws", s.scenario_id, len(draws.communes), draws.shares.shape[0])
+    fact = _round(pd.concat(facts, ignore_index=True)[FACT_COLUMNS])
+    dept = _round(pd.concat(depts, ignore_index=True)[DEPT_COLUMNS])
+    projections = {k[0]: v[1] for k, v in panels.items()}
+    return ForecastResult(pd.DataFrame(dims, columns=DIM_SCENARIO_COLUMNS), fact, dept, projections, swings,
+                          seconds=round(time.perf_counter() - t0, 1))
+
+
+def _round(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in ("predicted", "interval_low", "interval_high"):
+        out[col] = out[col].astype(float).round(4)
+    out["probability_first"] = out["probability_first"].astype(float).round(6)
+    return out
+
+
+def forecast_tables(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scenario] | None = None, *,
+                    seed: int = DEFAULT_SEED, n_swing: int = N_SWING, n_rep: int = N_REP) -> dict[str, pd.DataFrame]:
+    """dim_scenario, fact_forecast and fact_forecast_departement for ``scenarios`` (default: the
+    presidential first round x {status quo, trend} x h in {1, 2, 3} after the current year)."""
+    return run_scenarios(tables, trained, scenarios, seed=seed, n_swing=n_swing, n_rep=n_rep).tables()
+
+
+def departement_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Readable département table: one row per scenario x target (expected, 80 % interval, P(first))."""
+    dim = tables["dim_scenario"].set_index("scenario_id")
+    dep = tables["fact_forecast_departement"].copy()
+    dep["horizon"] = dep["scenario_id"].map(dim["horizon_years"])
+    dep["year"] = dep["scenario_id"].map(dim["target_year"])
+    dep["swing"] = dep["scenario_id"].map(dim["swing"])
+    return dep[["scenario_id", "swing", "horizon", "year", "target", "predicted", "interval_low", "interval_high",
+                "probability_first"]]
+
+
+def merge_forecasts(existing: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Existing rows of other scenarios, plus the new scenarios' rows (same ids replaced)."""
+    ids = set(new["dim_scenario"]["scenario_id"])
+    out = {}
+    for name in FORECAST_TABLES:
+        old = existing.get(name)
+        keep = old[~old["scenario_id"].isin(ids)] if old is not None and not old.empty else None
+        out[name] = pd.concat([keep, new[name]], ignore_index=True) if keep is not None and len(keep) else new[name]
+    return out
+
+
+def run_forecast(settings, *, scenarios: list[Scenario] | None = None, seed: int = DEFAULT_SEED,
+                 n_swing: int = N_SWING, n_rep: int = N_REP, figures: bool = True, communes: list[str] | None = None,
+                 heatmap_bloc: str | None = None, replace_all: bool = False) -> dict:
+    """``electio forecast``: compute, store (one transaction), draw. Returns a summary."""
+    from electio.export import read_tables
+    from electio.model.run import models_dir
+    from electio.model.train import load_model
+    from electio.warehouse.load import replace_tables
+
+    t0 = time.perf_counter()
+    tables = read_tables(settings.db_url)
+    trained = load_model(models_dir(settings))
+    _check_model_matches(trained, tables)
+    result = run_scenarios(tables, trained, scenarios, seed=seed, n_swing=n_swing, n_rep=n_rep)
+    new = result.tables()
+    stored = new if replace_all else merge_forecasts(tables, new)
+    replace_tables(settings.db_url, stored)
+    tables.update(stored)
+    reports = Path(settings.reports_dir)
+    reports.mkdir(parents=True, exist_ok=True)
+    proj = result.projections_frame()
+    proj_path = reports / PROJECTIONS_FILE
+    proj.to_csv(proj_path, index=False, encoding="utf-8")
+    files = []
+    if figures:
+        from electio.forecast.figures import write_forecast_figures
+
+        files = write_forecast_figures(tables, settings, communes=communes, heatmap_bloc=heatmap_bloc,
+                                       scenario_ids=list(new["dim_scenario"]["scenario_id"]))
+    return {"scenarios": list(new["dim_scenario"]["scenario_id"]), "rows_fact_forecast": len(new["fact_forecast"]),
+            "departement": departement_table({**tables, **new}), "figures": [str(f) for f in files],
+            "projections": str(proj_path), "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def _check_model_matches(trained, tables: dict[str, pd.DataFrame]) -> None:
+    """Warn when the saved model was not trained on the warehouse's latest election."""
+    from electio.model.panel import first_rounds
+
+    seen = trained.metadata.get("training_elections") or []
+    latest = first_rounds(tables)["election_id"].iloc[-1] if "fact_turnout" in tables else None
+    if latest and seen and latest not in seen:
+        log.warning("the saved model was trained without %s (the warehouse's latest first round): "
+                    "run `electio train` first", latest)
+
+
+def format_summary(summary: dict) -> str:
+    dep = summary["departement"].copy()
+    dep["P(1er)"] = dep["probability_first"].map(lambda p: "" if pd.isna(p) else f"{100 * p:.0f} %")
+    dep["attendu"] = dep["predicted"].round(1)
+    dep["intervalle 80 %"] = [f"[{lo:.1f} ; {hi:.1f}]" for lo, hi in zip(dep["interval_low"], dep["interval_high"])]
+    lines = [f"forecast: {len(summary['scenarios'])} scenarios, {summary['rows_fact_forecast']} rows in "
+             f"fact_forecast, {summary['seconds']} s",
+             dep[["scenario_id", "target", "attendu", "intervalle 80 %", "P(1er)"]].to_string(index=False),
+             f"indicator projections: {summary['projections']}"]
+    if summary["figures"]:
+        lines.append(f"figures ({len(summary['figures'])}): " + ", ".join(Path(f).name for f in summary["figures"]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``electio forecast`` (``python -m electio.forecast.run``)."""
+    from electio.refresh import add_common_arguments, settings_from_args
+    from electio.warehouse.secrets import mask_secrets
+
+    parser = argparse.ArgumentParser(
+        prog="electio forecast",
+        description="1, 2 and 3-year scenario forecasts per commune (dim_scenario, fact_forecast, "
+                    "fact_forecast_departement) and their figures. Method: docs/scenarios.md.")
+    parser.add_argument("--reference-year", type=int, default=None,
+                        help=f"year the horizons count from (default: the current year, {current_year()})")
+    parser.add_argument("--horizons", type=int, nargs="+", default=list(HORIZONS), choices=HORIZONS,
+                        help="horizons in years (default: 1 2 3)")
+    parser.add_argument("--type", dest="election_type", default="presidentielle", choices=ELECTION_TYPES,
+                        help="election type (default: presidentielle, first round)")
+    parser.add_argument("--swing", nargs="+", default=None, choices=SWINGS,
+                        help="swing hypotheses (default: status_quo trend; custom is added by --custom)")
+    parser.add_argument("--custom", metavar="FILE", help="CSV of département bloc shares (bloc_code,share"
+                        "[,horizon]); see data/reference/scenario_custom_example.csv")
+    parser.add_argument("--custom-fixed", action="store_true",
+                        help="take the custom totals as exact (only the commune-level error is simulated)")
+    parser.add_argument("--check", action="store_true", help="only validate the --custom file, then stop")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument("--draws", type=int, default=N_SWING,
+                        help=f"département swing draws per scenario (x {N_REP} commune draws; default {N_SWING})")
+    parser.add_argument("--communes", nargs="+", help="commune codes for the time-curve figures")
+    parser.add_argument("--bloc", help="bloc of the commune x horizon heatmap (default: the leading bloc)")
+    parser.add_argument("--no-figures", action="store_true", help="skip the figures")
+    parser.add_argument("--replace-all", action="store_true",
+                        help="drop every stored scenario not computed by this run (default: keep them)")
+    add_common_arguments(parser)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = settings_from_args(args)
+    try:
+        custom = None
+        if args.custom:
+            blocs = warehouse_blocs(settings)
+            custom = read_custom_file(args.custom, blocs, horizons=args.horizons)
+            if args.check:
+                print(f"{args.custom}: valid ({', '.join('all horizons' if h is None else f'horizon {h}' for h in custom.shares)})")
+                return 0
+        elif args.check:
+            parser.error("--check needs --custom FILE")
+        swings = args.swing or ["status_quo", "trend"]
+        scenarios = build_scenarios(election_type=args.election_type, horizons=args.horizons, swings=swings,
+                                    reference_year=args.reference_year, custom=custom,
+                                    custom_fixed=args.custom_fixed)
+        summary = run_forecast(settings, scenarios=scenarios, seed=args.seed, n_swing=args.draws,
+                               figures=not args.no_figures, communes=args.communes, heatmap_bloc=args.bloc,
+                               replace_all=args.replace_all)
+    except ElectioError as exc:
+        log.error("%s", mask_secrets(exc))
+        return 1
+    print(format_summary(summary))
+    return 0
+
+
+def warehouse_blocs(settings) -> list[str]:
+    """Bloc codes of the warehouse's dim_bloc (the reference list data/reference/blocs.csv when
+    there is no warehouse yet), for validating a custom file."""
+    from sqlalchemy import inspect
+
+    from electio.model.panel import bloc_codes
+    from electio.settings import project_file
+    from electio.warehouse.load import make_engine, sqlite_path
+
+    path = sqlite_path(settings.db_url)
+    if path is None or path.exists():
+        engine = make_engine(settings.db_url)
+        try:
+            if "dim_bloc" in inspect(engine).get_table_names():
+                with engine.connect() as conn:
+                    dim = pd.read_sql_table("dim_bloc", conn)
+                if not dim.empty:
+                    return bloc_codes({"dim_bloc": dim})
+        finally:
+            engine.dispose()
+    return pd.read_csv(project_file("data/reference/blocs.csv")).sort_values("sort_order")["bloc_code"].tolist()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

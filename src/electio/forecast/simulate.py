@@ -1,0 +1,530 @@
+"""Joint simulation of a scenario: one département swing shared by every commune, plus each
+commune's own error, drawn together.
+
+For each of ``n_swing`` draws:
+
+1. **Département values D** (the six bloc shares and turnout) are drawn from the scenario's
+   hypothesis (:class:`SwingDistribution`):
+
+   * ``status_quo`` — centre: the model's unconditional département rule (mean of the last
+     first round of the same type and of the last first round of any type; turnout of the
+     last same-type election); spread: the errors this very rule made on every past first
+     round that had a same-type predecessor (blocs on the ``log(share + 1)`` scale, so that a
+     bloc's error is proportional to its size; turnout in points), as a multivariate Student t
+     (df = number of past errors, scale = their root mean square, correlations between blocs
+     kept by drawing random combinations of the past error *vectors*). Same spread at every
+     horizon: nothing in the past errors says how they grow over 1-3 years (docs/scenarios.md).
+   * ``trend`` — a recency-weighted (half-life 5 years) least-squares line through the
+     département's first rounds, with an effect per election type, on ``log(share + 1)``;
+     the slope is damped (0.75 per year) beyond the last election; spread: the regression's
+     prediction error (residual covariance x (1 + x0'(X'WX)^-1 x0), Student t with the
+     residual degrees of freedom), evaluated at the *undamped* lead so that the uncertainty
+     on the slope keeps growing with the horizon, inflated if the rule's own past forecast
+     errors (each past first round re-forecast from the earlier ones) were larger than it
+     said. Turnout: as under status quo.
+   * ``custom`` — centre: the analyst's shares; spread: the status-quo errors (the analyst's
+     numbers are treated as no more certain than our best historical rule), or none.
+
+   Blocs are clipped at 0 and rescaled to 100, turnout clipped to [0, 100].
+2. **Indicators**: the projected indicators get their own draw (:func:`perturb_features`).
+3. **Commune predictions** come from the trained model given that D (so the commune's
+   response to a swing is the model's, not an assumed uniform shift).
+4. **Commune errors**: ``n_rep`` residual vectors per commune and swing draw, sampled from
+   the model's out-of-fold residuals (true département totals given, i.e. the commune-level
+   error alone) of the commune's size band; a whole vector (six blocs and turnout of one
+   training commune x election) is drawn at once so that the blocs' errors keep their
+   correlations. Shares are clipped at 0 and renormalised to 100 in every draw.
+5. **Consistency**: each draw is raked (:func:`rake`) so that its communes add up to the drawn
+   département values (turnout weighted by registered voters, shares by voters). The
+   département totals are thus the hypothesis's own distribution, and the model and the
+   commune errors decide how it is shared out between communes (without this, the residuals'
+   small biases and the clipping at 0 would move the totals away from, say, the analyst's
+   custom shares by up to a point).
+
+Summaries: the mean of the draws (expected share), their 10 % and 90 % quantiles (80 %
+interval), and the share of draws in which each bloc is first (probabilities sum to 1 per
+commune). Département totals are computed in every draw from the communes, weighted by
+registered voters (last first round) x the drawn turnout.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from electio.errors import ElectioError
+from electio.model.panel import (TURNOUT, Panel, bloc_codes, commune_outcomes, departement_forecast,
+                                 departement_totals, first_rounds)
+
+log = logging.getLogger("electio.forecast")
+
+LEVEL = 0.80
+HALF_LIFE_YEARS = 5.0
+DAMPING_PER_YEAR = 0.75
+LOG_OFFSET = 1.0  # points added before the log of the trend (tames blocs near 0)
+MIN_TREND_DOF = 2
+N_SWING = 500
+N_REP = 4
+CHUNK = 50
+RAKE_ITERATIONS = 8
+
+
+# --------------------------------------------------------------------------- history
+
+@dataclass
+class History:
+    """Département values of every first round with results (index election_id, ordered by date)."""
+
+    elections: pd.DataFrame   # election_id, election_type, election_date
+    dept: pd.DataFrame        # targets (blocs + turnout), percent
+    blocs: list
+
+    @property
+    def targets(self) -> list[str]:
+        return list(self.blocs) + [TURNOUT]
+
+
+def departement_history(tables: dict[str, pd.DataFrame]) -> History:
+    blocs = bloc_codes(tables)
+    elections = first_rounds(tables)
+    outcomes = commune_outcomes(tables, blocs)
+    outcomes = outcomes[outcomes.index.get_level_values("election_id").isin(set(elections["election_id"]))]
+    dept = departement_totals(outcomes, blocs).reindex(elections["election_id"])
+    return History(elections=elections.reset_index(drop=True), dept=dept[blocs + [TURNOUT]], blocs=blocs)
+
+
+def _years(dates) -> np.ndarray:
+    d = pd.to_datetime(pd.Series(dates))
+    return (d.dt.year + (d.dt.day_of_year - 1) / 365.25).to_numpy(float)
+
+
+def rule_errors(history: History, *, offset: float = LOG_OFFSET) -> pd.DataFrame:
+    """Errors of the status-quo rule on every past first round that had a same-type predecessor
+    (all first rounds with a predecessor if fewer than 2): for the blocs on the log scale,
+    ``log(true + offset) - log(forecast + offset)`` (a bloc's error is proportional to its
+    size: the right's 13-point miss of 2019 came from a 27 % bloc, not from a 10 % one), for
+    turnout in points (``true - forecast``)."""
+    rows, same = {}, {}
+    el = history.elections
+    for i, e in el.iterrows():
+        prev = el.iloc[:i]
+        if prev.empty:
+            continue
+        fc, _, _ = departement_forecast(history.dept, el, e["election_type"], e["election_date"])
+        true = history.dept.loc[e["election_id"]]
+        err = pd.Series(np.log(true[history.blocs].astype(float) + offset)
+                        - np.log(fc[history.blocs].astype(float) + offset), index=history.blocs)
+        err[TURNOUT] = true[TURNOUT] - fc[TURNOUT]
+        rows[e["election_id"]] = err
+        same[e["election_id"]] = bool((prev["election_type"] == e["election_type"]).any())
+    err = pd.DataFrame(rows).T.reindex(columns=history.targets)
+    keep = [k for k, v in same.items() if v]
+    if len(keep) >= 2:
+        err = err.loc[keep]
+    return err.dropna(how="any").astype(float)
+
+
+def _apply_errors(base: np.ndarray, errors: np.ndarray, n_blocs: int, offset: float = LOG_OFFSET) -> np.ndarray:
+    """Centre + errors: blocs on the log(share + offset) scale, turnout in points."""
+    out = np.empty_like(errors)
+    out[:, :n_blocs] = np.exp(np.log(base[None, :n_blocs] + offset) + errors[:, :n_blocs]) - offset
+    out[:, n_blocs:] = base[None, n_blocs:] + errors[:, n_blocs:]
+    return out
+
+
+# --------------------------------------------------------------------------- swing distributions
+
+def finalise_departement(values: np.ndarray, n_blocs: int) -> np.ndarray:
+    """Clip bloc shares at 0 and rescale them to 100; clip turnout (last column) to [0, 100]."""
+    out = np.array(values, dtype=float, copy=True)
+    shares = np.clip(out[:, :n_blocs], 0.0, None)
+    total = shares.sum(axis=1, keepdims=True)
+    shares = np.where(total > 0, 100.0 * shares / np.where(total > 0, total, 1.0), 100.0 / n_blocs)
+    out[:, :n_blocs] = shares
+    if out.shape[1] > n_blocs:
+        out[:, n_blocs:] = np.clip(out[:, n_blocs:], 0.0, 100.0)
+    return out
+
+
+def multivariate_t_from_errors(errors: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
+    """n draws whose covariance is errors'errors / m (m past error vectors) with Student-t tails
+    (df = m): random combinations of the past error vectors, so correlations are kept."""
+    errors = np.asarray(errors, dtype=float)
+    m = errors.shape[0]
+    if m == 0:
+        return np.zeros((n, errors.shape[1]))
+    g = rng.standard_normal((n, m))
+    scale = np.sqrt(m / rng.chisquare(m, size=n)) if m > 0 else np.ones(n)
+    return (g @ errors) / np.sqrt(m) * scale[:, None]
+
+
+@dataclass
+class SwingDistribution:
+    """Département values of one scenario: a centre and a sampler (n -> n x targets array)."""
+
+    hypothesis: str
+    targets: list
+    center: pd.Series
+    sampler: Callable[[np.random.Generator, int], np.ndarray]
+    details: dict = field(default_factory=dict)
+
+    def sample(self, rng: np.random.Generator, n: int) -> pd.DataFrame:
+        values = finalise_departement(self.sampler(rng, n), len(self.targets) - 1)
+        return pd.DataFrame(values, columns=self.targets)
+
+
+def _turnout_rule(history: History, election_type: str, date) -> float:
+    fc, _, _ = departement_forecast(history.dept, history.elections, election_type, date)
+    return float(fc[TURNOUT])
+
+
+def status_quo_swing(history: History, election_type: str, date) -> SwingDistribution:
+    fc, _, used = departement_forecast(history.dept, history.elections, election_type, date)
+    if fc.isna().any():
+        raise ElectioError("no earlier first round to build the status-quo hypothesis from")
+    center = fc[history.targets].astype(float)
+    err = rule_errors(history)
+    E = err[history.targets].to_numpy(float)
+    base = center.to_numpy(float)
+    n_b = len(history.blocs)
+
+    def sampler(rng, n):
+        return _apply_errors(base, multivariate_t_from_errors(E, rng, n), n_b)
+
+    rms = np.sqrt((E ** 2).mean(axis=0)) if len(E) else np.zeros(len(history.targets))
+    return SwingDistribution("status_quo", history.targets, center, sampler, {
+        "elections_used": used, "past_errors_of": list(err.index), "df": len(err),
+        "error_rms_log_blocs_points_turnout": {k: float(v) for k, v in zip(history.targets, np.round(rms, 3))}})
+
+
+def custom_swing(history: History, shares: Mapping[str, float], election_type: str, date, *,
+                 fixed: bool = False) -> SwingDistribution:
+    missing = [b for b in history.blocs if b not in shares]
+    if missing:
+        raise ElectioError(f"custom shares miss bloc(s) {missing}")
+    values = {b: float(shares[b]) for b in history.blocs}
+    values[TURNOUT] = float(shares[TURNOUT]) if TURNOUT in shares else _turnout_rule(history, election_type, date)
+    center = pd.Series(values)[history.targets]
+    base = center.to_numpy(float)
+    err = rule_errors(history)
+    E = err[history.targets].to_numpy(float)
+    n_b = len(history.blocs)
+
+    def sampler(rng, n):
+        if fixed:
+            return np.repeat(base[None, :], n, axis=0)
+        return _apply_errors(base, multivariate_t_from_errors(E, rng, n), n_b)
+
+    return SwingDistribution("custom", history.targets, center, sampler, {
+        "fixed": fixed, "turnout_given": TURNOUT in shares, "past_errors_of": list(err.index)})
+
+
+@dataclass
+class TrendFit:
+    """Weighted least squares of log(share + offset) on an intercept, election-type effects and time."""
+
+    coef: np.ndarray          # p x B
+    xtwx_inv: np.ndarray      # p x p
+    resid_w: np.ndarray       # n x B, residuals x sqrt(weight)
+    dof: int
+    last_year: float
+    design_types: list        # types with a dummy column (the target type is the base)
+    base_type: str
+
+    def x(self, time_offset: float) -> np.ndarray:
+        return np.r_[1.0, np.zeros(len(self.design_types)), time_offset]
+
+    @property
+    def sigma(self) -> np.ndarray:
+        return self.resid_w.T @ self.resid_w / self.dof
+
+
+def fit_trend(elections: pd.DataFrame, values: np.ndarray, election_type: str, *,
+              half_life: float = HALF_LIFE_YEARS) -> TrendFit | None:
+    """None when there are too few elections (residual df < MIN_TREND_DOF)."""
+    t = _years(elections["election_date"])
+    last = float(t.max())
+    types = list(dict.fromkeys(elections["election_type"]))
+    base = election_type if election_type in types else elections["election_type"].iloc[-1]
+    others = [ty for ty in types if ty != base]
+    X = np.column_stack([np.ones(len(t))] + [(elections["election_type"] == ty).to_numpy(float) for ty in others]
+                        + [t - last])
+    dof = len(t) - X.shape[1]
+    if dof < MIN_TREND_DOF:
+        return None
+    w = 0.5 ** ((last - t) / half_life)
+    inv = np.linalg.pinv(X.T @ (w[:, None] * X))
+    coef = inv @ X.T @ (w[:, None] * values)
+    resid = values - X @ coef
+    return TrendFit(coef, inv, resid * np.sqrt(w)[:, None], dof, last, others, base)
+
+
+def damped_lead(lead_years: float, damping: float = DAMPING_PER_YEAR) -> float:
+    """Years of slope applied after ``lead_years`` when the slope decays by ``damping`` per year."""
+    if lead_years <= 0:
+        return 0.0
+    if damping >= 1:
+        return lead_years
+    return (1 - damping ** lead_years) / (-np.log(damping))
+
+
+def _trend_center_sd(fit: TrendFit, lead: float, damping: float) -> tuple[np.ndarray, np.ndarray, float]:
+    x_mean = fit.x(damped_lead(lead, damping))
+    x_var = fit.x(max(lead, 0.0))
+    q = float(x_var @ fit.xtwx_inv @ x_var)
+    return x_mean @ fit.coef, np.sqrt(np.diag(fit.sigma) * (1 + q)), q
+
+
+def trend_calibration(history: History, *, half_life: float = HALF_LIFE_YEARS, damping: float = DAMPING_PER_YEAR,
+                      offset: float = LOG_OFFSET) -> tuple[float, list[str]]:
+    """Past forecast errors of the trend rule: each first round re-forecast from the earlier ones
+    (same rule, same type present before, residual df >= 3); returns the factor by which the
+    rule's scale must grow so that the mean squared standardised error matches Student t's
+    (never below 1), and the elections used."""
+    el, blocs = history.elections, history.blocs
+    ratios, used = [], []
+    for i in range(len(el)):
+        prev = el.iloc[:i]
+        e = el.iloc[i]
+        if prev.empty or e["election_type"] not in set(prev["election_type"]):
+            continue
+        y = np.log(history.dept.loc[prev["election_id"], blocs].to_numpy(float) + offset)
+        fit = fit_trend(prev.reset_index(drop=True), y, e["election_type"], half_life=half_life)
+        if fit is None or fit.dof < 3:
+            continue
+        lead = float(_years([e["election_date"]])[0] - fit.last_year)
+        center, sd, _ = _trend_center_sd(fit, lead, damping)
+        actual = np.log(history.dept.loc[e["election_id"], blocs].to_numpy(float) + offset)
+        z2 = ((actual - center) / np.where(sd > 0, sd, np.nan)) ** 2
+        ratios.extend((z2 / (fit.dof / (fit.dof - 2))).tolist())
+        used.append(e["election_id"])
+    ratios = [r for r in ratios if np.isfinite(r)]
+    if not ratios:
+        return 1.0, used
+    return max(1.0, float(np.sqrt(np.mean(ratios)))), used
+
+
+def trend_swing(history: History, election_type: str, date, *, half_life: float = HALF_LIFE_YEARS,
+                damping: float = DAMPING_PER_YEAR, offset: float = LOG_OFFSET) -> SwingDistribution:
+    blocs, el = history.blocs, history.elections
+    y = np.log(history.dept.loc[el["election_id"], blocs].to_numpy(float) + offset)
+    fit = fit_trend(el, y, election_type, half_life=half_life)
+    if fit is None:
+        raise ElectioError(f"the trend hypothesis needs at least {MIN_TREND_DOF} more first rounds than "
+                           f"parameters; the warehouse has {len(el)}")
+    lead = float(_years([pd.Timestamp(date)])[0] - fit.last_year)
+    center_g, sd_g, q = _trend_center_sd(fit, lead, damping)
+    factor, calib_used = trend_calibration(history, half_life=half_life, damping=damping, offset=offset)
+    center_sh = np.clip(np.exp(center_g) - offset, 0.0, None)
+    center_sh = 100.0 * center_sh / center_sh.sum()
+    turnout = _turnout_rule(history, election_type, date)
+    err = rule_errors(history)
+    E_turnout = err[[TURNOUT]].to_numpy(float)
+    resid_w, dof = fit.resid_w, fit.dof
+    spread = factor * np.sqrt(1.0 + q)
+
+    def sampler(rng, n):
+        g = rng.standard_normal((n, resid_w.shape[0]))
+        scale = np.sqrt(dof / rng.chisquare(dof, size=n))
+        e = (g @ resid_w) / np.sqrt(dof) * scale[:, None] * spread
+        shares = np.clip(np.exp(center_g[None, :] + e) - offset, 0.0, None)
+        t = turnout + multivariate_t_from_errors(E_turnout, rng, n)[:, 0]
+        return np.column_stack([shares, t])
+
+    center = pd.Series(list(center_sh) + [turnout], index=history.targets)
+    slope = fit.coef[-1]
+    return SwingDistribution("trend", history.targets, center, sampler, {
+        "lead_years": round(lead, 2), "damped_lead_years": round(damped_lead(lead, damping), 2),
+        "half_life_years": half_life, "damping_per_year": damping, "log_offset": offset, "df": dof,
+        "n_elections": len(el), "calibration_factor": round(factor, 3), "calibration_elections": calib_used,
+        "variance_factor": round(1 + q, 3),
+        "slope_log_per_year": dict(zip(blocs, np.round(slope, 4))),
+        "sd_log": dict(zip(blocs, np.round(sd_g * factor, 4)))})
+
+
+def swing_distribution(history: History, scenario) -> SwingDistribution:
+    if scenario.swing == "status_quo":
+        return status_quo_swing(history, scenario.election_type, scenario.election_date)
+    if scenario.swing == "trend":
+        return trend_swing(history, scenario.election_type, scenario.election_date)
+    if scenario.swing == "custom":
+        return custom_swing(history, scenario.custom_shares, scenario.election_type, scenario.election_date,
+                            fixed=scenario.custom_fixed)
+    raise ElectioError(f"unknown swing hypothesis {scenario.swing!r}")
+
+
+# --------------------------------------------------------------------------- commune errors
+
+class ResidualSampler:
+    """Draws commune-level error vectors from the calibrator's out-of-fold residual pools."""
+
+    def __init__(self, calibrator, targets: list[str], bands: np.ndarray):
+        self.targets = list(targets)
+        self.bands = np.asarray(bands)
+        pools = getattr(calibrator, "residuals", {}) or {}
+        self.groups: list[tuple[np.ndarray, list[np.ndarray]]] = []
+        for band in np.unique(self.bands):
+            arrays = [np.asarray(pools.get((t, band), pools.get((t, "all"), np.zeros(1))), dtype=float)
+                      for t in self.targets]
+            arrays = [a[np.isfinite(a)] if a.size else np.zeros(1) for a in arrays]
+            arrays = [a if a.size else np.zeros(1) for a in arrays]
+            self.groups.append((np.flatnonzero(self.bands == band), arrays))
+        self.joint = all(len({len(a) for a in arrays}) == 1 for _, arrays in self.groups)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n x communes x targets."""
+        out = np.zeros((n, len(self.bands), len(self.targets)))
+        for idx, arrays in self.groups:
+            if not idx.size:
+                continue
+            if self.joint:
+                pick = rng.integers(0, len(arrays[0]), size=(n, idx.size))
+                for j, a in enumerate(arrays):
+                    out[:, idx, j] = a[pick]
+            else:
+                for j, a in enumerate(arrays):
+                    out[:, idx, j] = a[rng.integers(0, len(a), size=(n, idx.size))]
+        return out
+
+
+# --------------------------------------------------------------------------- simulation
+
+@dataclass
+class Draws:
+    """Simulated commune outcomes of one scenario: shares (sims x communes x blocs, percent of
+    expressed votes) and turnout (sims x communes, percent of registered)."""
+
+    communes: np.ndarray
+    blocs: list
+    shares: np.ndarray
+    turnout: np.ndarray
+    registered: np.ndarray
+    departement: pd.DataFrame  # the swing draws (n_swing x targets)
+
+
+def _stack_panel(panel: Panel, X: np.ndarray, copies: int) -> Panel:
+    rows = pd.concat([panel.rows] * copies, ignore_index=True)
+    return replace(panel, rows=rows, X=pd.DataFrame(X, columns=panel.X.columns), sources=panel.sources.iloc[:0],
+                   y=panel.y.iloc[:0])
+
+
+def simulate(panel: Panel, model, calibrator, swing: SwingDistribution, rng: np.random.Generator, *,
+             n_swing: int = N_SWING, n_rep: int = N_REP, projection=None, pop_code: str | None = None,
+             chunk: int = CHUNK) -> Draws:
+    """Draw ``n_swing`` département values x ``n_rep`` commune errors for one future election's panel."""
+    from electio.forecast.projection import perturb_features
+
+    targets = panel.targets
+    blocs = list(panel.blocs)
+    if list(swing.targets) != list(targets):
+        raise ElectioError(f"swing targets {swing.targets} differ from the panel's {targets}")
+    n_c = len(panel)
+    D = swing.sample(rng, n_swing)
+    X0 = panel.X.to_numpy(float)
+    columns = list(panel.X.columns)
+    communes = panel.rows["commune_code"].to_numpy()
+    preds = np.empty((n_swing, n_c, len(targets)))
+    for start in range(0, n_swing, chunk):
+        k = min(chunk, n_swing - start)
+        X = np.tile(X0, (k, 1))
+        if projection is not None:
+            X = perturb_features(X, columns, communes, projection, panel.transforms, pop_code, rng, k)
+        big = _stack_panel(panel, X, k)
+        Dk = pd.DataFrame(np.repeat(D.to_numpy(float)[start:start + k], n_c, axis=0), columns=targets)
+        pred = model.predict(big, Dk)[targets].to_numpy(float)
+        preds[start:start + k] = pred.reshape(k, n_c, len(targets))
+    # A commune the model cannot predict (no history at all) takes the département values.
+    preds = np.where(np.isfinite(preds), preds, D.to_numpy(float)[:, None, :])
+    res = ResidualSampler(calibrator, targets, panel.rows["size_band"].to_numpy()).sample(rng, n_swing * n_rep)
+    sims = np.repeat(preds, n_rep, axis=0) + res
+    shares = np.clip(sims[:, :, :len(blocs)], 0.0, None)
+    total = shares.sum(axis=2, keepdims=True)
+    fallback = np.repeat(preds, n_rep, axis=0)[:, :, :len(blocs)]
+    shares = np.where(total > 0, 100.0 * shares / np.where(total > 0, total, 1.0), fallback)
+    turnout = np.clip(sims[:, :, len(blocs)], 0.0, 100.0)
+    registered = np.nan_to_num(panel.rows["registered_prev"].to_numpy(float), nan=0.0)
+    shares, turnout = rake(shares, turnout, registered, np.repeat(D.to_numpy(float), n_rep, axis=0))
+    return Draws(communes=communes, blocs=blocs, shares=shares, turnout=turnout, registered=registered,
+                 departement=D)
+
+
+def rake(shares: np.ndarray, turnout: np.ndarray, registered: np.ndarray, departement: np.ndarray, *,
+         iterations: int = RAKE_ITERATIONS) -> tuple[np.ndarray, np.ndarray]:
+    """Make every draw add up to its département values.
+
+    Turnout: the same shift for every commune (clipped to [0, 100]) until the registered-weighted
+    turnout equals the drawn one. Shares: iterative proportional fitting — each bloc scaled by
+    drawn total / current total (voters = registered x turnout as weights), then every commune
+    renormalised to 100 — a few rounds. ``shares``: sims x communes x blocs; ``departement``:
+    sims x (blocs + turnout)."""
+    n_b = shares.shape[2]
+    reg = registered[None, :]
+    total_reg = registered.sum()
+    t = turnout.copy()
+    if total_reg > 0:
+        for _ in range(iterations):
+            current = (reg * t).sum(axis=1) / total_reg
+            t = np.clip(t + (departement[:, n_b] - current)[:, None], 0.0, 100.0)
+    s = shares.copy()
+    w = reg * t / 100.0
+    wsum = w.sum(axis=1)
+    if not (wsum > 0).all():
+        return s, t
+    target = departement[:, :n_b]
+    for _ in range(iterations):
+        agg = np.einsum("sc,scb->sb", w, s) / wsum[:, None]
+        factor = np.where(agg > 0, target / np.where(agg > 0, agg, 1.0), 1.0)
+        s = s * factor[:, None, :]
+        total = s.sum(axis=2, keepdims=True)
+        s = np.where(total > 0, 100.0 * s / np.where(total > 0, total, 1.0), s)
+    return s, t
+
+
+def _first_probabilities(shares: np.ndarray) -> np.ndarray:
+    """Share of draws in which each bloc is first (last axis = blocs); sums to 1."""
+    first = shares.argmax(axis=-1)
+    n_b = shares.shape[-1]
+    return np.stack([(first == b).mean(axis=0) for b in range(n_b)], axis=-1)
+
+
+def summarise(scenario_id: str, draws: Draws, level: float = LEVEL) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(fact_forecast rows, fact_forecast_departement rows) of one scenario."""
+    alpha = (1 - level) / 2
+    blocs = draws.blocs
+    mean = draws.shares.mean(axis=0)
+    low, high = np.quantile(draws.shares, [alpha, 1 - alpha], axis=0)
+    prob = _first_probabilities(draws.shares)
+    t_mean = draws.turnout.mean(axis=0)
+    t_low, t_high = np.quantile(draws.turnout, [alpha, 1 - alpha], axis=0)
+    frames = [pd.DataFrame({"scenario_id": scenario_id, "commune_code": draws.communes, "target": b,
+                            "predicted": mean[:, j], "interval_low": low[:, j], "interval_high": high[:, j],
+                            "probability_first": prob[:, j]}) for j, b in enumerate(blocs)]
+    frames.append(pd.DataFrame({"scenario_id": scenario_id, "commune_code": draws.communes, "target": TURNOUT,
+                                "predicted": t_mean, "interval_low": t_low, "interval_high": t_high,
+                                "probability_first": np.nan}))
+    commune = pd.concat(frames, ignore_index=True)
+    dep_shares, dep_turnout = departement_draws(draws)
+    d_mean = dep_shares.mean(axis=0)
+    d_low, d_high = np.quantile(dep_shares, [alpha, 1 - alpha], axis=0)
+    d_prob = _first_probabilities(dep_shares)
+    dep = pd.DataFrame({"scenario_id": scenario_id, "target": blocs + [TURNOUT],
+                        "predicted": list(d_mean) + [dep_turnout.mean()],
+                        "interval_low": list(d_low) + [np.quantile(dep_turnout, alpha)],
+                        "interval_high": list(d_high) + [np.quantile(dep_turnout, 1 - alpha)],
+                        "probability_first": list(d_prob) + [np.nan]})
+    return commune, dep
+
+
+def departement_draws(draws: Draws) -> tuple[np.ndarray, np.ndarray]:
+    """Département bloc shares (sims x blocs) and turnout (sims) of every draw: communes weighted by
+    registered voters x drawn turnout (voters), turnout weighted by registered voters."""
+    reg = draws.registered
+    voters = reg[None, :] * draws.turnout / 100.0
+    total = voters.sum(axis=1, keepdims=True)
+    shares = np.einsum("sc,scb->sb", voters, draws.shares) / np.where(total > 0, total, 1.0)
+    turnout = 100.0 * voters.sum(axis=1) / reg.sum() if reg.sum() > 0 else draws.turnout.mean(axis=1)
+    return shares, turnout

@@ -1,0 +1,41 @@
+"""Scenario figures on the synthetic warehouse (maps need boundaries: covered by the mirror test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from electio.forecast.figures import slug, write_forecast_figures
+from electio.forecast.run import run_scenarios
+from electio.model.train import train_final
+from electio.settings import Settings
+
+from .test_simulate import scenarios, synthetic_tables
+
+
+@pytest.fixture(scope="module")
+def tables():
+    t = synthetic_tables()
+    result = run_scenarios(t, train_final(t, "ridge"), scenarios(), seed=3, n_swing=60, n_rep=2)
+    return {**t, **result.tables()}
+
+
+def test_figures_are_written_and_stale_ones_removed(tables, tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", reports_dir=tmp_path / "reports", cache_dir=tmp_path / "raw")
+    out = tmp_path / "figures"
+    out.mkdir()
+    (out / "map_pres_2022_t1_turnout.png").write_bytes(b"another step's figure")
+    files = write_forecast_figures(tables, settings, communes=["69001", "69002"], shapes={}, out_dir=out)
+    names = {f.name for f in files}
+    assert {"forecast_curves_departement.png", "forecast_curves_69001_69001.png", "forecast_curves_69002_69002.png",
+            "forecast_heatmap_communes_pres_h1_trend.png", "forecast_probability_first.png"} <= names
+    assert any(n.startswith("forecast_heatmap_horizons_") for n in names)
+    assert all((out / n).stat().st_size > 10_000 for n in names)
+    again = write_forecast_figures(tables, settings, communes=["69001"], shapes={}, out_dir=out)
+    assert not (out / "forecast_curves_69002_69002.png").exists()  # no longer selected: removed
+    assert (out / "map_pres_2022_t1_turnout.png").exists()          # not ours: kept
+    assert len(again) == len(files) - 1
+
+
+def test_slug_folds_accents():
+    assert slug("Villefranche-sur-Saône") == "villefranche_sur_saone"
+    assert slug("Grézieu-le-Marché") == "grezieu_le_marche"

@@ -1,0 +1,79 @@
+"""End to end on the real mirror: warehouse -> model -> scenarios -> warehouse tables and figures."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from electio.export import read_tables
+from electio.forecast.run import forecast_tables, main
+from electio.forecast.scenarios import default_scenarios
+from electio.model.run import models_dir
+from electio.model.train import save_model, train_final
+from electio.refresh import run_refresh
+from electio.settings import PROJECT_ROOT, Settings
+from electio.warehouse.load import replace_tables
+
+pytestmark = pytest.mark.mirror
+
+EXAMPLE = PROJECT_ROOT / "data" / "reference" / "scenario_custom_example.csv"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, mirror):
+    root = tmp_path_factory.mktemp("forecast")
+    settings = Settings(mirror=mirror, cache_dir=root / "raw", data_dir=root / "data", exports_dir=root / "exports",
+                        reports_dir=root / "reports", allow_download=False)
+    run_refresh(settings, export=False)
+    tables = read_tables(settings.db_url)
+    trained = train_final(tables, "ridge")  # fast; the refresh trains the model chosen by the backtest
+    save_model(trained, models_dir(settings))
+    return settings, tables, trained
+
+
+def test_default_scenarios_on_the_real_warehouse(built):
+    settings, tables, trained = built
+    out = forecast_tables(tables, trained, default_scenarios(2026), seed=1, n_swing=80, n_rep=2)
+    fc, dep = out["fact_forecast"], out["fact_forecast_departement"]
+    assert list(out["dim_scenario"]["scenario_id"]) == [s.scenario_id for s in default_scenarios(2026)]
+    assert len(fc) == 6 * 266 * 7 and len(dep) == 6 * 7
+    blocs = fc[fc["target"] != "turnout"]
+    np.testing.assert_allclose(blocs.groupby(["scenario_id", "commune_code"])["probability_first"].sum(), 1, atol=1e-5)
+    np.testing.assert_allclose(blocs.groupby(["scenario_id", "commune_code"])["predicted"].sum(), 100, atol=1e-3)
+    d = dep[dep["target"] != "turnout"]
+    width = (d["interval_high"] - d["interval_low"]).groupby(d["scenario_id"]).mean()
+    assert width["pres_h1_trend"] < width["pres_h2_trend"] < width["pres_h3_trend"]
+    assert "population_municipale" in out["dim_scenario"]["description"].iloc[0]  # projected indicators named
+    replace_tables(settings.db_url, out)  # schema, keys and foreign keys accepted by the warehouse
+    stored = read_tables(settings.db_url)
+    assert len(stored["fact_forecast"]) == len(fc)
+    assert stored["fact_indicator"].equals(tables["fact_indicator"])  # projections never written
+
+
+def test_forecast_command_with_a_custom_file(built, monkeypatch, caplog, tmp_path):
+    settings, _, _ = built
+    for var, value in (("ELECTIO_DATA", settings.data_dir), ("ELECTIO_REPORTS", settings.reports_dir),
+                       ("ELECTIO_CACHE", settings.cache_dir), ("ELECTIO_MIRROR", settings.mirror)):
+        monkeypatch.setenv(var, str(value))
+    monkeypatch.setenv("ELECTIO_OFFLINE", "1")
+    args = ["--db", settings.db_url, "--reference-year", "2026"]
+    assert main(args + ["--swing", "status_quo", "--horizons", "1", "--custom", str(EXAMPLE), "--custom-fixed",
+                        "--draws", "40", "--communes", "69123"]) == 0
+    stored = read_tables(settings.db_url)
+    ids = set(stored["dim_scenario"]["scenario_id"])
+    assert {"pres_h1_status_quo", "pres_h1_custom"} <= ids and "pres_h3_trend" in ids  # earlier scenarios kept
+    custom = stored["fact_forecast_departement"].query("scenario_id == 'pres_h1_custom'").set_index("target")
+    assert custom.loc["extreme_droite", "predicted"] == pytest.approx(33.0, abs=0.05)  # totals taken as exact
+    assert custom.loc["turnout", "predicted"] == pytest.approx(76.0, abs=0.05)
+    figures = settings.reports_dir / "figures"
+    for name in ("forecast_curves_departement.png", "forecast_curves_69123_lyon.png",
+                 "forecast_probability_first.png", "forecast_map_first_bloc_pres_h1_custom.png"):
+        assert (figures / name).stat().st_size > 10_000
+    assert (settings.reports_dir / "forecast_indicator_projections.csv").exists()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(EXAMPLE.read_text(encoding="utf-8").replace("droite,9.5", "droite,neuf"), encoding="utf-8")
+    with caplog.at_level(logging.ERROR):
+        assert main(args + ["--custom", str(bad), "--check"]) == 1
+    assert f"{bad}, line 12, column 'share': not a number: 'neuf'" in caplog.text

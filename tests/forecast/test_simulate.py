@@ -1,0 +1,199 @@
+"""Joint simulation on a small synthetic warehouse: reproducibility, probabilities, horizons, totals."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from electio.errors import ElectioError
+from electio.forecast.run import DIM_SCENARIO_COLUMNS, merge_forecasts, run_scenarios, _future_panel
+from electio.forecast.scenarios import Scenario, default_scenarios
+from electio.forecast.simulate import (Draws, departement_draws, departement_history, finalise_departement,
+                                       multivariate_t_from_errors, status_quo_swing, trend_swing)
+from electio.model.panel import departement_forecast
+from electio.model.train import train_final
+from electio.warehouse.schema import table_columns
+
+from ..model.synthetic import random_tables
+
+CUSTOM = {"gauche": 50.0, "centre": 30.0, "droite": 20.0}
+
+
+def synthetic_tables() -> dict[str, pd.DataFrame]:
+    """random_tables plus one income indicator (yearly vintages 2014-2020, published 2.5 years later)."""
+    tables = random_tables(n_communes=30, seed=3)
+    rng = np.random.default_rng(5)
+    rows = []
+    for k, c in enumerate(tables["dim_commune"]["commune_code"]):
+        base = 18000 + 300 * k
+        for y in range(2014, 2021):
+            rows.append({"commune_code": c, "indicator_code": "revenu", "indicator_year": y,
+                         "value": base * 1.015 ** (y - 2014) * np.exp(0.01 * rng.normal()), "is_suppressed": 0,
+                         "is_imputed": 0, "is_reaggregated": 0, "published_on": date(y + 3, 6, 30),
+                         "source_file": "x.csv"})
+    tables["fact_indicator"] = pd.DataFrame(rows)
+    tables["dim_indicator"] = pd.DataFrame({
+        "indicator_code": ["revenu"], "label_fr": ["Revenu"], "family": ["revenus"], "unit": ["euros"],
+        "aggregation": ["weighted_mean"], "weight_indicator": [None], "level": ["commune"], "source_id": ["x"],
+        "definition": ["x"]})
+    return tables
+
+
+def scenarios() -> list[Scenario]:
+    return default_scenarios(2026) + [Scenario("presidentielle", 1, "custom", 2026, custom_shares=CUSTOM,
+                                               custom_source="polls.csv", custom_fixed=True)]
+
+
+@pytest.fixture(scope="module")
+def setup():
+    tables = synthetic_tables()
+    before = tables["fact_indicator"].copy()
+    trained = train_final(tables, "ridge")
+    result = run_scenarios(tables, trained, scenarios(), seed=11, n_swing=150, n_rep=4)
+    return tables, before, trained, result
+
+
+def test_tables_follow_the_schema(setup):
+    tables, _, _, result = setup
+    schema = table_columns()
+    out = result.tables()
+    for name in ("dim_scenario", "fact_forecast", "fact_forecast_departement"):
+        assert list(out[name].columns) == schema[name]
+    assert list(out["dim_scenario"].columns) == DIM_SCENARIO_COLUMNS
+    fc, dep = out["fact_forecast"], out["fact_forecast_departement"]
+    assert len(fc) == 7 * 30 * 4 and not fc.duplicated(["scenario_id", "commune_code", "target"]).any()
+    assert len(dep) == 7 * 4  # 3 blocs + turnout
+    assert fc[["predicted", "interval_low", "interval_high"]].notna().all().all()
+    assert (fc["interval_low"] <= fc["predicted"] + 1e-9).all() and (fc["predicted"] <= fc["interval_high"] + 1e-9).all()
+    shares = fc[fc["target"] != "turnout"].groupby(["scenario_id", "commune_code"])["predicted"].sum()
+    np.testing.assert_allclose(shares, 100.0, atol=1e-3)
+    assert out["dim_scenario"]["description"].str.len().max() <= 2000
+    assert "revenu 2020->2023" in out["dim_scenario"].set_index("scenario_id").loc["pres_h1_trend", "description"]
+
+
+def test_probabilities_sum_to_one(setup):
+    fc, dep = setup[3].fact_forecast, setup[3].fact_forecast_departement
+    blocs = fc[fc["target"] != "turnout"]
+    np.testing.assert_allclose(blocs.groupby(["scenario_id", "commune_code"])["probability_first"].sum(), 1.0,
+                               atol=1e-5)
+    assert fc.loc[fc["target"] == "turnout", "probability_first"].isna().all()
+    np.testing.assert_allclose(dep[dep["target"] != "turnout"].groupby("scenario_id")["probability_first"].sum(),
+                               1.0, atol=1e-5)
+
+
+def test_fixed_seed_is_reproducible_and_independent_of_other_scenarios(setup):
+    tables, _, trained, result = setup
+    one = [s for s in scenarios() if s.scenario_id == "pres_h2_trend"]
+    again = run_scenarios(tables, trained, one, seed=11, n_swing=150, n_rep=4)
+    full = result.fact_forecast[result.fact_forecast["scenario_id"] == "pres_h2_trend"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(again.fact_forecast.reset_index(drop=True), full)
+    other = run_scenarios(tables, trained, one, seed=12, n_swing=150, n_rep=4)
+    assert not np.allclose(other.fact_forecast["interval_high"], full["interval_high"])
+
+
+def _widths(dep: pd.DataFrame, swing: str) -> list[float]:
+    blocs = dep[(dep["target"] != "turnout") & dep["scenario_id"].str.endswith(swing)]
+    w = (blocs["interval_high"] - blocs["interval_low"]).groupby(blocs["scenario_id"]).mean()
+    return [w[f"pres_h{h}_{swing}"] for h in (1, 2, 3)]
+
+
+def test_intervals_widen_with_the_horizon_under_trend(setup):
+    result = setup[3]
+    w = _widths(result.fact_forecast_departement, "trend")
+    assert w[0] < w[1] < w[2]
+    fc = result.fact_forecast[result.fact_forecast["target"] != "turnout"]
+    cw = (fc["interval_high"] - fc["interval_low"]).groupby(fc["scenario_id"]).mean()
+    assert cw["pres_h1_trend"] < cw["pres_h2_trend"] < cw["pres_h3_trend"]
+    # the status quo carries the same département uncertainty at every horizon
+    sq = _widths(result.fact_forecast_departement, "status_quo")
+    assert max(sq) - min(sq) < 0.05 * np.mean(sq)
+
+
+def test_trend_spread_grows_with_the_lead():
+    h = departement_history(synthetic_tables())
+    s1 = trend_swing(h, "presidentielle", date(2027, 4, 11))
+    s3 = trend_swing(h, "presidentielle", date(2029, 4, 8))
+    assert all(s3.details["sd_log"][b] > s1.details["sd_log"][b] for b in h.blocs)
+    assert s3.details["lead_years"] > s1.details["lead_years"]
+
+
+def test_departement_totals_match_the_communes(setup):
+    tables, _, _, result = setup
+    fc, dep = result.fact_forecast, result.fact_forecast_departement
+    panel, _ = _future_panel(tables, default_scenarios(2026)[0], ["revenu"])
+    reg = panel.rows.set_index("commune_code")["registered_prev"]
+    for sid in ("pres_h1_status_quo", "pres_h3_trend"):
+        sub = fc[fc["scenario_id"] == sid].pivot(index="commune_code", columns="target", values="predicted")
+        w = reg.reindex(sub.index) * sub["turnout"] / 100
+        d = dep[dep["scenario_id"] == sid].set_index("target")["predicted"]
+        for b in ("gauche", "centre", "droite"):
+            assert (sub[b] * w).sum() / w.sum() == pytest.approx(d[b], abs=0.6)
+        assert (sub["turnout"] * reg.reindex(sub.index)).sum() / reg.sum() == pytest.approx(d["turnout"], abs=0.3)
+
+
+def test_departement_draws_are_vote_weighted():
+    draws = Draws(communes=np.array(["a", "b"]), blocs=["x", "y"],
+                  shares=np.array([[[60.0, 40.0], [20.0, 80.0]]]), turnout=np.array([[50.0, 100.0]]),
+                  registered=np.array([100.0, 100.0]), departement=pd.DataFrame())
+    shares, turnout = departement_draws(draws)
+    # voters 50 and 100: x = (50*60 + 100*20) / 150
+    np.testing.assert_allclose(shares, [[100 / 3, 200 / 3]])
+    np.testing.assert_allclose(turnout, [75.0])
+
+
+def test_status_quo_centre_is_the_model_rule(setup):
+    tables = setup[0]
+    h = departement_history(tables)
+    swing = status_quo_swing(h, "presidentielle", date(2027, 4, 11))
+    rule, _, _ = departement_forecast(h.dept, h.elections, "presidentielle", date(2027, 4, 11))
+    pd.testing.assert_series_equal(swing.center, rule[h.targets].astype(float), check_names=False)
+    draws = swing.sample(np.random.default_rng(0), 500)
+    np.testing.assert_allclose(draws[h.blocs].sum(axis=1), 100.0)
+    assert (draws[h.blocs] >= 0).all().all()
+
+
+def test_custom_fixed_totals_are_reproduced(setup):
+    dep = setup[3].fact_forecast_departement
+    d = dep[dep["scenario_id"] == "pres_h1_custom"].set_index("target")
+    for b, v in CUSTOM.items():
+        assert d.loc[b, "predicted"] == pytest.approx(v, abs=0.05)  # raked: the analyst's totals
+    sq = dep[dep["scenario_id"] == "pres_h1_status_quo"].set_index("target")
+    blocs = list(CUSTOM)
+    assert ((d.loc[blocs, "interval_high"] - d.loc[blocs, "interval_low"])
+            < (sq.loc[blocs, "interval_high"] - sq.loc[blocs, "interval_low"])).all()
+
+
+def test_indicators_are_projected_in_memory_only(setup):
+    tables, before, _, result = setup
+    pd.testing.assert_frame_equal(tables["fact_indicator"], before)
+    panel, proj = _future_panel(tables, default_scenarios(2026)[0], ["revenu"])
+    projected = proj.rows.set_index("commune_code")["value"]
+    feature = pd.Series(panel.X["ind__revenu"].to_numpy(), index=panel.rows["commune_code"])
+    np.testing.assert_allclose(feature.reindex(projected.index), projected)
+
+
+def test_scenario_not_after_the_last_election_is_refused(setup):
+    tables, _, trained, _ = setup
+    with pytest.raises(ElectioError, match="not after the last election"):
+        run_scenarios(tables, trained, [Scenario("presidentielle", 1, "trend", 2020)], n_swing=10, n_rep=1)
+
+
+def test_merge_keeps_other_scenarios(setup):
+    result = setup[3]
+    tables = result.tables()
+    sub = {k: v[v["scenario_id"] == "pres_h1_custom"] for k, v in tables.items()}
+    merged = merge_forecasts(tables, sub)
+    assert set(merged["dim_scenario"]["scenario_id"]) == set(tables["dim_scenario"]["scenario_id"])
+    assert len(merged["fact_forecast"]) == len(tables["fact_forecast"])
+
+
+def test_departement_draw_helpers():
+    out = finalise_departement(np.array([[-1.0, 30.0, 80.0, 120.0]]), 3)
+    np.testing.assert_allclose(out, [[0.0, 100 * 30 / 110, 100 * 80 / 110, 100.0]])
+    errors = np.array([[1.0, -1.0], [2.0, -2.0], [-3.0, 3.0]])
+    draws = multivariate_t_from_errors(errors, np.random.default_rng(1), 20000)
+    np.testing.assert_allclose(draws.sum(axis=1), 0.0, atol=1e-9)  # error vectors summing to 0 stay so
+    assert np.median(np.abs(draws[:, 0])) == pytest.approx(np.sqrt((errors[:, 0] ** 2).mean()) * 0.765, rel=0.1)
