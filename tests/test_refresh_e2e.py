@@ -84,7 +84,7 @@ def test_exports_match_the_warehouse(built):
         csv = pd.read_csv(settings.exports_dir / f"{name}.csv", dtype=str, keep_default_na=False)
         assert len(csv) == len(t[name]), name
     assert (settings.exports_dir / "electio.xlsx").stat().st_size > 0
-    assert "
+    assert "## fact_turnout" in (settings.exports_dir / "data_dictionary.md").read_text(encoding="utf-8")
     flat = pd.read_csv(settings.exports_dir / "v_resultats_communes.csv", dtype={"commune_code": str})
     assert len(flat) == len(t["fact_election_result"])
     lyon = flat[(flat["commune_code"] == "69123") & (flat["election_id"] == "pres_2022_t1")]
