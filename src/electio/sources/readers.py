@@ -127,3 +127,23 @@ def require_unique(frame: pd.DataFrame, key: list[str], path: Path) -> None:
         values = {k: frame.at[line, k] for k in key}
         raise InputFormatError(path, f"duplicate row for {values} (already given on an earlier line)",
                                line=line, column=key[-1])
+
+
+def fail_first(frame: pd.DataFrame, bad: pd.Series, path: Path, column: str, message) -> None:
+    """Fail on the first row where ``bad`` holds, naming its line and ``column``;
+    ``message(row)`` says what was expected."""
+    bad = bad.fillna(True).astype(bool)
+    if bad.any():
+        line = bad.idxmax()
+        raise InputFormatError(path, message(frame.loc[line]), line=int(line), column=column)
+
+
+def fail_duplicates(frame: pd.DataFrame, key: list[str], path: Path, column: str) -> None:
+    """Fail on a repeated key, naming the values of the key."""
+    dup = frame.duplicated(key, keep="first")
+    if dup.any():
+        line = dup.idxmax()
+        row = frame.loc[line]
+        plain = {k: (row[k].item() if hasattr(row[k], "item") else row[k]) for k in key}
+        raise InputFormatError(path, "duplicate row for " + ", ".join(f"{k}={v!r}" for k, v in plain.items()),
+                               line=int(line), column=column)

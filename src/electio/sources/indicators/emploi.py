@@ -30,7 +30,7 @@ import pandas as pd
 
 from electio.errors import InputFormatError
 from electio.sources.indicators import StagedIndicators
-from electio.sources.readers import read_table, to_counts
+from electio.sources.readers import fail_duplicates, fail_first, read_table, to_counts
 
 DATE = "Date"
 DEPARTEMENT = "Code département"
@@ -79,20 +79,20 @@ def parse_defm_communes(path: Path, *, departement: str, year: int | None = None
     _check_pattern(frame, COMMUNE, _COMMUNE_CODE, path, "a 5-character INSEE commune code")
     _check_pattern(frame, DEPARTEMENT, _DEPARTEMENT_CODE, path, "a département code")
     own = frame[COMMUNE].map(commune_departement)
-    _fail_first(frame, own != frame[DEPARTEMENT], path, DEPARTEMENT,
+    fail_first(frame, own != frame[DEPARTEMENT], path, DEPARTEMENT,
                 lambda r: f"commune {r[COMMUNE]} is not in département {r[DEPARTEMENT]!r}")
     quarter = frame[DATE].str.extract(_QUARTER)
-    _fail_first(frame, quarter[0].isna(), path, DATE,
+    fail_first(frame, quarter[0].isna(), path, DATE,
                 lambda r: f"expected a quarter such as '2019-T4', got {r[DATE]!r}")
-    _fail_first(frame, quarter[1] != "4", path, DATE,
+    fail_first(frame, quarter[1] != "4", path, DATE,
                 lambda r: f"only fourth-quarter stocks are expected at commune level, got {r[DATE]!r}")
-    _fail_first(frame, frame[TYPE] != "Brutes", path, TYPE,
+    fail_first(frame, frame[TYPE] != "Brutes", path, TYPE,
                 lambda r: f"expected raw data ('Brutes'), got {r[TYPE]!r}")
-    _fail_first(frame, frame[CATEGORY] != "ABC", path, CATEGORY,
+    fail_first(frame, frame[CATEGORY] != "ABC", path, CATEGORY,
                 lambda r: f"expected category 'ABC', got {r[CATEGORY]!r}")
     indicator = pd.Series([BREAKDOWNS.get((s, a)) for s, a in zip(frame[SEX], frame[AGE])],
                           index=frame.index, dtype=object)
-    _fail_first(frame, indicator.isna(), path, AGE,
+    fail_first(frame, indicator.isna(), path, AGE,
                 lambda r: f"unknown breakdown Sexe={r[SEX]!r}, Tranche d'âge={r[AGE]!r} "
                           f"(known: {sorted(BREAKDOWNS)})")
 
@@ -104,7 +104,7 @@ def parse_defm_communes(path: Path, *, departement: str, year: int | None = None
     if departement != "*":
         frame = frame[own[frame.index] == _departement(departement)]
     frame = to_counts(frame, [COUNT], path)
-    _fail_duplicates(frame, [COMMUNE, "indicator_code", "year"], path, COMMUNE)
+    fail_duplicates(frame, [COMMUNE, "indicator_code", "year"], path, COMMUNE)
 
     values = pd.DataFrame({
         "source_code": frame[COMMUNE].astype(str), "indicator_code": frame["indicator_code"].astype(str),
@@ -130,26 +130,4 @@ def _fail_short_rows(frame: pd.DataFrame, columns: list[str], path: Path) -> Non
 
 def _check_pattern(frame: pd.DataFrame, column: str, pattern: re.Pattern, path: Path, what: str) -> None:
     bad = ~frame[column].str.fullmatch(pattern).fillna(False).astype(bool)
-    _fail_first(frame, bad, path, column, lambda r: f"expected {what}, got {r[column]!r}")
-
-
-def _fail_first(frame: pd.DataFrame, bad: pd.Series, path: Path, column: str, message) -> None:
-    """Fail on the first row where ``bad`` holds, naming its line and ``column``."""
-    bad = bad.fillna(True).astype(bool)
-    if bad.any():
-        line = bad.idxmax()
-        raise InputFormatError(path, message(frame.loc[line]), line=int(line), column=column)
-
-
-def _fail_duplicates(frame: pd.DataFrame, key: list[str], path: Path, column: str) -> None:
-    dup = frame.duplicated(key, keep="first")
-    if dup.any():
-        line = dup.idxmax()
-        row = frame.loc[line]
-        raise InputFormatError(path, "duplicate row for " + ", ".join(f"{k}={_plain(row[k])!r}" for k in key),
-                               line=int(line), column=column)
-
-
-def _plain(value):
-    """A numpy scalar as the Python value (for messages)."""
-    return value.item() if hasattr(value, "item") else value
+    fail_first(frame, bad, path, column, lambda r: f"expected {what}, got {r[column]!r}")

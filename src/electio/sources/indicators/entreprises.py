@@ -30,7 +30,7 @@ import pandas as pd
 
 from electio.errors import InputFormatError
 from electio.sources.indicators import StagedIndicators
-from electio.sources.readers import read_table, to_counts
+from electio.sources.readers import fail_duplicates, fail_first, read_table, to_counts
 
 YEAR = "annee"
 COMMUNE = "code_commune"
@@ -60,9 +60,9 @@ def parse_urssaf_communes(path: Path, *, departement: str, year: int | None = No
                                column=short.loc[line].idxmax())
     frame[COMMUNE] = frame[COMMUNE].astype(str).str.strip()
     frame[YEAR] = frame[YEAR].astype(str).str.strip()
-    _fail_first(frame, ~_matches(frame[COMMUNE], _COMMUNE_CODE), path, COMMUNE,
+    fail_first(frame, ~_matches(frame[COMMUNE], _COMMUNE_CODE), path, COMMUNE,
                 lambda r: f"expected a 5-character INSEE commune code, got {r[COMMUNE]!r}")
-    _fail_first(frame, ~_matches(frame[YEAR], _YEAR), path, YEAR,
+    fail_first(frame, ~_matches(frame[YEAR], _YEAR), path, YEAR,
                 lambda r: f"expected a 4-digit year, got {r[YEAR]!r}")
     frame[YEAR] = frame[YEAR].astype(int)
     if year is not None:
@@ -72,7 +72,7 @@ def parse_urssaf_communes(path: Path, *, departement: str, year: int | None = No
     if departement != "*":
         frame = frame[frame[COMMUNE].map(_commune_departement) == _departement(departement)]
     frame = to_counts(frame, list(MEASURES), path)
-    _fail_duplicates(frame, [COMMUNE, YEAR], path, COMMUNE)
+    fail_duplicates(frame, [COMMUNE, YEAR], path, COMMUNE)
 
     parts = [pd.DataFrame({"source_code": frame[COMMUNE].astype(str), "indicator_code": code,
                            "year": frame[YEAR].astype(int), "value": frame[column].astype(float),
@@ -95,23 +95,3 @@ def _departement(code: str) -> str:
 
 def _matches(values: pd.Series, pattern: re.Pattern) -> pd.Series:
     return values.str.fullmatch(pattern).fillna(False).astype(bool)
-
-
-def _fail_first(frame: pd.DataFrame, bad: pd.Series, path: Path, column: str, message) -> None:
-    if bad.any():
-        line = bad.idxmax()
-        raise InputFormatError(path, message(frame.loc[line]), line=int(line), column=column)
-
-
-def _fail_duplicates(frame: pd.DataFrame, key: list[str], path: Path, column: str) -> None:
-    dup = frame.duplicated(key, keep="first")
-    if dup.any():
-        line = dup.idxmax()
-        row = frame.loc[line]
-        raise InputFormatError(path, "duplicate row for " + ", ".join(f"{k}={_plain(row[k])!r}" for k in key),
-                               line=int(line), column=column)
-
-
-def _plain(value):
-    """A numpy scalar as the Python value (for messages)."""
-    return value.item() if hasattr(value, "item") else value
