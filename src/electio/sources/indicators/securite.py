@@ -73,7 +73,7 @@ import pandas as pd
 from electio.errors import InputFormatError
 from electio.sources.elections import Rejection
 from electio.sources.indicators import StagedIndicators
-from electio.sources.readers import read_table, to_counts
+from electio.sources.readers import fail_first, read_table, to_counts
 
 PREFIX = "securite_dep_"
 POPULATION = PREFIX + "population"
@@ -138,9 +138,9 @@ def parse_ssmsi_communes(path: Path, *, departement: str, year: int | None = Non
     _fail_short_rows(frame, required, path)
     frame["code_commune"] = frame["code_commune"].astype(str).str.strip()
     frame["annee"] = frame["annee"].astype(str).str.strip()
-    _fail_first(frame, ~_matches(frame["code_commune"], _COMMUNE_CODE), path, "code_commune",
+    fail_first(frame, ~_matches(frame["code_commune"], _COMMUNE_CODE), path, "code_commune",
                 lambda r: f"expected a 5-character INSEE commune code, got {r['code_commune']!r}")
-    _fail_first(frame, ~_matches(frame["annee"], re.compile(r"\d{4}")), path, "annee",
+    fail_first(frame, ~_matches(frame["annee"], re.compile(r"\d{4}")), path, "annee",
                 lambda r: f"expected a 4-digit year, got {r['annee']!r}")
     frame["annee"] = frame["annee"].astype(int)
     frame = _one_year(frame, "annee", year, path)
@@ -166,10 +166,10 @@ def parse_ssmsi_departements_2023(path: Path, *, departement: str, year: int | N
     _fail_short_rows(frame, list(names.values()), path)
     frame = frame.rename(columns={v: k for k, v in names.items()})
     frame["dep"] = frame["dep"].astype(str).str.strip()
-    _fail_first(frame, ~_matches(frame["dep"], re.compile(r"\d{2}|2[AB]|97\d|NA")), path, names["dep"],
+    fail_first(frame, ~_matches(frame["dep"], re.compile(r"\d{2}|2[AB]|97\d|NA")), path, names["dep"],
                 lambda r: f"expected a département code, got {r['dep']!r}")
     frame["year"] = frame["year"].astype(str).str.strip()
-    _fail_first(frame, ~_matches(frame["year"], re.compile(r"\d{2}")), path, names["year"],
+    fail_first(frame, ~_matches(frame["year"], re.compile(r"\d{2}")), path, names["year"],
                 lambda r: f"expected a 2-digit year such as '16', got {r['year']!r}")
     frame["year"] = 2000 + frame["year"].astype(int)
     frame = _one_year(frame, "year", year, path, column=names["year"])
@@ -192,11 +192,11 @@ def parse_ssmsi_departements_2024(path: Path, *, departement: str, year: int | N
     _fail_short_rows(frame, list(names.values()), path)
     frame = frame.rename(columns={v: k for k, v in names.items()})
     frame["dep"] = frame["dep"].astype(str).str.strip()
-    _fail_first(frame, ~_matches(frame["dep"], re.compile(r"\d{1,2}|2[AB]|97\d")), path, names["dep"],
+    fail_first(frame, ~_matches(frame["dep"], re.compile(r"\d{1,2}|2[AB]|97\d")), path, names["dep"],
                 lambda r: f"expected a département code, got {r['dep']!r}")
     frame["dep"] = frame["dep"].map(_departement)
     frame["year"] = frame["year"].astype(str).str.strip()
-    _fail_first(frame, ~_matches(frame["year"], re.compile(r"\d{4}")), path, names["year"],
+    fail_first(frame, ~_matches(frame["year"], re.compile(r"\d{4}")), path, names["year"],
                 lambda r: f"expected a 4-digit year, got {r['year']!r}")
     frame["year"] = frame["year"].astype(int)
     frame = _one_year(frame, "year", year, path, column=names["year"])
@@ -213,18 +213,18 @@ def _departement_values(frame: pd.DataFrame, path: Path, departement: str, *, ed
     frame["unit"] = frame["unit"].astype(str).str.strip()
     frame, appended = _second_series(frame, labels, path)
     rejected = rejected + appended
-    _fail_first(frame, ~frame["label"].isin(labels), path, names["label"],
+    fail_first(frame, ~frame["label"].isin(labels), path, names["label"],
                 lambda r: f"unknown crime category {r['label']!r} for the {edition} edition "
                           f"(known: {labels})")
     expected_unit = frame["label"].map(lambda c: CATEGORIES[c][1])
-    _fail_first(frame, frame["unit"].str.lower() != expected_unit, path, names["unit"],
+    fail_first(frame, frame["unit"].str.lower() != expected_unit, path, names["unit"],
                 lambda r: f"counting unit {r['unit']!r} for {r['label']!r}, expected "
                           f"{CATEGORIES[r['label']][1]!r}: the category's definition changed")
     frame = frame.rename(columns={"count": names["count"]})  # errors name the file's column
     frame = to_counts(frame, [names["count"]], path).rename(columns={names["count"]: "count"})
     for column in ("rate", "population", "dwellings"):
         frame[column] = _decimal(frame[column], path, names[column])
-    _fail_first(frame, frame["population"] % 1 != 0, path, names["population"],
+    fail_first(frame, frame["population"] % 1 != 0, path, names["population"],
                 lambda r: f"expected a whole population, got {r['population']!r}")
     _fail_duplicates(frame, ["dep", "year", "label"], path, names["label"], names)
     for column in ("population", "dwellings"):
@@ -232,7 +232,7 @@ def _departement_values(frame: pd.DataFrame, path: Path, departement: str, *, ed
         # float noise in the last digit (dép. 62 in 2016, 80 in 2018): tolerated.
         first = frame.groupby(["dep", "year"])[column].transform("first")
         differs = (frame[column] - first).abs() > 1e-9 * first.abs().clip(lower=1.0)
-        _fail_first(frame, differs, path, names[column],
+        fail_first(frame, differs, path, names[column],
                     lambda r, c=column: f"{names[c]} differs between categories of year {r['year']} "
                                         f"(one per département and year is expected)")
 
@@ -336,13 +336,6 @@ def _departement(code: str) -> str:
 
 def _matches(values: pd.Series, pattern: re.Pattern) -> pd.Series:
     return values.astype(str).str.fullmatch(pattern).fillna(False).astype(bool)
-
-
-def _fail_first(frame: pd.DataFrame, bad: pd.Series, path: Path, column: str, message) -> None:
-    bad = bad.fillna(True).astype(bool)
-    if bad.any():
-        line = bad.idxmax()
-        raise InputFormatError(path, message(frame.loc[line]), line=int(line), column=column)
 
 
 def _fail_duplicates(frame: pd.DataFrame, key: list[str], path: Path, column: str,
