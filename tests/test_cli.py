@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from electio import cli, refresh
+from electio import cli, command
 from electio.settings import Settings
 
 
@@ -13,10 +13,10 @@ def test_settings_from_args_and_env(monkeypatch, tmp_path):
     monkeypatch.setenv("ELECTIO_DB_URL", "sqlite:///from-env.sqlite")
     monkeypatch.setenv("ELECTIO_DEPARTEMENT", "01")
     parser = __import__("argparse").ArgumentParser()
-    refresh.add_common_arguments(parser)
-    s = refresh.settings_from_args(parser.parse_args(["--mirror", str(tmp_path), "--offline"]))
+    command.add_common_arguments(parser)
+    s = command.settings_from_args(parser.parse_args(["--mirror", str(tmp_path), "--offline"]))
     assert (s.db_url, s.departement, s.mirror, s.allow_download) == ("sqlite:///from-env.sqlite", "01", tmp_path, False)
-    s = refresh.settings_from_args(parser.parse_args(["--departement", "38", "--db", "sqlite:///x.sqlite"]))
+    s = command.settings_from_args(parser.parse_args(["--departement", "38", "--db", "sqlite:///x.sqlite"]))
     assert (s.departement, s.db_url, s.allow_download) == ("38", "sqlite:///x.sqlite", True)
 
 
