@@ -35,10 +35,22 @@ def test_refresh_prints_a_summary(tmp_path, mirror, monkeypatch, capsys):
     monkeypatch.setenv("ELECTIO_DATA", str(tmp_path))
     monkeypatch.setenv("ELECTIO_CACHE", str(tmp_path / "raw"))
     monkeypatch.delenv("ELECTIO_DB_URL", raising=False)
-    assert cli.main(["refresh", "--mirror", str(mirror), "--offline", "--no-export", "--no-figures"]) == 0
+    assert cli.main(["refresh", "--mirror", str(mirror), "--offline", "--no-export", "--no-figures", "--no-models",
+                     "--no-report", "--no-powerbi"]) == 0
     out = capsys.readouterr().out
     assert "elections : 13 loaded" in out and "communes  : 266" in out
+    assert "figures      skipped: not requested (--no-figures)" in out
+    assert "duplicate of the row for commune" in out  # rejected rows by kind, not just a count
+    assert f"log       : {tmp_path / 'logs' / 'electio.log'}" in out
     assert (tmp_path / "electio.sqlite").exists()
+
+
+def test_stages_lists_the_contract(capsys):
+    assert cli.main(["stages"]) == 0
+    out = capsys.readouterr().out
+    for name in ("correlations", "backtest", "train", "forecast", "figures", "exports", "report", "powerbi"):
+        assert f"\n{name}" in "\n" + out
+    assert "writes: dim_model, fact_backtest, fact_model_metric" in out
 
 
 def test_module_entry_point_help():

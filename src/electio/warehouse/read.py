@@ -55,11 +55,8 @@ def check_target(db_url: str) -> None:
         raise ElectioError(f"--db {shown!r}: the Python driver for {url.drivername} is not usable ({exc}); "
                            "install it (SQL Server: pip install pyodbc, plus unixODBC and Microsoft's ODBC "
                            "driver on Linux)") from None
-    path = sqlite_path(db_url)
     if url.get_backend_name() == "sqlite":
-        if path is not None and not path.parent.is_dir():
-            raise ElectioError(f"--db {shown!r}: folder {path.parent} does not exist")
-        return
+        return  # a file: its folder is created and checked for writing by the caller
     engine = make_engine(db_url)
     try:
         with engine.connect():
