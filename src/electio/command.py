@@ -58,8 +58,12 @@ def setup_logging(verbose: bool = False, log_file: Path | None = None) -> None:
             handler.close()
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if log_file is not None:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        try:
+            Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+            handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        except OSError:  # an unwritable data folder is reported by the command's own checks
+            pass
+    handlers[0].addFilter(lambda record: getattr(record, "console", True))
     for handler in handlers:
         handler._electio = True  # type: ignore[attr-defined]
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
@@ -79,10 +83,12 @@ def run_command(name: str, body: Callable[[], int | None], *, verbose: bool = Fa
     try:
         code = body()
     except ElectioError as exc:
-        log.error("%s failed: %s", name, mask_secrets(exc))
+        # One sentence on the console, the same with its time in the log file.
+        log.error("%s failed: %s", name, mask_secrets(exc), extra={"console": False})
         print(f"electio {name}: {mask_secrets(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
+        log.error("%s interrupted, nothing changed", name, extra={"console": False})
         print(f"electio {name}: interrupted, nothing changed", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_OK if code is None else code

@@ -120,7 +120,9 @@ def _run_refresh(settings: Settings, targets: dict[str, Path], not_requested: di
             elif stage.name in ANALYSIS:
                 runs[stage.name] = run_stage(stage, ctx, runs)
         summary = _summary(settings, tables, build)
-        tables["meta_refresh"] = _refresh_history(settings, refresh_id, started, summary)
+        skipped = [f"{r.stage} ({r.reason})" for r in runs.values() if r.status == "skipped"
+                   and not r.reason.startswith("not requested")]
+        tables["meta_refresh"] = _refresh_history(settings, refresh_id, started, summary, skipped)
         tables["meta_stage_run"] = _stage_rows(refresh_id, runs)
         clock = time.perf_counter()
         pending = prepare_warehouse(settings.db_url, tables)  # loaded once, not yet in place
@@ -216,7 +218,8 @@ def _summary(settings: Settings, tables: dict[str, pd.DataFrame], build) -> dict
     }
 
 
-def _refresh_history(settings: Settings, refresh_id: str, started: datetime, summary: dict) -> pd.DataFrame:
+def _refresh_history(settings: Settings, refresh_id: str, started: datetime, summary: dict,
+                     skipped: list[str]) -> pd.DataFrame:
     history = read_history(settings.db_url).get("meta_refresh", pd.DataFrame())
     finished = datetime.now(timezone.utc).replace(microsecond=0)
     row = pd.DataFrame([{
@@ -226,7 +229,8 @@ def _refresh_history(settings: Settings, refresh_id: str, started: datetime, sum
         "elections_loaded": summary["elections_loaded"], "communes_loaded": summary["communes"],
         "checks_failed": len(summary["failed_checks"]),
         "summary": f"{summary['elections_loaded']} elections, {summary['fact_turnout_rows']} turnout rows, "
-                   f"{summary['rows_rejected']} rows rejected, checks {summary['checks']}"}])
+                   f"{summary['rows_rejected']} rows rejected, checks {summary['checks']}"
+                   + (f"; skipped: {'; '.join(skipped)}" if skipped else "")[:1000]}])
     return pd.concat([history, row], ignore_index=True) if not history.empty else row
 
 

@@ -284,7 +284,8 @@ def run_stages(ctx: Context, names: list[str], *, not_requested: dict[str, str] 
 def run_alone(name: str, settings: Settings, options: dict | None = None) -> StageRun:
     """``electio <stage>``: read the stage's inputs from the warehouse, run it, replace only its tables."""
     stage = BY_NAME[name]
-    tables = read_tables(settings.db_url, stage.reads or None)
+    # reads=() means every table, except for stages that read the warehouse themselves.
+    tables = read_tables(settings.db_url, stage.reads or None) if stage.reads or not stage.needs_warehouse else {}
     if stage.reads and tables.get("dim_election", pd.DataFrame()).empty:
         raise ElectioError("the warehouse has no election: run `python -m electio.refresh` first")
     ctx = Context(settings, tables, options or {})

@@ -63,6 +63,9 @@ def check_target(db_url: str) -> None:
             pass
     except Exception as exc:
         first = mask_secrets(str(getattr(exc, "orig", None) or exc)).splitlines()[0][:300]
+        if "Can't open lib" in first:  # unixODBC: the ODBC driver named in the URL is not installed
+            first = (f"the ODBC driver {url.query.get('driver', '?')!r} is not installed on this machine "
+                     f"(unixODBC says: {first})")
         raise ElectioError(f"cannot connect to the warehouse {shown}: {first}") from None
     finally:
         engine.dispose()
