@@ -340,3 +340,17 @@ CREATE TABLE meta_refresh (
     summary          NVARCHAR(2000) NOT NULL,
     CONSTRAINT pk_meta_refresh PRIMARY KEY (refresh_id)
 );
+
+-- One row per stage of the latest refresh: done or skipped, and why (electio.stages).
+CREATE TABLE meta_stage_run (
+    refresh_id     NVARCHAR(40)   NOT NULL,  -- the refresh (meta_refresh)
+    stage_seq      INT            NOT NULL,  -- order of the stage in the run
+    stage          NVARCHAR(32)   NOT NULL,  -- correlations, backtest, train, forecast, figures, exports, report, powerbi
+    status         NVARCHAR(10)   NOT NULL,  -- done, skipped
+    reason         NVARCHAR(2000) NULL,      -- why it was skipped (or a note when done)
+    seconds        FLOAT          NULL,      -- wall time of the stage
+    rows_written   BIGINT         NULL,      -- rows of the warehouse tables the stage wrote
+    files_written  INT            NULL,      -- distinct files the stage wrote
+    CONSTRAINT pk_meta_stage_run PRIMARY KEY (refresh_id, stage_seq),
+    CONSTRAINT fk_meta_stage_run_refresh FOREIGN KEY (refresh_id) REFERENCES meta_refresh (refresh_id)
+);

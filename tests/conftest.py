@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from electio.refresh import run_refresh
 from electio.settings import PROJECT_ROOT, Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -31,3 +34,38 @@ def tmp_settings(tmp_path: Path, mirror: Path) -> Settings:
     """Settings that read the real mirror and write only under tmp_path."""
     return Settings(mirror=mirror, cache_dir=tmp_path / "raw", data_dir=tmp_path / "data",
                     exports_dir=tmp_path / "exports", reports_dir=tmp_path / "reports", allow_download=False)
+
+
+def settings_under(root: Path, mirror: Path, **kw) -> Settings:
+    """Settings that read the mirror and write only under ``root`` (warehouse in root/data)."""
+    return Settings(mirror=mirror, cache_dir=root / "raw", data_dir=root / "data", exports_dir=root / "exports",
+                    reports_dir=root / "reports", powerbi_dir=root / "powerbi", allow_download=False, **kw)
+
+
+@dataclass(frozen=True)
+class SharedWarehouse:
+    settings: Settings
+    summary: dict
+
+
+@pytest.fixture(scope="session")
+def shared_warehouse(tmp_path_factory, mirror: Path) -> SharedWarehouse:
+    """The default perimeter (69) refreshed ONCE from the mirror for the whole test session:
+    warehouse, correlations and exports (no models, figures, report or Power BI).
+
+    Read-only: a test that changes the warehouse works on :func:`copy_warehouse`.
+    """
+    root = tmp_path_factory.mktemp("shared_warehouse")
+    settings = settings_under(root, mirror)
+    summary = run_refresh(settings)
+    return SharedWarehouse(settings, summary)
+
+
+def copy_warehouse(source: Settings, root: Path, *, exports: bool = False) -> Settings:
+    """A private copy of a built warehouse (and its exports if asked) under ``root``."""
+    settings = settings_under(root, source.mirror)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source.data_dir / "electio.sqlite", settings.data_dir / "electio.sqlite")
+    if exports:
+        shutil.copytree(source.exports_dir, settings.exports_dir)
+    return settings

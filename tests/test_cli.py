@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from electio import cli, refresh
+from electio import cli, command
 from electio.settings import Settings
 
 
@@ -13,10 +13,10 @@ def test_settings_from_args_and_env(monkeypatch, tmp_path):
     monkeypatch.setenv("ELECTIO_DB_URL", "sqlite:///from-env.sqlite")
     monkeypatch.setenv("ELECTIO_DEPARTEMENT", "01")
     parser = __import__("argparse").ArgumentParser()
-    refresh.add_common_arguments(parser)
-    s = refresh.settings_from_args(parser.parse_args(["--mirror", str(tmp_path), "--offline"]))
+    command.add_common_arguments(parser)
+    s = command.settings_from_args(parser.parse_args(["--mirror", str(tmp_path), "--offline"]))
     assert (s.db_url, s.departement, s.mirror, s.allow_download) == ("sqlite:///from-env.sqlite", "01", tmp_path, False)
-    s = refresh.settings_from_args(parser.parse_args(["--departement", "38", "--db", "sqlite:///x.sqlite"]))
+    s = command.settings_from_args(parser.parse_args(["--departement", "38", "--db", "sqlite:///x.sqlite"]))
     assert (s.departement, s.db_url, s.allow_download) == ("38", "sqlite:///x.sqlite", True)
 
 
@@ -35,10 +35,22 @@ def test_refresh_prints_a_summary(tmp_path, mirror, monkeypatch, capsys):
     monkeypatch.setenv("ELECTIO_DATA", str(tmp_path))
     monkeypatch.setenv("ELECTIO_CACHE", str(tmp_path / "raw"))
     monkeypatch.delenv("ELECTIO_DB_URL", raising=False)
-    assert cli.main(["refresh", "--mirror", str(mirror), "--offline", "--no-export", "--no-figures"]) == 0
+    assert cli.main(["refresh", "--mirror", str(mirror), "--offline", "--no-export", "--no-figures", "--no-models",
+                     "--no-report", "--no-powerbi"]) == 0
     out = capsys.readouterr().out
     assert "elections : 13 loaded" in out and "communes  : 266" in out
+    assert "figures      skipped: not requested (--no-figures)" in out
+    assert "duplicate of the row for commune" in out  # rejected rows by kind, not just a count
+    assert f"log       : {tmp_path / 'logs' / 'electio.log'}" in out
     assert (tmp_path / "electio.sqlite").exists()
+
+
+def test_stages_lists_the_contract(capsys):
+    assert cli.main(["stages"]) == 0
+    out = capsys.readouterr().out
+    for name in ("correlations", "backtest", "train", "forecast", "figures", "exports", "report", "powerbi"):
+        assert f"\n{name}" in "\n" + out
+    assert "writes: dim_model, fact_backtest, fact_model_metric" in out
 
 
 def test_module_entry_point_help():

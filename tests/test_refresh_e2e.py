@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from electio.errors import ChecksumMismatch, InputFormatError
-from electio.export import read_tables
 from electio.refresh import main, run_refresh
 from electio.settings import Settings
+from electio.warehouse.read import read_tables
 from electio.warehouse.schema import table_columns
+from tests.conftest import copy_warehouse
 
 ELECTIONS_69 = {"pres_2012_t1", "pres_2012_t2", "euro_2014_t1", "pres_2017_t1", "pres_2017_t2", "leg_2017_t1",
                 "leg_2017_t2", "euro_2019_t1", "pres_2022_t1", "pres_2022_t2", "leg_2022_t1", "euro_2024_t1",
@@ -25,11 +26,10 @@ def make_settings(root, mirror, **kw) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, mirror):
-    root = tmp_path_factory.mktemp("refresh")
-    settings = make_settings(root, mirror)
-    summary = run_refresh(settings)
-    return settings, summary, read_tables(settings.db_url)
+def built(tmp_path_factory, shared_warehouse):
+    # The session's refresh of the default perimeter, copied: these tests refresh it again.
+    settings = copy_warehouse(shared_warehouse.settings, tmp_path_factory.mktemp("refresh"), exports=True)
+    return settings, shared_warehouse.summary, read_tables(settings.db_url)
 
 
 def q(settings: Settings, sql: str) -> pd.DataFrame:

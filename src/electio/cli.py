@@ -1,32 +1,47 @@
-"""``electio`` command: one subcommand per pipeline step; it only orchestrates."""
+"""``electio`` command: one subcommand per stage of the pipeline; it only orchestrates.
+
+``electio refresh`` is the main job (:mod:`electio.refresh`). Every other stage runs alone
+on a built warehouse: it reads its input tables, runs, and replaces only the tables it
+writes (the stage contract is in :mod:`electio.stages`; ``electio stages`` lists it).
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from electio.errors import ElectioError
-from electio.warehouse.secrets import mask_secrets
+from electio import refresh
+from electio.command import add_common_arguments, run_command, settings_from_args
+from electio.eda import run as eda_run
+from electio.forecast import run as forecast_run
+from electio.model import run as model_run
+from electio.powerbi.build import main as powerbi_main
+from electio.report.build import main as report_main
+from electio.sources.catalog import catalog_markdown, load_catalog
+from electio.sources.resolve import resolve_source
+from electio.stages import STAGES, run_alone
 
-log = logging.getLogger("electio")
+#: Commands with options of their own: their module parses the rest of the command line.
+DELEGATED = {
+    "refresh": (refresh.main, "full job: sources -> warehouse -> every stage -> deliverables"),
+    "eda": (eda_run.main, "correlations + EDA figures + the answer to the client's question"),
+    "backtest": (lambda argv: model_run.main(["backtest", *argv]), "rolling-origin backtest (model tables)"),
+    "train": (lambda argv: model_run.main(["train", *argv]), "retrain the chosen model, save it in <data>/models"),
+    "forecast": (forecast_run.main, "1/2/3-year scenarios (--custom FILE [--keep] for the analyst's hypothesis)"),
+    "report": (report_main, "write the client report from the warehouse"),
+    "powerbi": (powerbi_main, "build or check the committed Power BI templates from powerbi/definition"),
+}
+#: Stages run through the generic runner (no options of their own).
+GENERIC = {"correlations": "correlations", "figures": "figures", "exports": "exports", "export": "exports"}
 
 
-def _export(args: argparse.Namespace) -> int:
-    from electio.export import export_tables
-    from electio.refresh import settings_from_args
-
-    settings = settings_from_args(args)
-    files = export_tables(settings.db_url, settings.exports_dir)
-    print(f"{len(files)} files written to {settings.exports_dir}")
+def _stage(args: argparse.Namespace) -> int:
+    result = run_alone(GENERIC[args.command], settings_from_args(args))
+    print(result.line())
     return 0
 
 
 def _sources(args: argparse.Namespace) -> int:
-    from electio.refresh import settings_from_args
-    from electio.sources.catalog import catalog_markdown, load_catalog
-    from electio.sources.resolve import resolve_source
-
     catalog = load_catalog()
     if args.action == "list":
         for source in catalog.values():
@@ -42,58 +57,37 @@ def _sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stages(args: argparse.Namespace) -> int:
+    for s in STAGES:
+        print(f"{s.name:12} {s.help}\n{'':12} reads : {', '.join(s.reads) or 'every table'}\n"
+              f"{'':12} writes: {', '.join(s.writes) or '-'}\n{'':12} files : {', '.join(s.files) or '-'}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="electio", description="electio: open data -> warehouse -> forecasts")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, (_, text) in DELEGATED.items():
+        sub.add_parser(name, help=text, add_help=False)  # parsed by its module
+    for name, stage in GENERIC.items():
+        s = sub.add_parser(name, help=next(x.help for x in STAGES if x.name == stage))
+        add_common_arguments(s)
+        s.set_defaults(func=_stage)
+    s = sub.add_parser("sources", help="the source catalog: list, docs (Markdown), fetch (resolve every file)")
+    s.add_argument("action", choices=["list", "docs", "fetch"])
+    add_common_arguments(s)
+    s.set_defaults(func=_sources)
+    s = sub.add_parser("stages", help="the stages: what each reads, writes and produces")
+    s.set_defaults(func=_stages, verbose=False)
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    from electio.refresh import add_common_arguments
-
-    parser = argparse.ArgumentParser(prog="electio", description="electio: open data -> warehouse -> forecasts")
-    sub = parser.add_subparsers(dest="command", required=True)
-    # `electio refresh ...` is `python -m electio.refresh ...`: listed here, parsed there.
-    sub.add_parser("refresh", help="full job: sources -> warehouse -> exports (python -m electio.refresh)")
-    sub.add_parser("eda", help="exploratory analysis: correlations, figures, answer (reports/)")
-    sub.add_parser("forecast", help="1/2/3-year scenarios: commune forecasts, intervals, probabilities")
-    sub.add_parser("report", help="write reports/rapport.html (the client's dossier de synthèse) from the warehouse")
-    sub.add_parser("powerbi", help="build (or check) powerbi/Electio.pbit and Electio-csv.pbit from powerbi/definition")
-    sub.add_parser("backtest", help="rolling-origin backtest of baselines and models (fact_backtest, metrics)")
-    sub.add_parser("train", help="retrain the chosen model on every election and save it in data/models/")
-    p = sub.add_parser("export", help="write every warehouse table as CSV and one XLSX workbook into exports/")
-    add_common_arguments(p)
-    p.set_defaults(func=_export)
-    p = sub.add_parser("sources", help="the source catalog: list, docs (Markdown), fetch (resolve every file)")
-    p.add_argument("action", choices=["list", "docs", "fetch"])
-    add_common_arguments(p)
-    p.set_defaults(func=_sources)
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["refresh"]:
-        from electio import refresh
-
-        return refresh.main(argv[1:])
-    if argv[:1] == ["eda"]:
-        from electio.eda import run
-
-        return run.main(argv[1:])
-    if argv[:1] == ["forecast"]:
-        from electio.forecast import run as forecast_run
-
-        return forecast_run.main(argv[1:])
-    if argv[:1] == ["report"]:
-        from electio.report.build import main as report_main
-
-        return report_main(argv[1:])
-    if argv[:1] == ["powerbi"]:
-        from electio import powerbi
-
-        return powerbi.main(argv[1:])
-    if argv[:1] in (["backtest"], ["train"]):
-        from electio.model import run as model_run
-
-        return model_run.main(argv)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        return args.func(args)
-    except ElectioError as exc:
-        log.error("%s", mask_secrets(exc))
-        return 1
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] and argv[0] in DELEGATED:
+        return DELEGATED[argv[0]][0](argv[1:])
+    args = parser().parse_args(argv)
+    return run_command(args.command, lambda: args.func(args), verbose=args.verbose)
 
 
 if __name__ == "__main__":

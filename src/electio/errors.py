@@ -34,3 +34,8 @@ class InputFormatError(ElectioError):
 
 class UnmappedLabelError(ElectioError):
     """A nuance, list or candidate has no bloc in data/reference/nuances.csv."""
+
+
+class StageSkipped(ElectioError):
+    """A stage cannot run on this perimeter or warehouse (reason in the message): it is skipped,
+    recorded in the summary and in meta_stage_run, and the refresh goes on."""

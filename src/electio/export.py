@@ -12,11 +12,9 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import inspect
 
 from electio.warehouse.dictionary import dictionary_markdown, indicator_dictionary, schema_dictionary
-from electio.warehouse.load import make_engine
-from electio.warehouse.schema import table_columns
+from electio.warehouse.read import read_tables
 
 log = logging.getLogger("electio.export")
 
@@ -24,16 +22,6 @@ log = logging.getLogger("electio.export")
 #: needs ~10 s per 100,000 rows (Excel's own hard limit is 1,048,575).
 XLSX_MAX_ROWS = 50_000
 WORKBOOK = "electio.xlsx"
-
-
-def read_tables(db_url: str) -> dict[str, pd.DataFrame]:
-    engine = make_engine(db_url)
-    try:
-        present = set(inspect(engine).get_table_names())
-        with engine.connect() as conn:
-            return {t: pd.read_sql_table(t, conn)[cols] for t, cols in table_columns().items() if t in present}
-    finally:
-        engine.dispose()
 
 
 def flat_views(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

@@ -7,6 +7,7 @@ setting with an environment variable, never a constant in the code.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,13 +42,21 @@ class Settings:
     mirror: Path | None = None
     cache_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "data" / "raw")
     data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "data")
-    exports_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "exports")
-    reports_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "reports")
+    #: This run's deliverables (exports/, reports/, powerbi/): see :func:`default_outputs_dir`.
+    outputs_dir: Path | None = None
+    exports_dir: Path | None = None
+    reports_dir: Path | None = None
+    powerbi_dir: Path | None = None
     allow_download: bool = True
 
     def __post_init__(self) -> None:
         if not self.db_url:
             object.__setattr__(self, "db_url", f"sqlite:///{self.data_dir / 'electio.sqlite'}")
+        if self.outputs_dir is None:
+            object.__setattr__(self, "outputs_dir", default_outputs_dir(self))
+        for name in ("exports", "reports", "powerbi"):
+            if getattr(self, f"{name}_dir") is None:
+                object.__setattr__(self, f"{name}_dir", Path(self.outputs_dir) / name)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -58,11 +67,36 @@ class Settings:
         if os.environ.get("ELECTIO_DB_URL"):
             values["db_url"] = os.environ["ELECTIO_DB_URL"]
         for key, env in (("mirror", "ELECTIO_MIRROR"), ("cache_dir", "ELECTIO_CACHE"),
-                         ("data_dir", "ELECTIO_DATA"), ("exports_dir", "ELECTIO_EXPORTS"),
-                         ("reports_dir", "ELECTIO_REPORTS")):
+                         ("data_dir", "ELECTIO_DATA"), ("outputs_dir", "ELECTIO_OUTPUTS"),
+                         ("exports_dir", "ELECTIO_EXPORTS"), ("reports_dir", "ELECTIO_REPORTS")):
             if (p := _env_path(env)) is not None:
                 values[key] = p
         if os.environ.get("ELECTIO_OFFLINE", "").lower() in {"1", "true", "yes"}:
             values["allow_download"] = False
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_.-]+", "-", text).strip("-.") or "x"
+
+
+def default_outputs_dir(settings: Settings) -> Path:
+    """Where a run's deliverables go, so that runs on other perimeters or warehouses never mix.
+
+    - the default SQLite warehouse (``<data>/electio.sqlite``): ``<data>/../outputs/<perimeter>``;
+    - another SQLite file: beside it, ``<file stem>-outputs``;
+    - a server warehouse: ``<data>/../outputs/<perimeter>-<host>-<database>`` (no credentials).
+    """
+    perimeter = _slug(str(settings.departement).replace(",", "+"))
+    root = Path(settings.data_dir).parent / "outputs"
+    url = settings.db_url
+    if url.startswith("sqlite:///"):
+        db = Path(url.removeprefix("sqlite:///")).expanduser()
+        if db.resolve() == (Path(settings.data_dir) / "electio.sqlite").resolve():
+            return root / perimeter
+        return db.parent / f"{db.stem}-outputs"
+    # Server URL: keep host and database only (never user or password).
+    match = re.match(r"^[^:]+://(?:[^@/]*@)?([^/?]*)/?([^?]*)", url)
+    where = "-".join(p for p in (match.group(1), match.group(2)) if p) if match else "server"
+    return root / f"{perimeter}-{_slug(where)}"

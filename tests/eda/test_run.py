@@ -13,9 +13,10 @@ from electio.eda.correlation import compute_correlations
 from electio.eda.figures import election_maps, load_commune_shapes, load_lyon_arrondissements, map_context
 from electio.eda.run import main, run_eda, write_correlations
 from electio.errors import ElectioError
-from electio.export import read_tables
 from electio.settings import Settings
 from electio.warehouse.load import write_warehouse
+from electio.warehouse.read import read_tables
+from tests.conftest import copy_warehouse
 from tests.eda.synthetic import square_shapes, synthetic_tables
 
 
@@ -80,11 +81,9 @@ def test_cli_reports_a_missing_warehouse(tmp_path):
 
 
 @pytest.mark.mirror
-def test_real_warehouse_maps_and_run(tmp_settings):
+def test_real_warehouse_maps_and_run(tmp_path, shared_warehouse):
     """The warehouse built from the mirror: real boundaries, the 2022 presidential maps, the job."""
-    from electio.refresh import run_refresh
-
-    run_refresh(tmp_settings, export=False)
+    tmp_settings = copy_warehouse(shared_warehouse.settings, tmp_path)
     tables = read_tables(tmp_settings.db_url)
     shapes = load_commune_shapes(tmp_settings, tables["map_commune_code"])
     assert set(shapes) == set(tables["dim_commune"]["commune_code"])  # 266 communes, 69114 included

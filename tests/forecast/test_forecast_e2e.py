@@ -7,14 +7,14 @@ import logging
 import numpy as np
 import pytest
 
-from electio.export import read_tables
 from electio.forecast.run import forecast_tables, main
 from electio.forecast.scenarios import default_scenarios
 from electio.model.run import models_dir
 from electio.model.train import save_model, train_final
-from electio.refresh import run_refresh
-from electio.settings import PROJECT_ROOT, Settings
+from electio.settings import PROJECT_ROOT
 from electio.warehouse.load import replace_tables
+from electio.warehouse.read import read_tables
+from tests.conftest import copy_warehouse
 
 pytestmark = pytest.mark.mirror
 
@@ -22,11 +22,8 @@ EXAMPLE = PROJECT_ROOT / "data" / "reference" / "scenario_custom_example.csv"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, mirror):
-    root = tmp_path_factory.mktemp("forecast")
-    settings = Settings(mirror=mirror, cache_dir=root / "raw", data_dir=root / "data", exports_dir=root / "exports",
-                        reports_dir=root / "reports", allow_download=False)
-    run_refresh(settings, export=False)
+def built(tmp_path_factory, shared_warehouse):
+    settings = copy_warehouse(shared_warehouse.settings, tmp_path_factory.mktemp("forecast"))
     tables = read_tables(settings.db_url)
     trained = train_final(tables, "ridge")  # fast; the refresh trains the model chosen by the backtest
     save_model(trained, models_dir(settings))

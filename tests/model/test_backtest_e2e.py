@@ -7,23 +7,19 @@ import json
 import numpy as np
 import pytest
 
-from electio.export import read_tables
 from electio.model.backtest import TEST_ELECTIONS
 from electio.model.run import figure_path, models_dir, run_backtest, run_train
 from electio.model.selection import HOLDOUT
 from electio.model.train import load_model, predict_election
-from electio.refresh import run_refresh
-from electio.settings import Settings
+from electio.warehouse.read import read_tables
+from tests.conftest import copy_warehouse
 
 pytestmark = pytest.mark.mirror
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, mirror):
-    root = tmp_path_factory.mktemp("model")
-    settings = Settings(mirror=mirror, cache_dir=root / "raw", data_dir=root / "data", exports_dir=root / "exports",
-                        reports_dir=root / "reports", allow_download=False)
-    run_refresh(settings, export=False)
+def built(tmp_path_factory, shared_warehouse):
+    settings = copy_warehouse(shared_warehouse.settings, tmp_path_factory.mktemp("model"))
     summary = run_backtest(settings)
     return settings, summary, read_tables(settings.db_url)
 

@@ -9,18 +9,13 @@ import pytest
 from electio.powerbi import build_templates
 from electio.powerbi.definition import load_definition
 from electio.powerbi.validate import Template
-from electio.refresh import run_refresh
 from electio.settings import Settings
 
 
 @pytest.fixture(scope="session")
-def warehouse(tmp_path_factory, mirror: Path) -> Settings:
-    """A warehouse and its CSV exports, built from the real mirror under a tmp folder."""
-    root = tmp_path_factory.mktemp("powerbi-warehouse")
-    settings = Settings(mirror=mirror, cache_dir=root / "raw", data_dir=root / "data", exports_dir=root / "exports",
-                        reports_dir=root / "reports", allow_download=False)
-    run_refresh(settings)
-    return settings
+def warehouse(shared_warehouse) -> Settings:
+    """The session's warehouse and its CSV exports, built once from the real mirror (tests/conftest.py)."""
+    return shared_warehouse.settings
 
 
 @pytest.fixture(scope="session")

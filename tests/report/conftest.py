@@ -16,10 +16,10 @@ import pytest
 
 from electio.eda import figures as eda_figures
 from electio.eda.run import run_eda
-from electio.export import read_tables
-from electio.refresh import run_refresh
 from electio.settings import Settings
 from electio.warehouse.load import replace_tables
+from electio.warehouse.read import read_tables
+from tests.conftest import copy_warehouse as copy_shared
 from tests.report.synthetic import draw_stage_figures, model_and_scenario_tables
 
 
@@ -29,10 +29,11 @@ def make_settings(root: Path, mirror: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def refreshed(tmp_path_factory, mirror) -> Settings:
-    settings = make_settings(tmp_path_factory.mktemp("report_refreshed"), mirror)
-    run_refresh(settings, export=False)
-    return settings
+def refreshed(tmp_path_factory, shared_warehouse) -> Settings:
+    # A copy of the session's shared warehouse (report tests write into its reports folder).
+    root = tmp_path_factory.mktemp("report_refreshed")
+    copy_shared(shared_warehouse.settings, root)
+    return make_settings(root, shared_warehouse.settings.mirror)
 
 
 def copy_warehouse(source: Settings, root: Path, mirror: Path) -> Settings:

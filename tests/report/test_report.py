@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from electio.errors import ElectioError
-from electio.export import read_tables
+from electio.warehouse.read import read_tables
 from electio.report import build_report, main
 from electio.report.build import SOURCES_FILE, chromium, export_pdf, render_report
 from electio.report.figures import is_usable_png

@@ -19,10 +19,12 @@ from sqlalchemy import MetaData, Table, inspect, select
 
 from electio.eda.answer import answer_question
 from electio.eda.correlation import CORRELATION_COLUMNS, N_BOOT, SEED, compute_correlations, prepare_inputs
+from electio.command import add_common_arguments, run_command, settings_from_args
 from electio.eda.figures import write_figures
 from electio.errors import ElectioError
 from electio.settings import Settings
 from electio.warehouse.load import make_engine, sqlite_path
+from electio.warehouse.read import read_tables
 from electio.warehouse.secrets import mask_secrets
 
 log = logging.getLogger("electio.eda")
@@ -93,8 +95,6 @@ def write_answer(answer: dict, reports_dir: Path) -> Path:
 def run_eda(settings: Settings, *, n_boot: int = N_BOOT, seed: int = SEED, figures: bool = True,
             shapes=None, arrondissements=None) -> dict:
     """Correlations -> warehouse, figures and answer -> reports; returns a summary."""
-    from electio.export import read_tables
-
     t0 = time.perf_counter()
     tables = read_tables(settings.db_url)
     missing = {"dim_election", "fact_turnout", "fact_election_result", "dim_bloc"} - set(tables)
@@ -122,23 +122,18 @@ def run_eda(settings: Settings, *, n_boot: int = N_BOOT, seed: int = SEED, figur
 
 
 def main(argv: list[str] | None = None) -> int:
-    from electio.refresh import add_common_arguments, settings_from_args
-
     parser = argparse.ArgumentParser(prog="python -m electio.eda.run", description=__doc__.splitlines()[0])
     add_common_arguments(parser)
     parser.add_argument("--n-boot", type=int, default=N_BOOT, help=f"bootstrap draws (default {N_BOOT})")
     parser.add_argument("--seed", type=int, default=SEED, help="bootstrap seed")
     parser.add_argument("--no-figures", action="store_true", help="skip the figures")
-    parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_from_args(args)
-    try:
-        summary = run_eda(settings, n_boot=args.n_boot, seed=args.seed, figures=not args.no_figures)
-    except ElectioError as exc:
-        log.error("exploratory analysis failed: %s", mask_secrets(exc))
-        return 1
+    return run_command("eda", lambda: _eda(settings, args), verbose=args.verbose)
+
+
+def _eda(settings: Settings, args) -> int:
+    summary = run_eda(settings, n_boot=args.n_boot, seed=args.seed, figures=not args.no_figures)
     print(f"electio eda - {summary['n_correlations']} correlations ({summary['n_elections']} elections, "
           f"{summary['n_indicators']} indicators), {len(summary['files'])} figures, answer in "
           f"{summary['answer_file']} ({summary['seconds']} s)")

@@ -26,14 +26,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import inspect
 
+from electio.command import add_common_arguments, run_command, settings_from_args
 from electio.errors import ElectioError
+from electio.forecast.figures import write_forecast_figures
 from electio.forecast.projection import IndicatorProjection, indicators_used, project_indicators, with_projection
 from electio.forecast.scenarios import (ELECTION_TYPES, HORIZONS, SWINGS, Scenario, build_scenarios,
                                         current_year, default_scenarios, read_custom_file)
 from electio.forecast.simulate import (LEVEL, N_REP, N_SWING, History, SwingDistribution, departement_history,
                                        simulate, summarise, swing_distribution)
-from electio.model.panel import assert_no_leakage, build_panel, population_indicator
+from electio.model.panel import assert_no_leakage, bloc_codes, build_panel, first_rounds, population_indicator
+from electio.model.run import models_dir
+from electio.model.train import load_model
+from electio.settings import project_file
+from electio.warehouse.load import make_engine, replace_tables, sqlite_path
+from electio.warehouse.read import read_tables
 
 log = logging.getLogger("electio.forecast")
 
@@ -46,6 +54,8 @@ FACT_COLUMNS = ["scenario_id", "commune_code", "target", "predicted", "interval_
 DEPT_COLUMNS = ["scenario_id", "target", "predicted", "interval_low", "interval_high", "probability_first"]
 PROJECTIONS_FILE = "forecast_indicator_projections.csv"
 DESCRIPTION_MAX = 2000
+#: Custom scenario files kept as inputs under <data>/: every refresh replays them.
+SCENARIOS_DIR = "scenarios"
 
 
 @dataclass
@@ -225,11 +235,6 @@ def run_forecast(settings, *, scenarios: list[Scenario] | None = None, seed: int
                  n_swing: int = N_SWING, n_rep: int = N_REP, figures: bool = True, communes: list[str] | None = None,
                  heatmap_bloc: str | None = None, replace_all: bool = False) -> dict:
     """``electio forecast``: compute, store (one transaction), draw. Returns a summary."""
-    from electio.export import read_tables
-    from electio.model.run import models_dir
-    from electio.model.train import load_model
-    from electio.warehouse.load import replace_tables
-
     t0 = time.perf_counter()
     tables = read_tables(settings.db_url)
     trained = load_model(models_dir(settings))
@@ -246,8 +251,6 @@ def run_forecast(settings, *, scenarios: list[Scenario] | None = None, seed: int
     proj.to_csv(proj_path, index=False, encoding="utf-8")
     files = []
     if figures:
-        from electio.forecast.figures import write_forecast_figures
-
         files = write_forecast_figures(tables, settings, communes=communes, heatmap_bloc=heatmap_bloc,
                                        scenario_ids=list(new["dim_scenario"]["scenario_id"]))
     return {"scenarios": list(new["dim_scenario"]["scenario_id"]), "rows_fact_forecast": len(new["fact_forecast"]),
@@ -257,8 +260,6 @@ def run_forecast(settings, *, scenarios: list[Scenario] | None = None, seed: int
 
 def _check_model_matches(trained, tables: dict[str, pd.DataFrame]) -> None:
     """Warn when the saved model was not trained on the warehouse's latest election."""
-    from electio.model.panel import first_rounds
-
     seen = trained.metadata.get("training_elections") or []
     latest = first_rounds(tables)["election_id"].iloc[-1] if "fact_turnout" in tables else None
     if latest and seen and latest not in seen:
@@ -282,9 +283,6 @@ def format_summary(summary: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``electio forecast`` (``python -m electio.forecast.run``)."""
-    from electio.refresh import add_common_arguments, settings_from_args
-    from electio.warehouse.secrets import mask_secrets
-
     parser = argparse.ArgumentParser(
         prog="electio forecast",
         description="1, 2 and 3-year scenario forecasts per commune (dim_scenario, fact_forecast, "
@@ -310,43 +308,54 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-figures", action="store_true", help="skip the figures")
     parser.add_argument("--replace-all", action="store_true",
                         help="drop every stored scenario not computed by this run (default: keep them)")
+    parser.add_argument("--keep", action="store_true",
+                        help="store the --custom file in <data>/scenarios/ so that every refresh replays it "
+                             "(without it the custom scenario is one-off: the next refresh drops it)")
     add_common_arguments(parser)
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser.parse_args(argv)
     settings = settings_from_args(args)
-    try:
-        custom = None
-        if args.custom:
-            blocs = warehouse_blocs(settings)
-            custom = read_custom_file(args.custom, blocs, horizons=args.horizons)
-            if args.check:
-                print(f"{args.custom}: valid ({', '.join('all horizons' if h is None else f'horizon {h}' for h in custom.shares)})")
-                return 0
-        elif args.check:
-            parser.error("--check needs --custom FILE")
-        swings = args.swing or ["status_quo", "trend"]
-        scenarios = build_scenarios(election_type=args.election_type, horizons=args.horizons, swings=swings,
-                                    reference_year=args.reference_year, custom=custom,
-                                    custom_fixed=args.custom_fixed)
-        summary = run_forecast(settings, scenarios=scenarios, seed=args.seed, n_swing=args.draws,
-                               figures=not args.no_figures, communes=args.communes, heatmap_bloc=args.bloc,
-                               replace_all=args.replace_all)
-    except ElectioError as exc:
-        log.error("%s", mask_secrets(exc))
-        return 1
+    if args.check and not args.custom:
+        parser.error("--check needs --custom FILE")
+    return run_command("forecast", lambda: _forecast(settings, args), verbose=args.verbose)
+
+
+def store_custom(path: str | Path, settings, *, fixed: bool) -> Path:
+    """Copy a validated custom file into ``<data>/scenarios/`` (replayed by every refresh)."""
+    folder = Path(settings.data_dir) / SCENARIOS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (Path(path).stem + (".fixed.csv" if fixed else ".csv"))
+    (folder / (Path(path).stem + (".csv" if fixed else ".fixed.csv"))).unlink(missing_ok=True)
+    target.write_bytes(Path(path).read_bytes())
+    return target
+
+
+def _forecast(settings, args) -> int:
+    custom = None
+    if args.custom:
+        blocs = warehouse_blocs(settings)
+        custom = read_custom_file(args.custom, blocs, horizons=args.horizons)
+        if args.check:
+            print(f"{args.custom}: valid ({', '.join('all horizons' if h is None else f'horizon {h}' for h in custom.shares)})")
+            return 0
+    swings = args.swing or ["status_quo", "trend"]
+    scenarios = build_scenarios(election_type=args.election_type, horizons=args.horizons, swings=swings,
+                                reference_year=args.reference_year, custom=custom, custom_fixed=args.custom_fixed)
+    summary = run_forecast(settings, scenarios=scenarios, seed=args.seed, n_swing=args.draws,
+                           figures=not args.no_figures, communes=args.communes, heatmap_bloc=args.bloc,
+                           replace_all=args.replace_all)
     print(format_summary(summary))
+    if args.custom and args.keep:
+        print(f"custom file stored as {store_custom(args.custom, settings, fixed=args.custom_fixed)}: "
+              "every refresh replays it (delete the file to stop)")
+    elif args.custom:
+        print("custom scenario is one-off: the next refresh recomputes the default scenarios and drops it "
+              "(use --keep to have every refresh replay it)")
     return 0
 
 
 def warehouse_blocs(settings) -> list[str]:
     """Bloc codes of the warehouse's dim_bloc (the reference list data/reference/blocs.csv when
     there is no warehouse yet), for validating a custom file."""
-    from sqlalchemy import inspect
-
-    from electio.model.panel import bloc_codes
-    from electio.settings import project_file
-    from electio.warehouse.load import make_engine, sqlite_path
-
     path = sqlite_path(settings.db_url)
     if path is None or path.exists():
         engine = make_engine(settings.db_url)

@@ -3,19 +3,21 @@ write the model tables in one transaction, write the figure / the saved model.""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from electio.export import read_tables
+from electio.command import add_common_arguments, run_command, settings_from_args
 from electio.model.backtest import metrics_table, run_backtest_frames
 from electio.model.figures import backtest_figure
 from electio.model.selection import SELECTION_RULE, selection_scores
 from electio.model.train import save_model, train_final
 from electio.settings import Settings
 from electio.warehouse.load import replace_tables
+from electio.warehouse.read import read_tables
 
 log = logging.getLogger("electio.model")
 
@@ -82,29 +84,20 @@ def format_train_summary(summary: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     """``python -m electio.model.run backtest|train [--db ...]`` (what ``electio backtest`` / ``electio
     train`` can delegate to)."""
-    import argparse
-    import sys
-
-    from electio.errors import ElectioError
-    from electio.refresh import add_common_arguments, settings_from_args
-    from electio.warehouse.secrets import mask_secrets
-
     parser = argparse.ArgumentParser(prog="python -m electio.model.run", description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["backtest", "train"])
     parser.add_argument("--model", help="train: this model_id instead of the chosen one")
     add_common_arguments(parser)
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser.parse_args(argv)
     settings = settings_from_args(args)
-    try:
+
+    def body() -> None:
         if args.action == "backtest":
             print(format_backtest_summary(run_backtest(settings)))
         else:
             print(format_train_summary(run_train(settings, args.model)))
-    except ElectioError as exc:
-        log.error("%s", mask_secrets(exc))
-        return 1
-    return 0
+
+    return run_command(args.action, body, verbose=args.verbose)
 
 
 if __name__ == "__main__":

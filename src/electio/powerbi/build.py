@@ -13,13 +13,14 @@ import logging
 import sys
 from pathlib import Path
 
-from electio.errors import ElectioError
+from electio.command import add_common_arguments, run_command, settings_from_args
 from electio.powerbi.definition import Definition, load_definition
 from electio.powerbi.model import DESKTOP_VERSION, build_model, data_model_schema
 from electio.powerbi.package import (PACKAGE_VERSION, STATIC_PREFIX, content_types, diagram_layout, json_part,
                                      utf16, write_pbit)
 from electio.powerbi.report import REGISTERED, report_layout
 from electio.powerbi.shapes import communes_topojson
+from electio.powerbi.validate import validate_template
 from electio.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("electio.powerbi")
@@ -83,8 +84,6 @@ def build_templates(out_dir: Path | str = DEFAULT_OUT, settings: Settings | None
 
 def main(argv: list[str] | None = None) -> int:
     """``electio powerbi build|check``."""
-    from electio.refresh import add_common_arguments, settings_from_args
-
     parser = argparse.ArgumentParser(prog="electio powerbi", description="Power BI templates (powerbi/*.pbit)")
     sub = parser.add_subparsers(dest="action", required=True)
     build = sub.add_parser("build", help="generate powerbi/Electio.pbit and powerbi/Electio-csv.pbit")
@@ -95,26 +94,23 @@ def main(argv: list[str] | None = None) -> int:
                        help="build even if sql/schema.sql has tables or columns model.toml does not name yet")
     add_common_arguments(build)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        if args.action == "build":
-            for path in build_templates(args.out, settings_from_args(args), strict=not args.lenient):
-                print(path)
-            return 0
-        from electio.powerbi.validate import validate_template
+    return run_command(f"powerbi {args.action}", lambda: _build_or_check(args), verbose=getattr(args, "verbose", False))
 
-        failed = 0
-        for spec in load_definition().variants.values():
-            problems = validate_template(args.out / spec["file"])
-            for problem in problems:
-                print(f"{spec['file']}: {problem}")
-            failed += bool(problems)
-            if not problems:
-                print(f"{spec['file']}: ok")
-        return 1 if failed else 0
-    except ElectioError as exc:
-        log.error("%s", exc)
-        return 1
+
+def _build_or_check(args: argparse.Namespace) -> int:
+    if args.action == "build":
+        for path in build_templates(args.out, settings_from_args(args), strict=not args.lenient):
+            print(path)
+        return 0
+    failed = 0
+    for spec in load_definition().variants.values():
+        problems = validate_template(args.out / spec["file"])
+        for problem in problems:
+            print(f"{spec['file']}: {problem}")
+        failed += bool(problems)
+        if not problems:
+            print(f"{spec['file']}: ok")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from electio.command import add_common_arguments, run_command, settings_from_args
 from electio.errors import ElectioError
 from electio.report import datasets as ds
 from electio.report import figures as figs
@@ -42,7 +43,7 @@ from electio.report.labels import (DERIVE, ELECTION_TYPE_FR, MODE_FR, MODE_HELP_
 from electio.report.registry import Registry
 from electio.settings import Settings
 from electio.warehouse.load import sqlite_path
-from electio.warehouse.secrets import mask_secrets
+from electio.warehouse.read import read_tables
 
 log = logging.getLogger("electio.report")
 
@@ -97,6 +98,7 @@ GRAIN_FR = {
     "meta_rejected_row": "une ligne d'un fichier source non chargée, avec la raison",
     "meta_quality_check": "un contrôle qualité du rafraîchissement et son résultat",
     "meta_refresh": "un rafraîchissement de l'entrepôt (historique)",
+    "meta_stage_run": "une étape du dernier rafraîchissement : faite ou sautée, avec la raison",
 }
 
 
@@ -816,8 +818,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def build_report(settings: Settings, *, pdf: bool = False, tables: dict[str, pd.DataFrame] | None = None) -> Path:
     """Write ``<reports>/rapport.html`` (and its sources JSON, and the PDF if asked); return the HTML path."""
-    from electio.export import read_tables
-
     db = sqlite_path(settings.db_url)
     if db is not None and not db.exists():
         raise ElectioError(f"no warehouse at {db}: run `python -m electio.refresh` first")
@@ -875,23 +875,16 @@ def export_pdf(html_path: Path, pdf_path: Path, *, timeout: int = 180) -> Path |
 
 
 def main(argv: list[str] | None = None) -> int:
-    from electio.refresh import add_common_arguments, settings_from_args
-
     parser = argparse.ArgumentParser(prog="electio report", description="write reports/rapport.html from the warehouse")
     add_common_arguments(parser)
     parser.add_argument("--pdf", action="store_true", help="also print reports/rapport.pdf with headless Chromium")
-    parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_from_args(args)
-    try:
-        path = build_report(settings, pdf=args.pdf)
-    except ElectioError as exc:
-        log.error("report failed: %s", mask_secrets(exc))
-        return 1
-    print(f"report written to {path}")
-    return 0
+
+    def body() -> None:
+        print(f"report written to {build_report(settings, pdf=args.pdf)}")
+
+    return run_command("report", body, verbose=args.verbose)
 
 
 if __name__ == "__main__":

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import argparse
 import html
-import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import graphviz
 
 from electio.settings import PROJECT_ROOT
+from electio.warehouse import schema as warehouse_schema
+from electio.warehouse.schema import Table, parse_schema  # noqa: F401 (parse_schema: the one DDL reader)
 
 GROUPS = {  # prefix -> (cluster title, header colour, cluster background)
     "fact": ("Faits", "#d9822b", "#fdf3e7"),
@@ -32,74 +32,10 @@ GROUPS = {  # prefix -> (cluster title, header colour, cluster background)
 }
 FONT = "Helvetica"
 
-_CREATE = re.compile(r"CREATE\s+TABLE\s+(\w+)\s*\((.*?)\)\s*;", re.S | re.I)
-_PK = re.compile(r"CONSTRAINT\s+\w+\s+PRIMARY\s+KEY\s*\(([^)]*)\)", re.I)
-_CONSTRAINT_WORDS = {"CONSTRAINT", "PRIMARY", "FOREIGN", "UNIQUE", "CHECK", "INDEX"}
-_FK = re.compile(r"CONSTRAINT\s+(\w+)\s+FOREIGN\s+KEY\s*\(([^)]*)\)\s*REFERENCES\s+(\w+)\s*\(([^)]*)\)", re.I)
-
-
-@dataclass
-class Column:
-    name: str
-    type: str
-    nullable: bool
-
-
-@dataclass
-class ForeignKey:
-    name: str
-    columns: list[str]
-    table: str
-    ref_columns: list[str]
-
-
-@dataclass
-class Table:
-    name: str
-    columns: list[Column] = field(default_factory=list)
-    primary_key: list[str] = field(default_factory=list)
-    foreign_keys: list[ForeignKey] = field(default_factory=list)
-
-    @property
-    def group(self) -> str:
-        prefix = self.name.split("_", 1)[0]
-        return prefix if prefix in GROUPS else "meta"
-
-    def fk_columns(self) -> set[str]:
-        return {c for fk in self.foreign_keys for c in fk.columns}
-
-
-def _names(text: str) -> list[str]:
-    return [c.strip() for c in text.split(",") if c.strip()]
-
-
-def parse_schema(sql: str) -> list[Table]:
-    """Tables of a DDL script (the portable subset sql/schema.sql uses), in file order."""
-    text = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
-    tables = []
-    for match in _CREATE.finditer(text + ("" if text.rstrip().endswith(";") else ";")):
-        table = Table(match.group(1))
-        for part in re.split(r",\s*\n", match.group(2)):
-            part = " ".join(part.split())
-            if not part:
-                continue
-            if (pk := _PK.match(part)) is not None:
-                table.primary_key = _names(pk.group(1))
-            elif (fk := _FK.match(part)) is not None:
-                table.foreign_keys.append(ForeignKey(fk.group(1), _names(fk.group(2)), fk.group(3),
-                                                     _names(fk.group(4))))
-            elif part.split()[0].upper() not in _CONSTRAINT_WORDS:
-                words = part.rstrip(",").split()
-                rest = " ".join(words[2:]).upper()
-                table.columns.append(Column(words[0], words[1], "NOT NULL" not in rest))
-        tables.append(table)
-    return tables
 
 
 def schema_tables() -> list[Table]:
-    from electio.warehouse.schema import schema_sql
-
-    return parse_schema(schema_sql())
+    return list(warehouse_schema.schema_tables())
 
 
 def _table_label(table: Table, keys_only: bool = False) -> str:

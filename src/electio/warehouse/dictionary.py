@@ -8,13 +8,12 @@ maintained by hand twice: change the schema or the catalog, re-export.
 
 from __future__ import annotations
 
-import re
 
 import pandas as pd
 
 from electio.sources.catalog import load_catalog
 from electio.sources.indicators import load_indicator_specs
-from electio.warehouse.schema import schema_sql
+from electio.warehouse.schema import parse_schema, schema_tables
 
 #: Meaning and unit of columns that recur across tables (French: client-facing).
 VOCABULARY: dict[str, tuple[str, str]] = {
@@ -140,31 +139,16 @@ TABLE_SOURCES: dict[str, str] = {
     "fact_forecast_departement": "electio forecast (simulation)",
 }
 
-_CREATE = re.compile(r"CREATE TABLE (\w+) \(")
-_COLUMN = re.compile(r"^\s+(\w+)\s+([A-Z]+(?:\(\d+\))?)\s+(NOT NULL|NULL)\s*,?\s*(?:--\s*(.*))?$")
-
-
 def schema_dictionary(sql: str | None = None) -> pd.DataFrame:
     """One row per column: table, table meaning, column, type, nullable, meaning, unit, source."""
-    sql = schema_sql() if sql is None else sql
-    rows, comment, table, table_doc = [], [], None, ""
-    for line in sql.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("--"):
-            comment.append(stripped.lstrip("-").strip())
-            continue
-        if m := _CREATE.match(stripped):
-            table, table_doc, comment = m.group(1), " ".join(c for c in comment if c), []
-            continue
-        if not stripped:
-            comment = []
-            continue
-        if table and (m := _COLUMN.match(line)):
-            name, sqltype, null, inline = m.groups()
-            meaning, unit = VOCABULARY.get(name, ("", ""))
-            rows.append({"table": table, "table_meaning": table_doc, "column": name, "type": sqltype,
-                         "nullable": null == "NULL", "meaning": (inline or "").strip() or meaning,
-                         "unit": unit, "source": TABLE_SOURCES.get(table, "electio (traçabilité)")})
+    tables = schema_tables() if sql is None else parse_schema(sql)
+    rows = []
+    for t in tables:
+        for c in t.columns:
+            meaning, unit = VOCABULARY.get(c.name, ("", ""))
+            rows.append({"table": t.name, "table_meaning": t.comment, "column": c.name, "type": c.type,
+                         "nullable": c.nullable, "meaning": c.comment or meaning,
+                         "unit": unit, "source": TABLE_SOURCES.get(t.name, "electio (traçabilité)")})
     return pd.DataFrame(rows)
 
 

@@ -119,17 +119,46 @@ def _insert_all(conn, tables: dict[str, pd.DataFrame]) -> None:
 
 def write_warehouse(url: str, tables: dict[str, pd.DataFrame]) -> None:
     """Replace the warehouse's content with ``tables``, atomically."""
+    prepare_warehouse(url, tables).commit()
+
+
+class PendingWarehouse:
+    """A new warehouse built but not yet in place: read it at ``url``, then commit or discard.
+
+    SQLite: a new file beside the old one, swapped in by :meth:`commit` (one rename), so
+    the refresh can write its exports from the new tables and swap both together.
+    Other engines: the load is one transaction, already committed when this is returned
+    (``url`` is the target itself and :meth:`discard` cannot undo it).
+    """
+
+    def __init__(self, url: str, target: Path | None = None, tmp: Path | None = None) -> None:
+        self.url, self.target, self.tmp = url, target, tmp
+
+    def commit(self) -> None:
+        if self.tmp is not None:
+            os.replace(self.tmp, self.target)  # atomic on POSIX and Windows (same folder)
+            self.tmp = None
+
+    def discard(self) -> None:
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+            self.tmp = None
+
+
+def prepare_warehouse(url: str, tables: dict[str, pd.DataFrame]) -> PendingWarehouse:
+    """Build the warehouse ``tables`` (see :class:`PendingWarehouse`)."""
     _check_frames(tables)
     path = sqlite_path(url)
-    if path is not None:
-        _write_sqlite_swap(path, tables)
-    else:
+    if path is None:
         _write_transaction(url, tables)
-
-
-def _write_sqlite_swap(path: Path, tables: dict[str, pd.DataFrame]) -> None:
+        return PendingWarehouse(url)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    _build_sqlite(tmp, tables)
+    return PendingWarehouse(f"sqlite:///{tmp}", path, tmp)
+
+
+def _build_sqlite(tmp: Path, tables: dict[str, pd.DataFrame]) -> None:
     engine = create_engine(f"sqlite:///{tmp}")
     try:
         with engine.connect() as conn:
@@ -155,7 +184,6 @@ def _write_sqlite_swap(path: Path, tables: dict[str, pd.DataFrame]) -> None:
                 if bad:
                     raise ElectioError(f"FOREIGN KEY constraint failed: (table, rowid, parent, key) {bad}")
         engine.dispose()
-        os.replace(tmp, path)  # atomic on POSIX and Windows (same folder)
     except BaseException:
         engine.dispose()
         tmp.unlink(missing_ok=True)

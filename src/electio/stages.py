@@ -1,0 +1,299 @@
+"""The stage contract and its runner: what runs after the warehouse tables are built.
+
+Each :class:`Stage` declares its name, the warehouse tables it reads and writes, the files
+it produces (relative to the run's outputs folder) and a ``run(ctx)`` over in-memory
+tables. Two ways to run them, one runner:
+
+- ``python -m electio.refresh`` builds the tables, then :func:`run_stages` runs every stage in
+  order, in memory, and the warehouse is loaded once (:mod:`electio.refresh`);
+- ``electio <stage>`` runs one stage on a built warehouse (:func:`run_alone`): it reads the
+  stage's input tables, runs, and replaces only the tables the stage writes.
+
+A stage that cannot run on a perimeter (too few communes or elections for a model, a
+hypothesis that needs more history...) raises :class:`StageSkipped` or an
+:class:`ElectioError`; the runner records it as *skipped* with its reason and goes on, so
+it never sinks the refresh. Stages that depend on it are skipped in turn, saying why.
+Any other exception is a bug: it stops the run (and a refresh then changes nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from electio.eda.answer import answer_question
+from electio.eda.correlation import compute_correlations, prepare_inputs
+from electio.eda.figures import write_figures
+from electio.eda.run import write_answer
+from electio.errors import ElectioError, StageSkipped
+from electio.export import export_tables
+from electio.forecast.figures import write_forecast_figures
+from electio.forecast.run import DEFAULT_SEED, SCENARIOS_DIR, forecast_tables
+from electio.forecast.scenarios import build_scenarios, default_scenarios, read_custom_file
+from electio.model.backtest import backtest_tables
+from electio.model.figures import backtest_figure
+from electio.model.panel import bloc_codes
+from electio.model.run import figure_path, models_dir
+from electio.model.train import load_model, save_model, train_final
+from electio.powerbi import build_templates
+from electio.report.build import PDF_FILE, SOURCES_FILE, build_report
+from electio.settings import Settings
+from electio.warehouse.load import replace_tables
+from electio.warehouse.read import read_tables
+
+log = logging.getLogger("electio.stages")
+
+#: Commune-level models need communes to learn from: below this the model stages are skipped.
+MIN_COMMUNES_FOR_MODELS = 10
+#: Heartbeat of a long stage (issue: progress on every step over ~5 s).
+PROGRESS_EVERY = 5.0
+
+BASE = ("dim_commune", "dim_election", "dim_bloc", "dim_indicator", "fact_turnout", "fact_election_result",
+        "fact_indicator", "fact_indicator_departement", "map_commune_code")
+NATIONAL = ("fact_national_result", "fact_national_turnout", "fact_departement_result")
+MODEL = ("dim_model", "fact_backtest", "fact_model_metric")
+FORECAST = ("dim_scenario", "fact_forecast", "fact_forecast_departement")
+
+
+@dataclass
+class Context:
+    """What a stage sees: settings (where to write), the tables, options, and in-memory state."""
+
+    settings: Settings
+    tables: dict[str, pd.DataFrame]
+    options: dict = field(default_factory=dict)
+    state: dict = field(default_factory=dict)  # e.g. "trained" (model), "eda_inputs"
+
+
+@dataclass
+class Output:
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    help: str
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    files: tuple[str, ...]           # produced under the outputs folder (glob patterns)
+    run: Callable[[Context], Output]
+    after: tuple[str, ...] = ()      # stages whose result it needs: skipped if one of them is
+    needs_warehouse: bool = False    # reads the loaded warehouse itself (exports, Power BI)
+
+
+@dataclass
+class StageRun:
+    stage: str
+    status: str                      # done | skipped
+    reason: str = ""
+    seconds: float = 0.0
+    rows_written: int = 0
+    files: list[Path] = field(default_factory=list)
+
+    def line(self) -> str:
+        if self.status == "skipped":
+            return f"{self.stage:12} skipped: {self.reason}"
+        extra = f", {len(self.files)} files" if self.files else ""
+        rows = f"{self.rows_written} rows" if self.rows_written else "no table"
+        return f"{self.stage:12} done in {self.seconds:.1f} s ({rows}{extra}){' - ' + self.reason if self.reason else ''}"
+
+
+# --------------------------------------------------------------------------- stage functions
+
+def _enough_communes(tables: dict[str, pd.DataFrame]) -> None:
+    n = len(tables.get("dim_commune", ()))
+    if n < MIN_COMMUNES_FOR_MODELS:
+        raise StageSkipped(f"commune-level models need at least {MIN_COMMUNES_FOR_MODELS} communes; "
+                           f"this perimeter has {n}")
+
+
+def _correlations(ctx: Context) -> Output:
+    t = ctx.tables
+    inputs = prepare_inputs(t)
+    corr = compute_correlations(t, inputs=inputs, **{k: ctx.options[k] for k in ("n_boot", "seed")
+                                                     if ctx.options.get(k) is not None})
+    answer = answer_question(corr, t.get("dim_indicator"), dim_election=t["dim_election"], dim_bloc=t["dim_bloc"],
+                             transforms=inputs.transforms)
+    ctx.state["eda_inputs"] = inputs
+    return Output({"fact_correlation": corr}, [write_answer(answer, ctx.settings.reports_dir)])
+
+
+def _backtest(ctx: Context) -> Output:
+    _enough_communes(ctx.tables)
+    out = backtest_tables(ctx.tables)
+    chosen = out["dim_model"].loc[out["dim_model"]["is_chosen"] == 1, "model_id"]
+    return Output(out, note=f"chosen model {chosen.iloc[0]}" if len(chosen) else "no model chosen")
+
+
+def _train(ctx: Context) -> Output:
+    _enough_communes(ctx.tables)
+    dim = ctx.tables.get("dim_model")
+    if ctx.options.get("model") is None and (dim is None or not (dim["is_chosen"] == 1).any()):
+        raise StageSkipped("no model chosen by a backtest in the warehouse (run `electio backtest`)")
+    trained = train_final(ctx.tables, ctx.options.get("model"))
+    ctx.state["trained"] = trained
+    return Output(note=f"{trained.metadata['model_id']} on {len(trained.metadata['training_elections'])} elections")
+
+
+def stored_scenarios(settings: Settings) -> list[Path]:
+    return sorted((Path(settings.data_dir) / SCENARIOS_DIR).glob("*.csv"))
+
+
+def refresh_scenarios(settings: Settings, tables: dict[str, pd.DataFrame]) -> list:
+    """The default scenarios plus every stored custom file (``<data>/scenarios/*.csv``;
+    ``*.fixed.csv`` takes the analyst's totals as exact)."""
+    scenarios = default_scenarios()
+    for path in stored_scenarios(settings):
+        custom = read_custom_file(path, bloc_codes(tables))
+        scenarios += build_scenarios(swings=(), custom=custom, custom_fixed=path.name.endswith(".fixed.csv"))
+    return scenarios
+
+
+def _forecast(ctx: Context) -> Output:
+    trained = ctx.state.get("trained")
+    if trained is None:
+        path = models_dir(ctx.settings)
+        if not path.exists():
+            raise StageSkipped(f"no trained model in {path} (run `electio train`)")
+        trained = load_model(path)
+    scenarios = refresh_scenarios(ctx.settings, ctx.tables)
+    out = forecast_tables(ctx.tables, trained, scenarios, seed=ctx.options.get("seed") or DEFAULT_SEED)
+    return Output(out, note=f"{len(out['dim_scenario'])} scenarios")
+
+
+def _figures(ctx: Context) -> Output:
+    t, s = ctx.tables, ctx.settings
+    if t.get("fact_correlation") is None or t["fact_correlation"].empty:
+        raise StageSkipped("no correlations in the warehouse")
+    files = write_figures(t, t["fact_correlation"], s, inputs=ctx.state.get("eda_inputs"))
+    if not t.get("fact_model_metric", pd.DataFrame()).empty:
+        files.append(backtest_figure(t["fact_model_metric"], t["dim_model"], figure_path(s)))
+    if not t.get("fact_forecast", pd.DataFrame()).empty:
+        files += write_forecast_figures(t, s)
+    return Output(files=[Path(f) for f in files])
+
+
+def _exports(ctx: Context) -> Output:
+    return Output(files=export_tables(ctx.settings.db_url, ctx.settings.exports_dir))
+
+
+def _report(ctx: Context) -> Output:
+    html = build_report(ctx.settings, tables=ctx.tables, pdf=bool(ctx.options.get("pdf")))
+    return Output(files=[html, html.with_name(SOURCES_FILE), html.with_name(PDF_FILE)])
+
+
+def _powerbi(ctx: Context) -> Output:
+    # Not strict: a new schema column without a French name only warns here; CI builds strictly.
+    return Output(files=build_templates(ctx.settings.powerbi_dir, ctx.settings, strict=False))
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("correlations", "indicator x result correlations per election, and the answer to the client's question",
+          BASE, ("fact_correlation",), ("reports/eda_answer.json",), _correlations),
+    Stage("backtest", "rolling-origin backtest of baselines and models; the selection rule picks one",
+          BASE + NATIONAL, MODEL, (), _backtest),
+    Stage("train", "retrain the chosen model on every first round (saved in <data>/models)",
+          BASE + NATIONAL + MODEL, (), ("<data>/models/*",), _train, after=("backtest",)),
+    Stage("forecast", "1/2/3-year scenarios (defaults + stored custom files) per commune and département",
+          BASE + NATIONAL + ("dim_model",), FORECAST, (), _forecast, after=("train",)),
+    Stage("figures", "maps, histograms, heatmaps, backtest and forecast figures",
+          BASE + ("fact_correlation",) + MODEL + FORECAST, (), ("reports/figures/*.png",), _figures),
+    Stage("exports", "every table as CSV + one XLSX workbook + data dictionary",
+          (), (), ("exports/*",), _exports, needs_warehouse=True),
+    Stage("report", "the client report (rapport.html and its traced values)",
+          tuple(), (), ("reports/rapport.html", "reports/rapport_sources.json"), _report),
+    Stage("powerbi", "Power BI templates for this warehouse (the committed powerbi/*.pbit are not touched)",
+          ("dim_commune", "map_commune_code"), (), ("powerbi/*.pbit", "powerbi/communes.topo.json"), _powerbi,
+          needs_warehouse=True),
+)
+BY_NAME = {s.name: s for s in STAGES}
+#: Stages whose failure on a perimeter is a skip (their ElectioError says why).
+SKIPPABLE = {"correlations", "backtest", "train", "forecast", "figures", "report"}
+
+
+# --------------------------------------------------------------------------- runner
+
+class _Heartbeat:
+    """Logs "still running" every few seconds while a stage runs (long stages show progress)."""
+
+    def __init__(self, name: str, every: float = PROGRESS_EVERY) -> None:
+        self.name, self.every, self.stop = name, every, threading.Event()
+        self.t0 = time.perf_counter()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.every):
+            log.info("%s: still running (%.0f s)", self.name, time.perf_counter() - self.t0)
+
+    def __enter__(self):
+        log.info("%s: started", self.name)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def run_stage(stage: Stage, ctx: Context, done: dict[str, StageRun]) -> StageRun:
+    """Run one stage on ``ctx`` (tables it writes go into ctx.tables); never raises a skip."""
+    blocked = [a for a in stage.after if a in done and done[a].status != "done"]
+    if blocked:
+        return StageRun(stage.name, "skipped", f"needs {', '.join(blocked)}, which was skipped")
+    t0 = time.perf_counter()
+    try:
+        with _Heartbeat(stage.name):
+            out = stage.run(ctx)
+    except StageSkipped as exc:
+        result = StageRun(stage.name, "skipped", str(exc), time.perf_counter() - t0)
+    except ElectioError as exc:
+        if stage.name not in SKIPPABLE:
+            raise
+        result = StageRun(stage.name, "skipped", str(exc).splitlines()[0], time.perf_counter() - t0)
+    else:
+        unexpected = set(out.tables) - set(stage.writes)
+        if unexpected:
+            raise ElectioError(f"stage {stage.name} wrote {sorted(unexpected)}, which it does not declare")
+        ctx.tables.update(out.tables)
+        return StageRun(stage.name, "done", out.note, time.perf_counter() - t0,
+                        sum(len(f) for f in out.tables.values()), out.files)
+    log.warning("%s skipped: %s", stage.name, result.reason)
+    return result
+
+
+def run_stages(ctx: Context, names: list[str], *, not_requested: dict[str, str] | None = None) -> list[StageRun]:
+    """Run ``names`` in contract order; ``not_requested`` maps a stage to why it is left out."""
+    runs: dict[str, StageRun] = {}
+    for stage in STAGES:
+        if stage.name in (not_requested or {}):
+            runs[stage.name] = StageRun(stage.name, "skipped", not_requested[stage.name])
+        elif stage.name in names:
+            runs[stage.name] = run_stage(stage, ctx, runs)
+    return [runs[s.name] for s in STAGES if s.name in runs]
+
+
+def run_alone(name: str, settings: Settings, options: dict | None = None) -> StageRun:
+    """``electio <stage>``: read the stage's inputs from the warehouse, run it, replace only its tables."""
+    stage = BY_NAME[name]
+    # reads=() means every table, except for stages that read the warehouse themselves.
+    tables = read_tables(settings.db_url, stage.reads or None) if stage.reads or not stage.needs_warehouse else {}
+    if stage.reads and tables.get("dim_election", pd.DataFrame()).empty:
+        raise ElectioError("the warehouse has no election: run `python -m electio.refresh` first")
+    ctx = Context(settings, tables, options or {})
+    result = run_stage(stage, ctx, {})
+    if result.status == "done":
+        written = {t: ctx.tables[t] for t in stage.writes if t in ctx.tables}
+        if written:
+            replace_tables(settings.db_url, written)
+        if "trained" in ctx.state:
+            save_model(ctx.state["trained"], models_dir(settings))
+    return result

@@ -1,0 +1,71 @@
+"""Reading the warehouse: the one way downstream stages get their input tables.
+
+Also the pre-flight check of a ``--db`` target, done before any long work: the URL
+parses, its driver is installed, and a server answers (SQLite: the folder exists).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+
+from electio.errors import ElectioError
+from electio.warehouse.load import make_engine, sqlite_path
+from electio.warehouse.schema import table_columns
+from electio.warehouse.secrets import mask_secrets
+
+URL_EXAMPLES = "sqlite:///data/electio.sqlite or mssql+pyodbc://user@server/electio?driver=ODBC+Driver+18+for+SQL+Server"
+
+
+def read_tables(db_url: str, names: list[str] | tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
+    """Tables of the warehouse (all of sql/schema.sql, or ``names``), columns in DDL order.
+
+    Tables absent from the warehouse are left out; a SQLite file that does not exist
+    is an error (reading would create an empty one).
+    """
+    path = sqlite_path(db_url)
+    if path is not None and not path.exists():
+        raise ElectioError(f"no warehouse at {path}: run `python -m electio.refresh` first")
+    wanted = {t: c for t, c in table_columns().items() if names is None or t in names}
+    engine = make_engine(db_url)
+    try:
+        present = set(inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            return {t: pd.read_sql_table(t, conn)[cols] for t, cols in wanted.items() if t in present}
+    finally:
+        engine.dispose()
+
+
+def check_target(db_url: str) -> None:
+    """Fail in one sentence if ``db_url`` cannot be a warehouse: malformed, no driver, unreachable."""
+    shown = mask_secrets(db_url)
+    try:
+        url = make_url(db_url)
+    except Exception:
+        raise ElectioError(f"--db {shown!r} is not a database URL (expected e.g. {URL_EXAMPLES})") from None
+    try:
+        dialect = url.get_dialect()
+    except Exception:
+        raise ElectioError(f"--db {shown!r}: unknown database type {url.drivername!r} "
+                           f"(expected e.g. {URL_EXAMPLES})") from None
+    try:
+        dialect.import_dbapi() if hasattr(dialect, "import_dbapi") else dialect.dbapi()
+    except ImportError as exc:
+        raise ElectioError(f"--db {shown!r}: the Python driver for {url.drivername} is not usable ({exc}); "
+                           "install it (SQL Server: pip install pyodbc, plus unixODBC and Microsoft's ODBC "
+                           "driver on Linux)") from None
+    if url.get_backend_name() == "sqlite":
+        return  # a file: its folder is created and checked for writing by the caller
+    engine = make_engine(db_url)
+    try:
+        with engine.connect():
+            pass
+    except Exception as exc:
+        first = mask_secrets(str(getattr(exc, "orig", None) or exc)).splitlines()[0][:300]
+        if "Can't open lib" in first:  # unixODBC: the ODBC driver named in the URL is not installed
+            first = (f"the ODBC driver {url.query.get('driver', '?')!r} is not installed on this machine "
+                     f"(unixODBC says: {first})")
+        raise ElectioError(f"cannot connect to the warehouse {shown}: {first}") from None
+    finally:
+        engine.dispose()
