@@ -137,6 +137,51 @@ CREATE TABLE fact_turnout_bureau (
     CONSTRAINT fk_fact_turnout_bureau_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code)
 );
 
+-- National (France entière) result per bloc, for every loaded election with national
+-- data, whatever the perimeter (electio.transform.national says which source wins:
+-- complete official totals, else the national file, else partial official totals).
+-- share_expressed in percent (0-100); votes NULL where only percentages are published.
+-- note says whether the figure is complete ('résultat officiel complet') or what it
+-- lacks ('partiel : ...', provisional, French abroad excluded). Grain: election x bloc.
+CREATE TABLE fact_national_result (
+    election_id      NVARCHAR(20)   NOT NULL,
+    bloc_code        NVARCHAR(20)   NOT NULL,
+    votes            BIGINT         NULL,
+    share_expressed  FLOAT          NOT NULL,
+    source_id        NVARCHAR(64)   NOT NULL,
+    note             NVARCHAR(1000) NOT NULL,  -- complete, or what the figure lacks (partial, provisional, abroad)
+    CONSTRAINT pk_fact_national_result PRIMARY KEY (election_id, bloc_code),
+    CONSTRAINT fk_fact_national_result_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id),
+    CONSTRAINT fk_fact_national_result_bloc FOREIGN KEY (bloc_code) REFERENCES dim_bloc (bloc_code)
+);
+
+-- National turnout of the same source as fact_national_result (NULL: not published).
+CREATE TABLE fact_national_turnout (
+    election_id  NVARCHAR(20) NOT NULL,
+    registered   BIGINT       NULL,
+    voters       BIGINT       NULL,
+    expressed    BIGINT       NULL,
+    source_id    NVARCHAR(64) NOT NULL,
+    CONSTRAINT pk_fact_national_turnout PRIMARY KEY (election_id),
+    CONSTRAINT fk_fact_national_turnout_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id)
+);
+
+-- Bloc votes of every département where a national file gives them (2012 canton
+-- file, aktiur département files 2014-2019, European 2024 commune JSON), else of the
+-- perimeter's départements summed from its communes. departement_code: INSEE code
+-- ('2A', '971'...), 'ZZ' = French citizens abroad, 'ZX' = Saint-Barthélemy and
+-- Saint-Martin reported together. Grain: election x département x bloc.
+CREATE TABLE fact_departement_result (
+    election_id       NVARCHAR(20) NOT NULL,
+    departement_code  NVARCHAR(3)  NOT NULL,
+    bloc_code         NVARCHAR(20) NOT NULL,
+    votes             BIGINT       NOT NULL,
+    expressed         BIGINT       NOT NULL,
+    CONSTRAINT pk_fact_departement_result PRIMARY KEY (election_id, departement_code, bloc_code),
+    CONSTRAINT fk_fact_departement_result_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id),
+    CONSTRAINT fk_fact_departement_result_bloc FOREIGN KEY (bloc_code) REFERENCES dim_bloc (bloc_code)
+);
+
 -- Socio-economic indicators (src/electio/sources/indicators/*.toml describes each).
 -- aggregation: how values of several source communes combine onto one reference
 -- commune: 'sum' (counts) or 'weighted_mean' (rates, medians; weight_indicator

@@ -23,7 +23,10 @@ from electio.sources.indicators import IndicatorSpec, load_indicator_specs
 from electio.sources.geography import (parse_cog_communes, parse_etalab_communes, parse_etalab_epci,
                                        parse_geojson_features)
 from electio.sources.resolve import ResolvedFile, resolve_source
-from electio.settings import Settings
+from electio.settings import Settings, project_file
+from electio.sources.elections.national import parse_official
+from electio.sources.readers import insee_departement
+from electio.transform.national import DEPARTEMENT_COLUMNS as DEPARTEMENT_RESULT_COLUMNS, NationalBuild, NationalFile, build_national
 from electio.transform import quality
 from electio.transform.communes import build_code_map, build_dim_commune
 from electio.transform.elections import (ElectionFacts, ElectionSpec, harmonise_election,
@@ -229,6 +232,62 @@ def _check_euro2024(lineage: Lineage, spec: ElectionSpec, c: dict, loaded: dict[
     ]
 
 
+NATIONAL_OFFICIAL = ("national_results", "national_results.csv")
+
+
+def read_national_file(lineage: Lineage, spec: ElectionSpec, entry: dict, staged_france=None) -> NationalFile:
+    """One election's France-wide file, summed per département (every row kept)."""
+    path = lineage.resolve(entry["source"], entry["file"])
+    kind = entry["kind"]
+    if kind == "aktiur_departement":
+        turnout, votes = aktiur.parse_departement_large(path)
+        read = len(turnout)
+    elif kind == "pres2012_cantons":
+        turnout, votes = pres2012.parse_canton_departements(path)
+        read = int(turnout.shape[0])
+    elif kind == "euro2024_france":
+        staged = staged_france if staged_france is not None else euro2024.parse_france_archive(path)
+        deps = insee_departement(staged.turnout["source_code"])
+        turnout = (staged.turnout.assign(departement_code=deps)
+                   .groupby("departement_code", as_index=False)[["registered", "voters", "expressed"]].sum())
+        votes = (staged.results.assign(departement_code=insee_departement(staged.results["source_code"]))
+                 .groupby(["departement_code", "label"], as_index=False)["votes"].sum())
+        read = staged.rows_read
+    else:
+        raise ValueError(f"unknown national kind {kind!r} in elections.toml ({spec.id})")
+    lineage.record(entry["source"], entry["file"], f"national {spec.id}", read=read, loaded=len(turnout))
+    return NationalFile(spec.id, entry["source"], entry["file"], turnout, votes, note=entry.get("note", ""),
+                        tolerance=int(entry.get("tolerance", 0)), share_tolerance=entry.get("share_tolerance"))
+
+
+def build_national_tables(lineage: Lineage, specs: list[ElectionSpec], nuances: pd.DataFrame,
+                          staged_france=None) -> NationalBuild:
+    """fact_national_result, fact_national_turnout, fact_departement_result (whole France)."""
+    files = {s.id: read_national_file(lineage, s, s.national[0], staged_france) for s in specs if s.national}
+    official = parse_official(lineage.resolve(*NATIONAL_OFFICIAL))
+    lineage.record(*NATIONAL_OFFICIAL, "official national totals", read=len(official), loaded=len(official))
+    aliases = pd.read_csv(project_file("data/reference/national_labels.csv"), dtype=str, keep_default_na=False)
+    return build_national([s.id for s in specs], files, official, nuances, aliases)
+
+
+def perimeter_departement_results(blocs: pd.DataFrame, turnout: pd.DataFrame, dim_commune: pd.DataFrame,
+                                  national: pd.DataFrame) -> pd.DataFrame:
+    """fact_departement_result: the national files' départements, plus, for elections
+    without one, the perimeter's départements summed from its communes."""
+    if blocs.empty:
+        return national
+    dep = blocs["commune_code"].map(dim_commune.set_index("commune_code")["departement_code"])
+    own = (blocs.assign(departement_code=dep).groupby(["election_id", "departement_code", "bloc"], as_index=False)
+           ["votes"].sum().rename(columns={"bloc": "bloc_code"}))
+    expressed = (turnout.assign(departement_code=turnout["commune_code"].map(
+        dim_commune.set_index("commune_code")["departement_code"]))
+        .groupby(["election_id", "departement_code"])["expressed"].sum())
+    own["expressed"] = [expressed[(e, d)] for e, d in zip(own["election_id"], own["departement_code"])]
+    own = own[~own["election_id"].isin(set(national["election_id"]))]
+    return pd.concat([national, own[DEPARTEMENT_RESULT_COLUMNS]], ignore_index=True).astype(
+        {"votes": "int64", "expressed": "int64"})
+
+
 @dataclass
 class IndicatorBuild:
     dim_indicator: pd.DataFrame
@@ -311,6 +370,11 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
     build = build_elections(lineage, geo, settings.departement, nuances)
     lineage.seconds["elections"] = time.perf_counter() - clock
     clock = time.perf_counter()
+    loaded_specs = [s for s in load_election_specs() if s.id in {e["election_id"] for e in build.elections}]
+    national = build_national_tables(lineage, loaded_specs, nuances)
+    build.checks += national.checks
+    lineage.seconds["national"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     indicators = build_indicators(lineage, geo, settings.departement)
     lineage.seconds["indicators"] = time.perf_counter() - clock
     build.checks += indicators.checks
@@ -327,6 +391,8 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BUREAU_FACT_COLUMNS)
 
     turnout, labels, bloc_facts, bureaux = concat("turnout"), concat("labels"), concat("blocs"), concat("bureaux")
+    departements = perimeter_departement_results(bloc_facts, turnout, geo.dim_commune,
+                                                 national.fact_departement_result)
     checks = pd.DataFrame(build.checks)
     checks.insert(0, "check_seq", range(1, len(checks) + 1))
     tables = {
@@ -344,6 +410,9 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
             ["election_id", "commune_code", "bloc_code", "votes", "share_expressed", "n_labels"]],
         "fact_label_result": labels[["election_id", "commune_code", "label", "votes", "share_expressed"]],
         "fact_turnout_bureau": bureaux[BUREAU_FACT_COLUMNS],
+        "fact_national_result": national.fact_national_result,
+        "fact_national_turnout": national.fact_national_turnout,
+        "fact_departement_result": departements,
         "dim_indicator": indicators.dim_indicator,
         "fact_indicator": indicators.fact_indicator,
         "fact_indicator_departement": indicators.fact_indicator_departement,

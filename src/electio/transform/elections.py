@@ -37,6 +37,7 @@ class ElectionSpec:
     sources: list[dict] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)
     bureaux: list[dict] = field(default_factory=list)
+    national: list[dict] = field(default_factory=list)
 
     def source_for(self, departement: str) -> dict | None:
         """First source whose perimeter covers the département, or None."""
@@ -63,7 +64,7 @@ def load_election_specs(text: str | None = None) -> list[ElectionSpec]:
         specs.append(ElectionSpec(id=item["id"], type=item["type"], year=int(item["year"]),
                                   round=int(item["round"]), date=item["date"], label_fr=item["label_fr"],
                                   sources=item.get("source", []), checks=item.get("check", []),
-                                  bureaux=item.get("bureaux", [])))
+                                  bureaux=item.get("bureaux", []), national=item.get("national", [])))
     ids = [s.id for s in specs]
     if len(ids) != len(set(ids)):
         raise ValueError("duplicate election id in elections.toml")

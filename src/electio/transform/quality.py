@@ -8,12 +8,11 @@ one column from the others); ``missing`` an election with no source.
 
 from __future__ import annotations
 
-import unicodedata
-
 import pandas as pd
 
 from electio.sources.elections import StagedElection
 from electio.transform.elections import ElectionFacts
+from electio.transform.politics import label_key
 
 
 def check(name: str, election_id: str | None, status: str, detail: str,
@@ -85,17 +84,11 @@ def check_facts(election_id: str, facts: ElectionFacts, reference_communes: set[
     return out
 
 
-def _key(name: str) -> str:
-    """Candidate names compared across files ('LePen' ~ 'LE PEN', 'Dupont.Aignan')."""
-    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
-    return "".join(ch for ch in text.upper() if ch.isalnum())
-
-
 def compare_totals(name: str, election_id: str, loaded: dict[str, int], reference: dict[str, int],
                    *, source: str, tolerance: int = 0) -> dict:
     """Compare département totals (turnout and per label) with an independent source."""
-    ref = {_key(k): int(v) for k, v in reference.items()}
-    got = {_key(k): int(v) for k, v in loaded.items()}
+    ref = {label_key(k): int(v) for k, v in reference.items()}
+    got = {label_key(k): int(v) for k, v in loaded.items()}
     common = sorted(set(ref) & set(got))
     gaps = {k: got[k] - ref[k] for k in common if got[k] != ref[k]}
     worst = max((abs(v) for v in gaps.values()), default=0)

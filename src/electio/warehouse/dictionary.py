@@ -128,6 +128,11 @@ TABLE_SOURCES: dict[str, str] = {
     "fact_election_result": "Ministère de l'Intérieur, agrégé par bloc",
     "fact_label_result": "Ministère de l'Intérieur",
     "fact_turnout_bureau": "Ministère de l'Intérieur (bureaux de vote)",
+    "fact_national_result": "Conseil constitutionnel / Ministère de l'Intérieur (totaux nationaux, fichiers "
+                            "nationaux par département ; source_id)",
+    "fact_national_turnout": "Conseil constitutionnel / Ministère de l'Intérieur (source_id)",
+    "fact_departement_result": "Ministère de l'Intérieur (fichiers nationaux par département ou canton, "
+                               "communes de France 2024)",
     "dim_indicator": "electio (src/electio/sources/indicators/*.toml)",
     "fact_indicator": "INSEE, DARES/France Travail, URSSAF, SSMSI (dim_indicator.source_id)",
     "fact_indicator_departement": "SSMSI (dim_indicator.source_id)",
