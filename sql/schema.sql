@@ -42,6 +42,21 @@ CREATE TABLE map_commune_code (
     CONSTRAINT fk_map_commune_code_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code)
 );
 
+-- Boundaries of the perimeter's communes (maps, Power BI Shape Map): GeoJSON geometry
+-- in WGS84 longitude/latitude (6 decimals), united onto the reference communes like
+-- dim_commune. geometry_code is the commune, or a municipal arrondissement drawn
+-- inside it (Lyon 69381-69389, commune_code 69123). The text is split into parts of
+-- at most 4000 characters (NVARCHAR(MAX) is not portable to SQLite): concatenate
+-- geojson_part in part_number order. Grain: geometry x part.
+CREATE TABLE dim_commune_geometry (
+    geometry_code  NVARCHAR(5)    NOT NULL,  -- commune code, or arrondissement code (69381)
+    commune_code   NVARCHAR(5)    NOT NULL,
+    part_number    INT            NOT NULL,  -- 1, 2...: order of the parts of the GeoJSON text
+    geojson_part   NVARCHAR(4000) NOT NULL,  -- GeoJSON geometry text, WGS84, split every 4000 characters
+    CONSTRAINT pk_dim_commune_geometry PRIMARY KEY (geometry_code, part_number),
+    CONSTRAINT fk_dim_commune_geometry_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code)
+);
+
 CREATE TABLE dim_election (
     election_id    NVARCHAR(20)  NOT NULL,
     election_type  NVARCHAR(20)  NOT NULL,  -- presidentielle, legislatives, europeennes

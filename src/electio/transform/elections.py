@@ -16,7 +16,7 @@ from typing import Callable
 
 import pandas as pd
 
-from electio.sources.elections import StagedElection, aktiur, agregees, ministere, pres2012
+from electio.sources.elections import StagedElection, aktiur, agregees, euro2024, ministere, pres2012
 from electio.transform.communes import harmonise_communes
 from electio.transform.politics import BLOCS, assign_blocs
 
@@ -50,9 +50,11 @@ class ElectionSpec:
         return next((b for b in self.bureaux if _covers(b, departement)), None)
 
 
-def _covers(entry: dict, departement: str) -> bool:
+def _covers(entry: dict, departement) -> bool:
+    """Whether an entry covers the département, or every département of a list."""
     deps = entry.get("departements", ["*"])
-    return "*" in deps or departement in deps
+    wanted = [departement] if isinstance(departement, str) else list(departement)
+    return "*" in deps or all(d in deps for d in wanted)
 
 
 def load_election_specs(text: str | None = None) -> list[ElectionSpec]:
@@ -80,6 +82,8 @@ def stage_election(source: dict, departement: str, resolve: Resolver) -> StagedE
         return pres2012.parse_communes(resolve(sid, source["file"]), departement=departement)
     if parser == "ministere_wide":
         return ministere.parse_wide(resolve(sid, source["file"]), departement=departement)
+    if parser == "euro2024_france":
+        return euro2024.parse_france_archive(resolve(sid, source["file"]), departement=departement)
     if parser == "agregees":
         return agregees.parse(resolve(sid, source["turnout_file"]), resolve(sid, source["file"]),
                               election_key=source["key"], label_field=source["label_field"],

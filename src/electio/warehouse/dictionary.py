@@ -120,6 +120,7 @@ VOCABULARY: dict[str, tuple[str, str]] = {
 #: Where the rows of each table come from.
 TABLE_SOURCES: dict[str, str] = {
     "dim_commune": "INSEE COG 2025/2026 (Etalab), IGN Admin Express COG 2018",
+    "dim_commune_geometry": "IGN Admin Express COG 2018, Etalab API Géo (fichier de périmètre data/perimeters/)",
     "map_commune_code": "INSEE COG 2026 (Etalab : anciens codes, communes déléguées, arrondissements)",
     "dim_election": "electio (src/electio/sources/elections.toml)",
     "dim_bloc": "electio (data/reference/blocs.csv)",

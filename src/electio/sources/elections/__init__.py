@@ -52,6 +52,13 @@ class StagedElection:
         if self.rows_kept is None:
             self.rows_kept = len(self.turnout)
 
+    def restricted(self, departements) -> "StagedElection":
+        """The same election limited to some départements (a France-wide file parsed once)."""
+        keep_t = in_perimeter(self.turnout["source_code"], departements)
+        keep_r = in_perimeter(self.results["source_code"], departements)
+        return StagedElection(turnout=self.turnout[keep_t], results=self.results[keep_r], rows_read=self.rows_read,
+                              rejected=list(self.rejected), votes_rebuilt=self.votes_rebuilt)
+
 
 def given(frame: pd.DataFrame, **columns: str | None) -> pd.DataFrame:
     """Turnout columns as the file gives them: a column the file lacks is NA.
