@@ -42,6 +42,21 @@ CREATE TABLE map_commune_code (
     CONSTRAINT fk_map_commune_code_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code)
 );
 
+-- Boundaries of the perimeter's communes (maps, Power BI Shape Map): GeoJSON geometry
+-- in WGS84 longitude/latitude (6 decimals), united onto the reference communes like
+-- dim_commune. geometry_code is the commune, or a municipal arrondissement drawn
+-- inside it (Lyon 69381-69389, commune_code 69123). The text is split into parts of
+-- at most 4000 characters (NVARCHAR(MAX) is not portable to SQLite): concatenate
+-- geojson_part in part_number order. Grain: geometry x part.
+CREATE TABLE dim_commune_geometry (
+    geometry_code  NVARCHAR(5)    NOT NULL,  -- commune code, or arrondissement code (69381)
+    commune_code   NVARCHAR(5)    NOT NULL,
+    part_number    INT            NOT NULL,  -- 1, 2...: order of the parts of the GeoJSON text
+    geojson_part   NVARCHAR(4000) NOT NULL,  -- GeoJSON geometry text, WGS84, split every 4000 characters
+    CONSTRAINT pk_dim_commune_geometry PRIMARY KEY (geometry_code, part_number),
+    CONSTRAINT fk_dim_commune_geometry_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code)
+);
+
 CREATE TABLE dim_election (
     election_id    NVARCHAR(20)  NOT NULL,
     election_type  NVARCHAR(20)  NOT NULL,  -- presidentielle, legislatives, europeennes
@@ -135,6 +150,51 @@ CREATE TABLE fact_turnout_bureau (
     CONSTRAINT pk_fact_turnout_bureau PRIMARY KEY (election_id, commune_code, bureau_code),
     CONSTRAINT fk_fact_turnout_bureau_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id),
     CONSTRAINT fk_fact_turnout_bureau_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code)
+);
+
+-- National (France entière) result per bloc, for every loaded election with national
+-- data, whatever the perimeter (electio.transform.national says which source wins:
+-- complete official totals, else the national file, else partial official totals).
+-- share_expressed in percent (0-100); votes NULL where only percentages are published.
+-- note says whether the figure is complete ('résultat officiel complet') or what it
+-- lacks ('partiel : ...', provisional, French abroad excluded). Grain: election x bloc.
+CREATE TABLE fact_national_result (
+    election_id      NVARCHAR(20)   NOT NULL,
+    bloc_code        NVARCHAR(20)   NOT NULL,
+    votes            BIGINT         NULL,
+    share_expressed  FLOAT          NOT NULL,
+    source_id        NVARCHAR(64)   NOT NULL,
+    note             NVARCHAR(1000) NOT NULL,  -- complete, or what the figure lacks (partial, provisional, abroad)
+    CONSTRAINT pk_fact_national_result PRIMARY KEY (election_id, bloc_code),
+    CONSTRAINT fk_fact_national_result_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id),
+    CONSTRAINT fk_fact_national_result_bloc FOREIGN KEY (bloc_code) REFERENCES dim_bloc (bloc_code)
+);
+
+-- National turnout of the same source as fact_national_result (NULL: not published).
+CREATE TABLE fact_national_turnout (
+    election_id  NVARCHAR(20) NOT NULL,
+    registered   BIGINT       NULL,
+    voters       BIGINT       NULL,
+    expressed    BIGINT       NULL,
+    source_id    NVARCHAR(64) NOT NULL,
+    CONSTRAINT pk_fact_national_turnout PRIMARY KEY (election_id),
+    CONSTRAINT fk_fact_national_turnout_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id)
+);
+
+-- Bloc votes of every département where a national file gives them (2012 canton
+-- file, aktiur département files 2014-2019, European 2024 commune JSON), else of the
+-- perimeter's départements summed from its communes. departement_code: INSEE code
+-- ('2A', '971'...), 'ZZ' = French citizens abroad, 'ZX' = Saint-Barthélemy and
+-- Saint-Martin reported together. Grain: election x département x bloc.
+CREATE TABLE fact_departement_result (
+    election_id       NVARCHAR(20) NOT NULL,
+    departement_code  NVARCHAR(3)  NOT NULL,
+    bloc_code         NVARCHAR(20) NOT NULL,
+    votes             BIGINT       NOT NULL,
+    expressed         BIGINT       NOT NULL,
+    CONSTRAINT pk_fact_departement_result PRIMARY KEY (election_id, departement_code, bloc_code),
+    CONSTRAINT fk_fact_departement_result_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id),
+    CONSTRAINT fk_fact_departement_result_bloc FOREIGN KEY (bloc_code) REFERENCES dim_bloc (bloc_code)
 );
 
 -- Socio-economic indicators (src/electio/sources/indicators/*.toml describes each).

@@ -60,6 +60,9 @@ AGREGEES = {
 # Rhône); checked for equality, not added twice.
 AGREGEES_2019 = "elections_agregees_69/rhone_2019_euro_t1.csv"
 EURO2024_JSON = "euro2024_interieur_web_69"
+# Official national totals: their nuance codes carry votes in fact_national_result
+# (candidates and European lists are matched to the labels above, not added).
+NATIONAL = "national_results/national_results.csv"
 
 
 def default_mirror() -> Path:
@@ -113,6 +116,9 @@ def list_labels(mirror: Path) -> set[Label]:
     if not codes:
         raise ValueError(f"no list code found in {mirror / EURO2024_JSON}/*.json")
     labels.update(("euro_2024_t1", code, "list_code") for code in codes)
+    with open(mirror / NATIONAL, encoding="utf-8", newline="") as fh:
+        labels.update((r["election_id"], r["nuance_code"], "nuance") for r in csv.DictReader(fh)
+                      if r["level"] == "nuance" and r["nuance_code"])
     return labels
 
 

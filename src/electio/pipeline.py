@@ -23,9 +23,15 @@ from electio.sources.indicators import IndicatorSpec, load_indicator_specs
 from electio.sources.geography import (parse_cog_communes, parse_etalab_communes, parse_etalab_epci,
                                        parse_geojson_features)
 from electio.sources.resolve import ResolvedFile, resolve_source
-from electio.settings import Settings
+from electio.settings import Settings, project_file
+from electio.sources.elections.national import parse_official
+from electio.sources.readers import insee_departement
+from electio.transform.national import DEPARTEMENT_COLUMNS as DEPARTEMENT_RESULT_COLUMNS, NationalBuild, NationalFile, build_national
 from electio.transform import quality
-from electio.transform.communes import build_code_map, build_dim_commune
+from electio.perimeter import Perimeter, load_perimeter
+from electio.transform.communes import build_code_map, build_dim_commune, commune_shapes
+from electio.warehouse.geometry import geometry_rows
+from shapely.geometry import shape
 from electio.transform.elections import (ElectionFacts, ElectionSpec, harmonise_election,
                                          load_election_specs, stage_election)
 from electio.transform.indicators import (DEPARTEMENT_COLUMNS, FACT_COLUMNS, departement_values, first_release,
@@ -40,7 +46,6 @@ REFERENCE_EPCI = ("etalab_decoupage_administratif_2026", "epci.json")
 REFERENCE_COG = ("cog_communes_insee_2025", "v_commune_2025.csv")
 REFERENCE_VINTAGE = 2026
 BUREAU_FACT_COLUMNS = ["election_id", "commune_code", "bureau_code", "registered", "voters", "expressed"]
-BOUNDARIES = {"69": ("france_geojson_69", "communes-69-rhone.geojson")}
 
 
 @dataclass
@@ -81,27 +86,41 @@ class Lineage:
 class Geography:
     dim_commune: pd.DataFrame
     code_map: pd.DataFrame  # every known code -> reference commune (all départements)
+    geometry: pd.DataFrame  # dim_commune_geometry
 
 
-def build_geography(lineage: Lineage, departement: str) -> Geography:
+def build_geography(lineage: Lineage, perimeter: Perimeter) -> Geography:
     src, name = REFERENCE_COMMUNES
     etalab = parse_etalab_communes(lineage.resolve(src, name))
     epci = parse_etalab_epci(lineage.resolve(*REFERENCE_EPCI))
     cog = parse_cog_communes(lineage.resolve(*REFERENCE_COG))
-    features = parse_geojson_features(lineage.resolve(*BOUNDARIES[departement])) if departement in BOUNDARIES else []
+    features = []
+    for dep, boundary in perimeter.boundary_files():
+        read = parse_geojson_features(lineage.resolve(*boundary))
+        features += read
+        lineage.record(*boundary, f"commune boundaries {dep}", read=len(read), loaded=len(read))
     code_map = build_code_map(etalab)
-    dim = build_dim_commune(etalab, epci, cog, features, code_map, departement=departement,
-                            cog_vintage=REFERENCE_VINTAGE)
+    deps = list(perimeter.departements)
+    dim = build_dim_commune(etalab, epci, cog, features, code_map, departement=deps,
+                            cog_vintage=REFERENCE_VINTAGE, territories={f.code: f.territories for f in perimeter.files})
     lineage.record(src, name, "reference commune list", read=len(etalab),
-                   loaded=int((etalab["departement"] == departement).sum()))
+                   loaded=int(etalab["departement"].isin(deps).sum()))
     lineage.record(*REFERENCE_EPCI, "EPCI membership", read=len(epci),
                    loaded=int(dim["epci_code"].notna().sum()))
-    lineage.record(*REFERENCE_COG, "Rhône/Métropole split (CTCD) and cantons", read=len(cog),
+    lineage.record(*REFERENCE_COG, "sub-territories (CTCD) and cantons", read=len(cog),
                    loaded=int(dim["canton_code"].notna().sum()))
-    if features:
-        lineage.record(*BOUNDARIES[departement], "commune area and position", read=len(features),
-                       loaded=int(dim["area_km2"].notna().sum()))
-    return Geography(dim_commune=dim, code_map=code_map)
+    own = code_map[code_map["commune_code"].isin(set(dim["commune_code"]))]
+    shapes = commune_shapes(features, own)
+    parents: dict[str, str] = {}
+    for f in perimeter.files:
+        if f.arrondissement_boundaries:
+            arr = [(c, g) for c, g in parse_geojson_features(lineage.resolve(*f.arrondissement_boundaries))
+                   if c in f.arrondissement_codes]
+            lineage.record(*f.arrondissement_boundaries, f"arrondissement boundaries {f.code}", read=len(arr),
+                           loaded=len(arr))
+            shapes.update({c: shape(g) for c, g in arr})
+            parents.update({c: f.arrondissement_commune for c, _ in arr})
+    return Geography(dim_commune=dim, code_map=code_map, geometry=geometry_rows(shapes, parents))
 
 
 @dataclass
@@ -112,22 +131,32 @@ class ElectionBuild:
     missing: list[str] = field(default_factory=list)
 
 
-def build_elections(lineage: Lineage, geo: Geography, departement: str, nuances: pd.DataFrame,
-                    specs: list[ElectionSpec] | None = None) -> ElectionBuild:
+def build_elections(lineage: Lineage, geo: Geography, perimeter: Perimeter, nuances: pd.DataFrame,
+                    specs: list[ElectionSpec] | None = None, staged_france=None) -> ElectionBuild:
+    """Commune facts of every election with a source covering the whole perimeter.
+
+    Parsers get the perimeter's département codes, or "*" for all of France (then
+    rows abroad and non-commune units are rejected and counted, not filtered).
+    """
+    departement = "*" if perimeter.is_france else list(perimeter.departements)
+    deps = list(perimeter.departements)
     specs = specs or load_election_specs()
     out = ElectionBuild()
     reference = set(geo.dim_commune["commune_code"])
     dep_map = geo.code_map[geo.code_map["commune_code"].isin(reference)]
     for spec in tqdm(specs, desc="elections", unit="election", disable=None):
-        source = spec.source_for(departement)
+        source = spec.source_for(deps)
         if source is None:
             out.missing.append(spec.id)
             out.checks.append(quality.check("election_available", spec.id, "missing",
-                                            f"no source in the catalog covers département {departement}"))
-            log.warning("%s: no source for département %s, reported as missing", spec.id, departement)
+                                            f"no source in the catalog covers the perimeter {perimeter.text}"))
+            log.warning("%s: no source for the perimeter %s, reported as missing", spec.id, perimeter.text)
             continue
-        staged = stage_election(source, departement, lineage.resolve)
-        if staged.bureaux is None and (b := spec.bureaux_for(departement)):
+        if source["parser"] == "euro2024_france" and staged_france is not None:
+            staged = staged_france.restricted(deps)
+        else:
+            staged = stage_election(source, departement, lineage.resolve)
+        if staged.bureaux is None and (b := spec.bureaux_for(deps)):
             staged.bureaux = agregees.parse_bureaux(lineage.resolve(b["source"], b["file"]), election_key=b["key"])
             lineage.record(b["source"], b["file"], f"bureaux {spec.id}", read=len(staged.bureaux),
                            loaded=len(staged.bureaux))
@@ -144,8 +173,8 @@ def build_elections(lineage: Lineage, geo: Geography, departement: str, nuances:
         if source.get("provisional"):
             out.checks.append(quality.check("final_results", spec.id, "warn",
                                             f"{where} is built from the provisional results file"))
-        for spec_check in spec.checks_for(departement):
-            out.checks += _cross_check(lineage, spec, spec_check, facts, geo, departement)
+        for spec_check in spec.checks_for(deps):
+            out.checks += _cross_check(lineage, spec, spec_check, facts, geo, deps)
         log.info("%s: %d communes, %d registered, %d expressed", spec.id, len(facts.turnout),
                  facts.turnout["registered"].sum(), facts.turnout["expressed"].sum())
     return out
@@ -176,7 +205,7 @@ def _loaded_totals(facts: ElectionFacts) -> dict[str, int]:
 
 
 def _cross_check(lineage: Lineage, spec: ElectionSpec, c: dict, facts: ElectionFacts, geo: Geography,
-                 departement: str) -> list[dict]:
+                 departement: list[str]) -> list[dict]:
     kind, tol = c["kind"], int(c.get("tolerance", 0))
     loaded = _loaded_totals(facts)
     if kind == "published_totals":
@@ -229,6 +258,71 @@ def _check_euro2024(lineage: Lineage, spec: ElectionSpec, c: dict, loaded: dict[
     ]
 
 
+NATIONAL_OFFICIAL = ("national_results", "national_results.csv")
+
+
+def _france_archive(lineage: Lineage, specs: list[ElectionSpec]):
+    """The European 2024 France-wide archive, parsed once for the national tables and,
+    outside the Rhône, the commune results."""
+    entry = next((n for s in specs for n in s.national if n["kind"] == "euro2024_france"), None)
+    if entry is None:
+        return None
+    return euro2024.parse_france_archive(lineage.resolve(entry["source"], entry["file"]))
+
+
+def read_national_file(lineage: Lineage, spec: ElectionSpec, entry: dict, staged_france=None) -> NationalFile:
+    """One election's France-wide file, summed per département (every row kept)."""
+    path = lineage.resolve(entry["source"], entry["file"])
+    kind = entry["kind"]
+    if kind == "aktiur_departement":
+        turnout, votes = aktiur.parse_departement_large(path)
+        read = len(turnout)
+    elif kind == "pres2012_cantons":
+        turnout, votes = pres2012.parse_canton_departements(path)
+        read = int(turnout.shape[0])
+    elif kind == "euro2024_france":
+        staged = staged_france if staged_france is not None else euro2024.parse_france_archive(path)
+        deps = insee_departement(staged.turnout["source_code"])
+        turnout = (staged.turnout.assign(departement_code=deps)
+                   .groupby("departement_code", as_index=False)[["registered", "voters", "expressed"]].sum())
+        votes = (staged.results.assign(departement_code=insee_departement(staged.results["source_code"]))
+                 .groupby(["departement_code", "label"], as_index=False)["votes"].sum())
+        read = staged.rows_read
+    else:
+        raise ValueError(f"unknown national kind {kind!r} in elections.toml ({spec.id})")
+    lineage.record(entry["source"], entry["file"], f"national {spec.id}", read=read, loaded=len(turnout))
+    return NationalFile(spec.id, entry["source"], entry["file"], turnout, votes, note=entry.get("note", ""),
+                        tolerance=int(entry.get("tolerance", 0)), share_tolerance=entry.get("share_tolerance"))
+
+
+def build_national_tables(lineage: Lineage, specs: list[ElectionSpec], nuances: pd.DataFrame,
+                          staged_france=None) -> NationalBuild:
+    """fact_national_result, fact_national_turnout, fact_departement_result (whole France)."""
+    files = {s.id: read_national_file(lineage, s, s.national[0], staged_france) for s in specs if s.national}
+    official = parse_official(lineage.resolve(*NATIONAL_OFFICIAL))
+    lineage.record(*NATIONAL_OFFICIAL, "official national totals", read=len(official), loaded=len(official))
+    aliases = pd.read_csv(project_file("data/reference/national_labels.csv"), dtype=str, keep_default_na=False)
+    return build_national([s.id for s in specs], files, official, nuances, aliases)
+
+
+def perimeter_departement_results(blocs: pd.DataFrame, turnout: pd.DataFrame, dim_commune: pd.DataFrame,
+                                  national: pd.DataFrame) -> pd.DataFrame:
+    """fact_departement_result: the national files' départements, plus, for elections
+    without one, the perimeter's départements summed from its communes."""
+    if blocs.empty:
+        return national
+    dep = blocs["commune_code"].map(dim_commune.set_index("commune_code")["departement_code"])
+    own = (blocs.assign(departement_code=dep).groupby(["election_id", "departement_code", "bloc"], as_index=False)
+           ["votes"].sum().rename(columns={"bloc": "bloc_code"}))
+    expressed = (turnout.assign(departement_code=turnout["commune_code"].map(
+        dim_commune.set_index("commune_code")["departement_code"]))
+        .groupby(["election_id", "departement_code"])["expressed"].sum())
+    own["expressed"] = [expressed[(e, d)] for e, d in zip(own["election_id"], own["departement_code"])]
+    own = own[~own["election_id"].isin(set(national["election_id"]))]
+    return pd.concat([national, own[DEPARTEMENT_RESULT_COLUMNS]], ignore_index=True).astype(
+        {"votes": "int64", "expressed": "int64"})
+
+
 @dataclass
 class IndicatorBuild:
     dim_indicator: pd.DataFrame
@@ -237,8 +331,15 @@ class IndicatorBuild:
     checks: list[dict] = field(default_factory=list)
 
 
-def build_indicators(lineage: Lineage, geo: Geography, departement: str) -> IndicatorBuild:
-    """Every indicator vintage of the catalog, harmonised onto the reference communes."""
+def build_indicators(lineage: Lineage, geo: Geography, perimeter: Perimeter) -> IndicatorBuild:
+    """Every indicator vintage of the catalog, harmonised onto the reference communes.
+
+    One département is passed to the parsers; a list or all of France reads every
+    row ("*") and keeps the perimeter's codes here.
+    """
+    single = len(perimeter.departements) == 1
+    departement = perimeter.departements[0] if single else "*"
+    wanted = set(perimeter.departements)
     specs, vintages = load_indicator_specs()
     by_code: dict[str, IndicatorSpec] = {s.code: s for s in specs}
     dep_map = geo.code_map[geo.code_map["commune_code"].isin(set(geo.dim_commune["commune_code"]))]
@@ -248,6 +349,12 @@ def build_indicators(lineage: Lineage, geo: Geography, departement: str) -> Indi
         path = lineage.resolve(vintage.source_id, vintage.file)
         staged = parser(path, departement=departement, **vintage.options)
         levels = staged.values["indicator_code"].map(lambda c: by_code[c].level if c in by_code else "commune")
+        if not single:
+            codes = staged.values["source_code"].astype(str)
+            inside = codes.isin(wanted).where(levels == "departement", insee_departement(codes).isin(wanted))
+            staged = type(staged)(values=staged.values[inside], rows_read=staged.rows_read,
+                                  rejected=staged.rejected)
+            levels = levels[inside]
         commune_part = type(staged)(values=staged.values[levels == "commune"], rows_read=staged.rows_read)
         loaded, excluded = 0, {}
         if not commune_part.values.empty:
@@ -258,9 +365,10 @@ def build_indicators(lineage: Lineage, geo: Geography, departement: str) -> Indi
             checks.append(_indicator_coverage(vintage, h.values, len(geo.dim_commune)))
         dep_part = staged.values[levels == "departement"]
         if not dep_part.empty:
-            values = departement_values(type(staged)(values=dep_part, rows_read=0), vintage, departement)
-            departements.append(values)
-            loaded += len(values)
+            for dep in perimeter.departements:
+                values = departement_values(type(staged)(values=dep_part, rows_read=0), vintage, dep)
+                departements.append(values)
+                loaded += len(values)
         for r in staged.rejected:
             lineage.rejected.append({"source_id": vintage.source_id, "file_name": r.file_name,
                                      "row_number": r.line, "reason": r.reason})
@@ -303,15 +411,23 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
     """Every warehouse table except meta_refresh (the refresh adds it)."""
     lineage = Lineage(settings)
     clock = time.perf_counter()
-    geo = build_geography(lineage, settings.departement)
+    perimeter = load_perimeter(settings.departement)
+    geo = build_geography(lineage, perimeter)
     nuances = load_nuances()
     blocs = load_blocs()
     lineage.seconds["geography"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    build = build_elections(lineage, geo, settings.departement, nuances)
+    specs = load_election_specs()
+    staged_france = _france_archive(lineage, specs)
+    build = build_elections(lineage, geo, perimeter, nuances, specs, staged_france)
     lineage.seconds["elections"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    indicators = build_indicators(lineage, geo, settings.departement)
+    loaded_specs = [s for s in specs if s.id in {e["election_id"] for e in build.elections}]
+    national = build_national_tables(lineage, loaded_specs, nuances, staged_france)
+    build.checks += national.checks
+    lineage.seconds["national"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    indicators = build_indicators(lineage, geo, perimeter)
     lineage.seconds["indicators"] = time.perf_counter() - clock
     build.checks += indicators.checks
     loaded_ids = {e["election_id"] for e in build.elections}
@@ -327,15 +443,21 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BUREAU_FACT_COLUMNS)
 
     turnout, labels, bloc_facts, bureaux = concat("turnout"), concat("labels"), concat("blocs"), concat("bureaux")
+    used_labels = set(labels["election_id"] + "|" + labels["label"]) if len(labels) else set()
+    departements = perimeter_departement_results(bloc_facts, turnout, geo.dim_commune,
+                                                 national.fact_departement_result)
     checks = pd.DataFrame(build.checks)
     checks.insert(0, "check_seq", range(1, len(checks) + 1))
     tables = {
         "dim_commune": geo.dim_commune,
         "map_commune_code": code_map[["source_code", "commune_code", "relation", "source_name"]],
+        "dim_commune_geometry": geo.geometry,
         "dim_election": pd.DataFrame(build.elections),
         "dim_bloc": blocs.rename(columns={"color_hex": "color_hex"})[["bloc_code", "label_fr", "sort_order",
                                                                       "color_hex"]],
-        "dim_nuance": nuances[nuances["election_id"].isin(loaded_ids) & (nuances["label_kind"] != "list_code")].rename(columns={"bloc": "bloc_code"})[
+        "dim_nuance": nuances[nuances["election_id"].isin(loaded_ids) & ((nuances["label_kind"] != "list_code")
+                              | (nuances["election_id"] + "|" + nuances["label"]).isin(used_labels))
+                              ].rename(columns={"bloc": "bloc_code"})[
             ["election_id", "label", "label_kind", "display_name", "bloc_code", "rationale"]]
         .sort_values(["election_id", "label"]),
         "fact_turnout": turnout[["election_id", "commune_code", "registered", "voters", "blank", "null_ballots",
@@ -344,6 +466,9 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
             ["election_id", "commune_code", "bloc_code", "votes", "share_expressed", "n_labels"]],
         "fact_label_result": labels[["election_id", "commune_code", "label", "votes", "share_expressed"]],
         "fact_turnout_bureau": bureaux[BUREAU_FACT_COLUMNS],
+        "fact_national_result": national.fact_national_result,
+        "fact_national_turnout": national.fact_national_turnout,
+        "fact_departement_result": departements,
         "dim_indicator": indicators.dim_indicator,
         "fact_indicator": indicators.fact_indicator,
         "fact_indicator_departement": indicators.fact_indicator_departement,

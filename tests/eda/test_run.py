@@ -85,11 +85,11 @@ def test_real_warehouse_maps_and_run(tmp_path, shared_warehouse):
     """The warehouse built from the mirror: real boundaries, the 2022 presidential maps, the job."""
     tmp_settings = copy_warehouse(shared_warehouse.settings, tmp_path)
     tables = read_tables(tmp_settings.db_url)
-    shapes = load_commune_shapes(tmp_settings, tables["map_commune_code"])
+    shapes = load_commune_shapes(tables)  # from dim_commune_geometry, not the boundary files
     assert set(shapes) == set(tables["dim_commune"]["commune_code"])  # 266 communes, 69114 included
     x0, y0, x1, y1 = shapes["69123"].bounds
     assert 835_000 < x0 < x1 < 850_000 and 6_510_000 < y0 < y1 < 6_525_000  # Lyon, in Lambert-93 metres
-    lyon = load_lyon_arrondissements(tmp_settings)
+    lyon = load_lyon_arrondissements(tables)
     assert sorted(lyon) == [f"6938{i}" for i in range(1, 10)]
     assert lyon["69381"].within(shapes["69123"].buffer(300))
     ctx = map_context(tables, shapes, lyon)

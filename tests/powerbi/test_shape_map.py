@@ -7,7 +7,7 @@ import json
 import pandas as pd
 from shapely.geometry import shape
 
-from electio.pipeline import BOUNDARIES
+from electio.perimeter import departement_file
 from electio.powerbi.shapes import warehouse_communes
 from electio.powerbi.validate import check_shape_map, shape_map_features
 from electio.sources.geography import parse_geojson_features
@@ -27,7 +27,7 @@ def test_map_has_one_clockwise_polygon_per_commune(warehouse, template):
 
 def test_decoded_shapes_match_the_united_boundaries(warehouse, warehouse_template, built):
     dim, code_map = warehouse_communes(warehouse.db_url)
-    features = parse_geojson_features(resolve_source(*BOUNDARIES["69"], settings=warehouse).path)
+    features = parse_geojson_features(resolve_source(*departement_file("69").boundaries, settings=warehouse).path)
     expected = commune_shapes(features, code_map)
     decoded = shape_map_features(warehouse_template)["communes.topo.json"]
     names = dict(zip(dim["commune_code"], dim["commune_name"]))

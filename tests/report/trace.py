@@ -7,19 +7,15 @@ import importlib
 import json
 import math
 import re
-import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import create_engine, text
 
 from electio.report.build import as_text
 from electio.report.labels import DERIVE
-from electio.settings import PROJECT_ROOT, Settings
-
-TURNOUT_COLUMNS = {"departement", "inscrits", "votants", "blancs", "nuls", "exprimes", "abstentions"}
+from electio.settings import Settings
 
 
 class ReportText(HTMLParser):
@@ -84,16 +80,6 @@ def _scalar(engine, sql: str, params: dict):
     return rows[0][0]
 
 
-def _national_files() -> dict[str, tuple[str, str]]:
-    toml = tomllib.loads((PROJECT_ROOT / "src/electio/sources/elections.toml").read_text(encoding="utf-8"))
-    out = {}
-    for e in toml["election"]:
-        for c in e.get("check", []):
-            if c["kind"] == "aktiur_departement":
-                out[e["id"]] = (c["source"], c["file"])
-    return out
-
-
 class Recomputer:
     """Recomputes a registry entry without the report's code path."""
 
@@ -102,21 +88,22 @@ class Recomputer:
         self.mirror = mirror
         self.engine = create_engine(settings.db_url)
         self._france: dict[str, dict] = {}
-        self.nuances = pd.read_csv(PROJECT_ROOT / "data/reference/nuances.csv", dtype=str, keep_default_na=False)
 
     def france(self, election_id: str) -> dict:
+        """France-wide figures straight from the warehouse's national tables (not the report's code)."""
         if election_id not in self._france:
-            source, file = _national_files()[election_id]
-            frame = pd.read_csv(self.mirror / source / file, dtype=str, keep_default_na=False)
-            labels = [c for c in frame.columns if c not in TURNOUT_COLUMNS]
-            ref = self.nuances[self.nuances["election_id"] == election_id].set_index("label")["bloc"]
-            votes: dict[str, int] = {}
-            for label in labels:
-                votes[ref[label]] = votes.get(ref[label], 0) + int(frame[label].astype(int).sum())
-            self._france[election_id] = {"registered": int(frame["inscrits"].astype(int).sum()),
-                                         "voters": int(frame["votants"].astype(int).sum()),
-                                         "expressed": int(frame["exprimes"].astype(int).sum()), "votes": votes,
-                                         "file": f"{source}/{file}"}
+            with self.engine.connect() as conn:
+                shares = dict(conn.execute(text("SELECT bloc_code, share_expressed FROM fact_national_result "
+                                                "WHERE election_id = :e"), {"e": election_id}).fetchall())
+                registered, voters, source = conn.execute(text(
+                    "SELECT registered, voters, source_id FROM fact_national_turnout WHERE election_id = :e"),
+                    {"e": election_id}).fetchone()
+                files = [r[0] for r in conn.execute(text(
+                    "SELECT file_name FROM meta_source WHERE source_id = :s AND purpose IN "
+                    "(:p, 'official national totals')"), {"s": source, "p": f"national {election_id}"})]
+            assert len(files) == 1, files
+            self._france[election_id] = {"registered": registered, "voters": voters, "shares": shares,
+                                         "file": f"{source}/{files[0]}"}
         return self._france[election_id]
 
     def dep_share(self, election_id: str, bloc: str) -> float:
@@ -127,7 +114,7 @@ class Recomputer:
     def national(self, r: dict):
         e = r["election_id"]
         fr = self.france(e)
-        fr_share = lambda b: 100 * fr["votes"].get(b, 0) / fr["expressed"]  # noqa: E731
+        fr_share = lambda b: fr["shares"].get(b, 0.0)  # noqa: E731
         with self.engine.connect() as conn:
             blocs = [row[0] for row in conn.execute(text("SELECT bloc_code FROM dim_bloc"))]
         measure = r["measure"]
@@ -185,7 +172,8 @@ class Recomputer:
             shown = DERIVE[entry["derive"]](got) if entry["derive"] else ("" if got is None else as_text(got))
             return None if shown == entry["display"] else f"text {entry['display']!r} != recomputed {shown!r}"
         if got is None:
-            return f"number {entry['display']!r}: recomputation gives NULL"
+            # NULL in the warehouse (a figure not published) must be printed as missing.
+            return None if entry["value"] is None else f"number {entry['display']!r}: recomputation gives NULL"
         value = float(got) * entry["scale"]
         if entry["value"] is None or not math.isclose(value, entry["value"], rel_tol=1e-6, abs_tol=1e-6):
             return f"number {entry['display']!r} ({entry['value']}) != recomputed {value}"

@@ -34,7 +34,7 @@ def manifest_rows() -> list[dict[str, str]]:
 
 def test_packaged_catalog_loads():
     catalog = load_catalog()
-    assert len(catalog) == 26
+    assert len(catalog) == 28  # + euro2024_interieur_web_france, national_results
     assert all(isinstance(s, Source) and s.files for s in catalog.values())
     assert len(catalog["euro2024_interieur_web_69"].files) == 266
     assert load_catalog() == catalog  # cached parse, equal result
@@ -43,7 +43,7 @@ def test_packaged_catalog_loads():
 
 def test_every_manifest_row_is_catalogued(manifest_rows):
     catalog = load_catalog()
-    assert len(manifest_rows) == 355
+    assert len(manifest_rows) == 358
     for row in manifest_rows:
         assert row["source_id"] in catalog, f"{row['source_id']} missing from the catalog"
         f = catalog[row["source_id"]].file(row["file"])
@@ -60,7 +60,7 @@ def test_download_urls_follow_obtained_from(manifest_rows):
     for row in manifest_rows:
         f = catalog[row["source_id"]].file(row["file"])
         origin = row["obtained_from"]
-        if m := re.fullmatch(r"([\w.-]+/[\w.-]+)@([0-9a-f]{40}):(.+)", origin):
+        if (m := re.fullmatch(r"([\w.-]+/[\w.-]+)@([0-9a-f]{40}):(.+)", origin)) and "(git archive" not in origin:
             assert f.url.startswith(f"https://raw.githubusercontent.com/{m[1]}/{m[2]}/"), f.url
             assert "%" in f.url or f.url.endswith(m[3])
         if f.url:
@@ -73,6 +73,9 @@ def test_download_urls_follow_obtained_from(manifest_rows):
         ("etalab_decoupage_administratif_2026", "communes.json"), ("etalab_decoupage_administratif_2026", "epci.json"),
         ("pres2012_communes_69_transcription", "Pres2012commT1_dep69_extract.csv"),
         ("pres2012_communes_69_transcription", "Pres2012commT2_dep69_extract.csv"),
+        # A git archive (not a file of the repository) and a transcription: only the mirror has them.
+        ("euro2024_interieur_web_france", "output_json_all_communes.tar.gz"),
+        ("national_results", "national_results.csv"), ("national_results", "CHECKS.md"),
     ])
     etalab = catalog["etalab_decoupage_administratif_2024"]
     assert etalab.file("etalab-decoupage-administratif-4.1.0.tgz").url == (

@@ -40,18 +40,18 @@ from shapely.ops import unary_union
 from electio.eda.answer import (STABILITY_RULE_FR, TURNOUT_LABEL_FR, relation_summary, restrict_to_first_rounds,
                                 strongest_relations, target_labels)
 from electio.eda.correlation import TURNOUT, CorrelationInputs, fold_text, prepare_inputs, transformed_unit
+from electio.perimeter import departement_name
 from electio.settings import Settings
+from electio.warehouse.geometry import geometries_from_table
 
 log = logging.getLogger("electio.eda")
 
 DPI = 150
 REFERENCE_ELECTION = "pres_2022_t1"
-DEPARTEMENT_NAMES = {"69": "Rhône"}
 #: French names of the indicator families (dim_indicator.family holds ASCII codes).
 FAMILY_LABELS_FR = {"population": "Population", "revenus": "Revenus", "emploi": "Emploi",
                     "entreprises": "Entreprises", "securite": "Sécurité", "logement": "Logement",
                     "immigration": "Immigration", "recensement": "Recensement", "associations": "Associations"}
-LYON_ARRONDISSEMENTS = ("plm_arrondissements_contours", "plm-arrondissements.geojson")
 MISSING_COLOR = "#d9d9d9"
 MAP_SIZE = (10.0, 8.6)  # inches: map plus a legend on its right
 SIDE_LEGEND = dict(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, borderaxespad=0.0)
@@ -100,7 +100,7 @@ def departement_label(tables: dict[str, pd.DataFrame]) -> str:
     codes = sorted(set(dim["departement_code"])) if dim is not None and not dim.empty else []
     if len(codes) != 1:
         return "périmètre d'étude"
-    return DEPARTEMENT_NAMES.get(codes[0], f"département {codes[0]}")
+    return departement_name(codes[0])
 
 
 def _publisher(source_id: str) -> str:
@@ -174,31 +174,19 @@ def to_lambert93(geom: BaseGeometry) -> BaseGeometry:
     return shapely.transform(geom, lambda xy: np.column_stack(transform(xy[:, 0], xy[:, 1])))
 
 
-def load_commune_shapes(settings: Settings, code_map: pd.DataFrame) -> dict[str, BaseGeometry]:
-    """Current communes' boundaries (Lambert-93), from the COG 2018 layer of the catalog."""
-    from electio.pipeline import BOUNDARIES
-    from electio.sources.geography import parse_geojson_features
-    from electio.sources.resolve import resolve_source
-    from electio.transform.communes import commune_shapes
-
-    if settings.departement not in BOUNDARIES:
-        raise LookupError(f"no commune boundary file in the catalog for département {settings.departement}")
-    source_id, file_name = BOUNDARIES[settings.departement]
-    features = parse_geojson_features(resolve_source(source_id, file_name, settings=settings).path)
-    return {code: to_lambert93(geom) for code, geom in sorted(commune_shapes(features, code_map).items())}
+def load_commune_shapes(tables: dict[str, pd.DataFrame]) -> dict[str, BaseGeometry]:
+    """Current communes' boundaries (Lambert-93), from the warehouse's dim_commune_geometry."""
+    communes, _ = geometries_from_table(tables.get("dim_commune_geometry"))
+    if not communes:
+        raise LookupError("the warehouse has no commune boundaries (dim_commune_geometry is empty: no boundary "
+                          "file in the perimeter file of this département)")
+    return {code: to_lambert93(geom) for code, geom in sorted(communes.items())}
 
 
-def load_lyon_arrondissements(settings: Settings) -> dict[str, BaseGeometry]:
-    """Lyon's 9 arrondissements (69381-69389), Lambert-93; empty outside the Rhône."""
-    from electio.sources.geography import parse_geojson_features
-    from electio.sources.resolve import resolve_source
-    from shapely.geometry import shape
-
-    if settings.departement != "69":
-        return {}
-    path = resolve_source(*LYON_ARRONDISSEMENTS, settings=settings).path
-    return {code: to_lambert93(shape(geom)) for code, geom in parse_geojson_features(path)
-            if code.startswith("6938")}
+def load_lyon_arrondissements(tables: dict[str, pd.DataFrame]) -> dict[str, BaseGeometry]:
+    """Municipal arrondissements drawn inside their commune (Lyon 69381-69389), Lambert-93."""
+    _, arrondissements = geometries_from_table(tables.get("dim_commune_geometry"))
+    return {code: to_lambert93(geom) for code, geom in sorted(arrondissements.items())}
 
 
 def _polygons(geom: BaseGeometry) -> list:
@@ -893,8 +881,8 @@ def write_figures(tables: dict[str, pd.DataFrame], corr: pd.DataFrame | None, se
     files: list[Path] = []
     if shapes is None:
         try:
-            shapes = load_commune_shapes(settings, tables["map_commune_code"])
-            arrondissements = load_lyon_arrondissements(settings) if arrondissements is None else arrondissements
+            shapes = load_commune_shapes(tables)
+            arrondissements = load_lyon_arrondissements(tables) if arrondissements is None else arrondissements
         except Exception as exc:  # maps are optional: the analysis stands without them
             log.warning("commune boundaries unavailable, maps skipped: %s", exc)
             shapes = None

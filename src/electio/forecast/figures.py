@@ -31,6 +31,7 @@ from matplotlib.patches import Patch, Rectangle
 from shapely.geometry.base import BaseGeometry
 
 from electio.eda.answer import target_labels
+from electio.perimeter import departement_file
 from electio.eda.figures import (BOUNDARY_CREDIT, MAP_SIZE, _draw_map, _footer, _fr_formatter, _new,
                                  _overlay_handles, _save, departement_label, fr_number,
                                  load_commune_shapes, load_lyon_arrondissements, map_context)
@@ -42,7 +43,6 @@ from electio.settings import Settings
 log = logging.getLogger("electio.forecast")
 
 #: Default communes of the time curves: Lyon, Villeurbanne, Villefranche-sur-Saône (+ one rural commune).
-DEFAULT_COMMUNES = ("69123", "69266", "69264")
 RURAL_POPULATION = 2_000
 TOP_COMMUNES = 25
 #: One colour per hypothesis, the same in every figure (history is drawn in the bloc's colour).
@@ -137,8 +137,13 @@ def rural_commune(tables: dict[str, pd.DataFrame]) -> str | None:
 
 
 def default_communes(tables: dict[str, pd.DataFrame]) -> list[str]:
-    known = set(tables["dim_commune"]["commune_code"])
-    out = [c for c in DEFAULT_COMMUNES if c in known]
+    """The perimeter files' default communes (data/perimeters/), else the 3 most populous, plus a rural one."""
+    dim = tables["dim_commune"]
+    known = set(dim["commune_code"])
+    declared = [c for dep in sorted(set(dim["departement_code"])) for c in departement_file(dep).default_communes]
+    out = [c for c in declared if c in known] or (
+        dim.assign(_p=dim["population"].astype(float)).sort_values(["_p", "commune_code"], ascending=[False, True])
+        ["commune_code"].head(3).tolist())
     rural = rural_commune(tables)
     if rural and rural not in out:
         out.append(rural)
@@ -619,8 +624,8 @@ def write_forecast_figures(tables: dict[str, pd.DataFrame], settings: Settings, 
     files.append(probability_bars(tables, etype, out_dir))
     if shapes is None:
         try:
-            shapes = load_commune_shapes(settings, tables["map_commune_code"])
-            arrondissements = load_lyon_arrondissements(settings) if arrondissements is None else arrondissements
+            shapes = load_commune_shapes(tables)
+            arrondissements = load_lyon_arrondissements(tables) if arrondissements is None else arrondissements
         except Exception as exc:  # maps are optional: the other figures stand without them
             log.warning("commune boundaries unavailable, forecast maps skipped: %s", exc)
             shapes = None

@@ -1,7 +1,7 @@
 """The communes' TopoJSON embedded in the template for the Shape Map visual.
 
-Built from the mirror's boundaries (COG 2018) united onto the reference communes with
-the warehouse's ``map_commune_code``, exactly as ``dim_commune`` was built, so that the
+Read from the warehouse's ``dim_commune_geometry`` (boundaries united onto the
+reference communes by the pipeline, exactly as ``dim_commune`` was built), so that the
 map keys are the model's ``Code commune``. Coordinates stay in WGS84 longitude/latitude
 (the Shape Map projects them itself) and exterior rings are clockwise, the winding d3
 (which draws the Shape Map) expects for polygons smaller than a hemisphere.
@@ -19,6 +19,7 @@ from sqlalchemy import inspect
 
 from electio.errors import ElectioError
 from electio.settings import Settings
+from electio.warehouse.geometry import read_commune_geometries
 
 log = logging.getLogger("electio.powerbi")
 
@@ -61,23 +62,14 @@ def communes_topojson(settings: Settings) -> bytes:
     """UTF-8 TopoJSON of the warehouse's communes (object ``communes``, key = code)."""
     import topojson
 
-    from electio.pipeline import BOUNDARIES
-    from electio.sources.geography import parse_geojson_features
-    from electio.sources.resolve import resolve_source
-    from electio.transform.communes import commune_shapes
-
-    dim, code_map = warehouse_communes(settings.db_url)
-    departements = sorted(set(dim["departement_code"]))
-    features: list[tuple[str, dict]] = []
-    for dep in departements:
-        if dep not in BOUNDARIES:
-            log.warning("no commune boundaries catalogued for département %s: the Shape Map will be empty "
-                        "(the latitude/longitude map still works)", dep)
-            continue
-        features += parse_geojson_features(resolve_source(*BOUNDARIES[dep], settings=settings).path)
-    shapes = commune_shapes(features, code_map)
+    dim, _ = warehouse_communes(settings.db_url)
+    shapes, _ = read_commune_geometries(settings.db_url)
+    if not shapes:
+        log.warning("the warehouse has no commune boundaries (dim_commune_geometry) for département(s) %s: the "
+                    "Shape Map will be empty (the latitude/longitude map still works)",
+                    ", ".join(sorted(set(dim["departement_code"]))))
     missing = sorted(set(dim["commune_code"]) - set(shapes))
-    if missing and features:
+    if missing and shapes:
         log.warning("%d communes without boundary in the Shape Map: %s", len(missing), ", ".join(missing[:10]))
     collection = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": code, "properties": {"code": code, "nom": name},

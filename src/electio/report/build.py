@@ -763,7 +763,7 @@ def render_report(tables: dict[str, pd.DataFrame], settings: Settings, *, france
     if france is None:
         from electio.report.national import france_bloc_table
 
-        france = france_bloc_table(settings, set(tables["dim_election"]["election_id"])
+        france = france_bloc_table(tables, set(tables["dim_election"]["election_id"])
                                    if ds.has(tables, "dim_election") else set())
     diagrams = diagrams if diagrams is not None else _diagrams()
     figures_dir = Path(settings.reports_dir) / "figures"

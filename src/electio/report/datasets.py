@@ -346,19 +346,21 @@ def representativeness(tables: dict[str, pd.DataFrame], france: dict[str, dict])
                          "SELECT 100.0 * SUM(votes) / (SELECT SUM(expressed) FROM fact_turnout "
                          "WHERE election_id = :election_id) FROM fact_election_result "
                          "WHERE election_id = :election_id AND bloc_code = :bloc_code", digits=1),
-        "share_fr": Col("source files (national)", recipe={"kind": "national", "measure": "share"}, digits=1),
-        "gap": Col("fact_election_result, source files (national)", recipe={"kind": "national", "measure": "gap"},
+        "share_fr": Col("fact_national_result", "SELECT share_expressed FROM fact_national_result "
+                        "WHERE election_id = :election_id AND bloc_code = :bloc_code", digits=1),
+        "gap": Col("fact_election_result, fact_national_result", recipe={"kind": "national", "measure": "gap"},
                    digits=1),
     }
     per_el_cols = {
-        "r": Col("fact_election_result, source files (national)", recipe={"kind": "national", "measure": "r"},
+        "r": Col("fact_election_result, fact_national_result", recipe={"kind": "national", "measure": "r"},
                  digits=2),
-        "mean_abs_gap": Col("fact_election_result, source files (national)",
+        "mean_abs_gap": Col("fact_election_result, fact_national_result",
                             recipe={"kind": "national", "measure": "mean_abs_gap"}, digits=1),
         "turnout_dep": Col("fact_turnout", "SELECT 100.0 * SUM(voters) / SUM(registered) FROM fact_turnout "
                                            "WHERE election_id = :election_id", digits=1),
-        "turnout_fr": Col("source files (national)", recipe={"kind": "national", "measure": "turnout"}, digits=1),
-        "weight": Col("fact_turnout, source files (national)", recipe={"kind": "national", "measure": "weight"},
+        "turnout_fr": Col("fact_national_turnout", "SELECT 100.0 * voters / registered FROM fact_national_turnout "
+                          "WHERE election_id = :election_id", digits=1),
+        "weight": Col("fact_turnout, fact_national_turnout", recipe={"kind": "national", "measure": "weight"},
                       digits=2),
     }
     empty = (Traced(pd.DataFrame(columns=["election_id", "bloc_code", *per_bloc_cols]), ["election_id", "bloc_code"],
@@ -378,7 +380,7 @@ def representativeness(tables: dict[str, pd.DataFrame], france: dict[str, dict])
         fr = france[e]
         dep = shares[shares["election_id"] == e].set_index("bloc_code")["share"]
         for b in blocs:
-            s_fr = 100 * fr["bloc_votes"].get(b, 0) / fr["expressed"]
+            s_fr = fr["bloc_share"].get(b, 0.0)
             s_dep = float(dep.get(b, 0.0))
             rows.append({"election_id": e, "bloc_code": b, "share_dep": s_dep, "share_fr": s_fr,
                          "gap": s_dep - s_fr})

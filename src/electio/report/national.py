@@ -1,11 +1,10 @@
-"""France-wide bloc totals, to judge how representative the perimeter is.
+"""France-wide bloc shares, to judge how representative the perimeter is.
 
-The warehouse holds the perimeter only. National results exist in the mirror for the
-elections of the aktiur files (2014-2019): one row per département, one column per
-label. The elections and files are those declared as ``aktiur_departement`` checks in
-``electio/sources/elections.toml``; labels are mapped to blocs with the same reviewed
-reference as the warehouse (``data/reference/nuances.csv``), so the national shares
-are comparable with the perimeter's.
+Read from the warehouse (``fact_national_result``, ``fact_national_turnout``, built
+by the pipeline for every election with national data, whatever the perimeter):
+the report never parses source files. An election whose national shares do not
+cover every bloc (partial official figures, e.g. legislative 2024 published as
+percentages of the main nuances only) is left out of the comparison, with a log line.
 """
 
 from __future__ import annotations
@@ -16,17 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from electio.errors import ElectioError
-from electio.settings import Settings
-from electio.sources.readers import read_table, to_counts
-from electio.sources.resolve import resolve_source
 from electio.transform.elections import load_election_specs
-from electio.transform.politics import assign_blocs, load_nuances
 
 log = logging.getLogger("electio.report")
 
-NATIONAL_CHECK_KIND = "aktiur_departement"
-_TURNOUT = ("inscrits", "votants", "blancs", "nuls", "exprimes", "abstentions")
+#: Bloc shares summing to 100 within this many points are a complete national result.
+COMPLETE_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
@@ -37,51 +31,44 @@ class NationalFile:
 
 
 def national_files() -> list[NationalFile]:
-    """Elections with a France-wide département file, in elections.toml order."""
-    files = []
-    for spec in load_election_specs():
-        for check in spec.checks:
-            if check.get("kind") == NATIONAL_CHECK_KIND:
-                files.append(NationalFile(spec.id, check["source"], check["file"]))
-                break
-    return files
+    """Elections with a declared France-wide file (elections.toml ``national``), in order."""
+    return [NationalFile(spec.id, spec.national[0]["source"], spec.national[0]["file"])
+            for spec in load_election_specs() if spec.national]
 
 
-def france_totals(path, election_id: str, nuances: pd.DataFrame | None = None) -> dict:
-    """Registered, voters, expressed and votes per bloc summed over every row of the file.
-
-    Every row counts: metropolitan and overseas départements and French citizens abroad,
-    i.e. the whole electorate of the election.
-    """
-    frame = read_table(path, sep=",", required=["departement", "inscrits", "votants", "exprimes"])
-    labels = [c for c in frame.columns if c != "departement" and c not in _TURNOUT]
-    frame = to_counts(frame, ["inscrits", "votants", "exprimes"] + labels, path)
-    votes = pd.DataFrame({"label": labels, "votes": [int(frame[c].sum()) for c in labels]})
-    nuances = load_nuances() if nuances is None else nuances
-    by_bloc = assign_blocs(votes, nuances, election_id).groupby("bloc")["votes"].sum()
-    return {"registered": int(frame["inscrits"].sum()), "voters": int(frame["votants"].sum()),
-            "expressed": int(frame["exprimes"].sum()), "bloc_votes": {k: int(v) for k, v in by_bloc.items()}}
+def _float(value) -> float:
+    return float("nan") if value is None or pd.isna(value) else float(value)
 
 
-def france_bloc_table(settings: Settings, election_ids: set[str] | None = None) -> dict[str, dict]:
-    """France totals per election for the elections with a national file.
-
-    A file that cannot be resolved or read is skipped with a warning (the report says
-    which comparison is missing); it never stops the report.
-    """
+def france_bloc_table(tables: dict[str, pd.DataFrame], election_ids: set[str] | None = None) -> dict[str, dict]:
+    """France totals per election: registered, voters, expressed (NaN if not published),
+    bloc_share (percent of expressed, every bloc), source_id and file_name (lineage)."""
+    result, turnout = tables.get("fact_national_result"), tables.get("fact_national_turnout")
+    if result is None or result.empty:
+        return {}
+    turnout = turnout.set_index("election_id") if turnout is not None else pd.DataFrame()
+    files = {}
+    meta = tables.get("meta_source")
+    if meta is not None and not meta.empty:
+        for r in meta.itertuples():
+            if r.purpose.startswith("national "):
+                files[(r.purpose.split(" ", 1)[1], r.source_id)] = r.file_name
+            elif r.purpose == "official national totals":
+                files[("*", r.source_id)] = r.file_name
     out: dict[str, dict] = {}
-    nuances = load_nuances()
-    for nf in national_files():
-        if election_ids is not None and nf.election_id not in election_ids:
+    for eid, group in result.groupby("election_id", sort=False):
+        if election_ids is not None and eid not in election_ids:
             continue
-        try:
-            path = resolve_source(nf.source_id, nf.file_name, settings=settings).path
-            totals = france_totals(path, nf.election_id, nuances)
-        except (ElectioError, OSError, ValueError) as exc:
-            log.warning("national totals of %s unavailable: %s", nf.election_id, exc)
+        shares = dict(zip(group["bloc_code"], group["share_expressed"].astype(float)))
+        if abs(sum(shares.values()) - 100) > COMPLETE_TOLERANCE:
+            log.info("national shares of %s cover %.2f %% of expressed votes (partial): left out of the "
+                     "representativeness comparison", eid, sum(shares.values()))
             continue
-        totals["source_id"], totals["file_name"] = nf.source_id, nf.file_name
-        out[nf.election_id] = totals
+        sid = group["source_id"].iloc[0]
+        t = turnout.loc[eid] if eid in turnout.index else {}
+        out[eid] = {"registered": _float(t.get("registered")), "voters": _float(t.get("voters")),
+                    "expressed": _float(t.get("expressed")), "bloc_share": shares, "source_id": sid,
+                    "file_name": files.get((eid, sid), files.get(("*", sid), ""))}
     return out
 
 

@@ -90,6 +90,14 @@ SOURCES: dict[str, dict[str, str]] = {
         "title": "European 2024 results per Rhône commune (Ministry results site, JSON)",
         "geography": "Rhône (69) communes, one JSON file per commune named <INSEE code>.json",
     },
+    "euro2024_interieur_web_france": {
+        "title": "European 2024 results per commune of France (Ministry results site, JSON in one tar.gz)",
+    },
+    "national_results": {
+        "title": "Official national (France entière) results per election, transcribed (CHECKS.md)",
+        "format": "CSV (election_id, level, label, nuance_code, votes, pct_exprimes, source_url, source_publisher, "
+                  "note) and its checks in Markdown (CHECKS.md)",
+    },
     "france_geojson_69": {
         "title": "Rhône boundaries, COG 2018 (france-geojson)",
         "geography": "Rhône (69): communes (278 features), département outline, arrondissements (2), "
@@ -216,8 +224,14 @@ def download(row: dict[str, str], tarballs: dict[tuple[str, str], str]) -> tuple
         tarball = tarballs.get((m["package"], m["version"]), npm_tarball_url(m["package"], m["version"]))
         return "", (f"no direct URL: extract {m['member']} from the npm tarball of {m['package']} "
                     f"{m['version']} ({tarball}), byte-identical")
+    if origin.startswith("transcribed from stored public pages"):
+        return "", (f"no direct URL: {origin} (a transcription, not a byte copy); only the electio mirror "
+                    "has these bytes")
     if m := GITHUB.match(origin):
         remark = m["remark"] or ""
+        if remark.startswith("git archive") and "*" in m["path"]:
+            return "", (f"no direct URL: git archive of {m['repo']}@{m['commit']}:{m['path']} ({remark}); "
+                        "only the electio mirror has this archive")
         if "transcri" in remark.lower() or row["known_issues"].upper().startswith("TRANSCRIPTION"):
             return "", (f"no direct URL: {remark or 'rows transcribed'} from {m['repo']}@{m['commit']}:{m['path']} "
                         "(a transcription, not a byte copy); only the electio mirror has these bytes")

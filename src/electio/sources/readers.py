@@ -108,15 +108,49 @@ def to_counts(frame: pd.DataFrame, columns: Iterable[str], path: Path, *,
     return out
 
 
+#: Ministry codes of overseas départements and collectivities -> INSEE département.
+#: ZX is Saint-Barthélemy (977) and Saint-Martin (978) reported together; the
+#: commune's first digit (7 or 8) tells them apart. 2014 files use 971... directly.
+MINISTRY_DEPARTEMENTS = {"ZA": "971", "ZB": "972", "ZC": "973", "ZD": "974", "ZS": "975", "ZM": "976",
+                         "ZX": "977", "ZW": "986", "ZP": "987", "ZN": "988"}
+#: French citizens abroad: "ZZ" (2012, 2017, 2019), "99" (2014). Not a commune.
+ABROAD = ("ZZ", "99")
+#: Ministry units that are not INSEE communes: Wallis-et-Futuna is one unit (001)
+#: in the results, three circonscriptions (98611-98613) in the COG.
+NON_COMMUNE_UNITS = {"98601": "Wallis-et-Futuna reported as one unit (the COG has 98611-98613)"}
+
+
+def departement_code(dep: pd.Series) -> pd.Series:
+    """INSEE département of a Ministry département column ('1.0' -> '01', 'ZA' -> '971').
+
+    Abroad stays 'ZZ' ('99' in 2014 becomes 'ZZ'); the joint Saint-Barthélemy/Saint-Martin
+    unit stays 'ZX' (977 in 2014 files) at département level.
+    """
+    dep = dep.astype(str).str.strip().str.upper().str.replace(r"\.0$", "", regex=True).str.zfill(2)
+    dep = dep.replace({"99": "ZZ", "977": "ZX"})
+    return dep.map(lambda d: MINISTRY_DEPARTEMENTS.get(d, d) if d != "ZX" else d)
+
+
 def commune_code(dep: pd.Series, com: pd.Series) -> pd.Series:
     """5-character INSEE code from a département code and a 3-digit commune code.
 
     The Ministry files split the code ("69" + "123"); some exports write the
-    département as a float ("69.0").
+    département as a float ("69.0"). Overseas: 'ZA' + '101' and '971' + '101' give
+    97101, 'ZP' + '011' gives 98711, 'ZX' + '801' gives 97801 (Saint-Martin).
+    Abroad rows give 'ZZ' + the Ministry number (never an INSEE code: callers reject them).
     """
-    dep = dep.astype(str).str.strip().str.replace(r"\.0$", "", regex=True).str.zfill(2)
-    com = com.astype(str).str.strip().str.replace(r"\.0$", "", regex=True).str.zfill(3)
-    return dep + com.str[-3:]
+    dep = dep.astype(str).str.strip().str.upper().str.replace(r"\.0$", "", regex=True).str.zfill(2)
+    com = com.astype(str).str.strip().str.replace(r"\.0$", "", regex=True).str.zfill(3).str[-3:]
+    dep = dep.replace({"99": "ZZ"}).map(lambda d: MINISTRY_DEPARTEMENTS.get(d, d))
+    overseas = dep.str.len() == 3
+    joint = dep.isin(["977", "978"])  # one Ministry unit for both: the commune number says which
+    dep = dep.where(~joint, "97" + com.str[0])
+    return (dep + com).where(~overseas, dep + com.str[-2:])
+
+
+def insee_departement(code: pd.Series) -> pd.Series:
+    """Département of 5-character INSEE commune codes (3 digits overseas)."""
+    return code.str[:2].where(~code.str.startswith(("97", "98")), code.str[:3])
 
 
 def require_unique(frame: pd.DataFrame, key: list[str], path: Path) -> None:

@@ -16,7 +16,6 @@ from shapely.ops import unary_union
 
 from electio.errors import ElectioError
 
-METROPOLE_DE_LYON_EPCI = "200046977"
 LAMBERT_93 = 2154
 
 
@@ -60,23 +59,36 @@ def commune_shapes(features: list[tuple[str, dict]], code_map: pd.DataFrame) -> 
 
 def build_dim_commune(etalab: pd.DataFrame, epci: pd.DataFrame, cog: pd.DataFrame,
                       features: list[tuple[str, dict]], code_map: pd.DataFrame, *,
-                      departement: str, cog_vintage: int) -> pd.DataFrame:
-    """Reference communes of one département with their attributes."""
-    dim = etalab[(etalab["type"] == "commune-actuelle") & (etalab["departement"] == departement)]
+                      departement, cog_vintage: int, territories: dict | None = None) -> pd.DataFrame:
+    """Reference communes of the perimeter (one département code or a list) with their attributes.
+
+    ``territories`` (département -> its perimeter file's territories) splits a
+    département into sub-territories, e.g. the Métropole de Lyon and the Rhône.
+    """
+    wanted = [departement] if isinstance(departement, str) else list(departement)
+    dim = etalab[(etalab["type"] == "commune-actuelle") & (etalab["departement"].isin(wanted))]
     if dim.empty:
-        raise ElectioError(f"no commune of département {departement!r} in the reference list")
-    dim = dim[["code", "name", "population"]].rename(columns={"code": "commune_code", "name": "commune_name"})
-    dim["departement_code"] = departement
+        raise ElectioError(f"no commune of département {', '.join(wanted)!r} in the reference list")
+    dim = dim[["code", "name", "population", "departement"]].rename(
+        columns={"code": "commune_code", "name": "commune_name", "departement": "departement_code"})
     dim = dim.merge(epci[["commune_code", "epci_code", "epci_name"]], on="commune_code", how="left")
     cog_com = cog[cog["type"] == "COM"][["code", "ctcd", "canton_code"]]
     dim = dim.merge(cog_com.rename(columns={"code": "commune_code"}), on="commune_code", how="left")
-    if departement == "69":
-        # CTCD is INSEE's own split (69M Métropole, 69D Rhône); EPCI membership is the
-        # fallback for a code COG does not know.
-        in_metropole = dim["ctcd"].eq("69M") | (dim["ctcd"].isna() & dim["epci_code"].eq(METROPOLE_DE_LYON_EPCI))
-        dim["territory"] = in_metropole.map({True: "metropole_lyon", False: "rhone"})
-    else:
-        dim["territory"] = "departement"
+    dim["territory"] = "departement"
+    for dep, split in (territories or {}).items():
+        if not split:
+            continue
+        rows = dim["departement_code"] == dep
+        default = next(t.code for t in split if t.default)
+        side = pd.Series(default, index=dim.index[rows])
+        for t in split:
+            if t.default:
+                continue
+            # CTCD is INSEE's own split; EPCI membership is the fallback for a code COG lacks.
+            member = dim.loc[rows, "ctcd"].eq(t.ctcd) | (dim.loc[rows, "ctcd"].isna()
+                                                        & dim.loc[rows, "epci_code"].eq(t.epci))
+            side[member] = t.code
+        dim.loc[rows, "territory"] = side
     # COG gives communes outside any canton a pseudo-canton "<dep>99" (the whole
     # Métropole de Lyon is 6999): that is not a canton, so it is stored as missing.
     canton = dim["canton_code"].fillna("")

@@ -16,7 +16,7 @@ from typing import Callable
 
 import pandas as pd
 
-from electio.sources.elections import StagedElection, aktiur, agregees, ministere, pres2012
+from electio.sources.elections import StagedElection, aktiur, agregees, euro2024, ministere, pres2012
 from electio.transform.communes import harmonise_communes
 from electio.transform.politics import BLOCS, assign_blocs
 
@@ -37,6 +37,7 @@ class ElectionSpec:
     sources: list[dict] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)
     bureaux: list[dict] = field(default_factory=list)
+    national: list[dict] = field(default_factory=list)
 
     def source_for(self, departement: str) -> dict | None:
         """First source whose perimeter covers the département, or None."""
@@ -49,9 +50,11 @@ class ElectionSpec:
         return next((b for b in self.bureaux if _covers(b, departement)), None)
 
 
-def _covers(entry: dict, departement: str) -> bool:
+def _covers(entry: dict, departement) -> bool:
+    """Whether an entry covers the département, or every département of a list."""
     deps = entry.get("departements", ["*"])
-    return "*" in deps or departement in deps
+    wanted = [departement] if isinstance(departement, str) else list(departement)
+    return "*" in deps or all(d in deps for d in wanted)
 
 
 def load_election_specs(text: str | None = None) -> list[ElectionSpec]:
@@ -63,7 +66,7 @@ def load_election_specs(text: str | None = None) -> list[ElectionSpec]:
         specs.append(ElectionSpec(id=item["id"], type=item["type"], year=int(item["year"]),
                                   round=int(item["round"]), date=item["date"], label_fr=item["label_fr"],
                                   sources=item.get("source", []), checks=item.get("check", []),
-                                  bureaux=item.get("bureaux", [])))
+                                  bureaux=item.get("bureaux", []), national=item.get("national", [])))
     ids = [s.id for s in specs]
     if len(ids) != len(set(ids)):
         raise ValueError("duplicate election id in elections.toml")
@@ -79,6 +82,8 @@ def stage_election(source: dict, departement: str, resolve: Resolver) -> StagedE
         return pres2012.parse_communes(resolve(sid, source["file"]), departement=departement)
     if parser == "ministere_wide":
         return ministere.parse_wide(resolve(sid, source["file"]), departement=departement)
+    if parser == "euro2024_france":
+        return euro2024.parse_france_archive(resolve(sid, source["file"]), departement=departement)
     if parser == "agregees":
         return agregees.parse(resolve(sid, source["turnout_file"]), resolve(sid, source["file"]),
                               election_key=source["key"], label_field=source["label_field"],

@@ -6,6 +6,7 @@ versioned; a label the reference does not know stops the load.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -46,10 +47,26 @@ def load_nuances(path: Path | None = None) -> pd.DataFrame:
     return ref
 
 
-def assign_blocs(results: pd.DataFrame, nuances: pd.DataFrame, election_id: str) -> pd.DataFrame:
-    """Add a ``bloc`` column to label-level results; fail on any unknown label."""
+def label_key(name: str) -> str:
+    """Labels compared across files ('LePen' ~ 'LE PEN', 'Dupont.Aignan' ~ 'DUPONT-AIGNAN')."""
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def assign_blocs(results: pd.DataFrame, nuances: pd.DataFrame, election_id: str, *,
+                 by_key: bool = False) -> pd.DataFrame:
+    """Add a ``bloc`` column to label-level results; fail on any unknown label.
+
+    ``by_key`` matches labels spelled differently by another file of the same
+    election (case, accents, punctuation: :func:`label_key`); a key shared by labels
+    of different blocs is refused rather than guessed.
+    """
     ref = nuances[nuances["election_id"] == election_id].set_index("label")["bloc"]
-    blocs = results["label"].map(ref)
+    if by_key:
+        keyed = ref.groupby(ref.index.map(label_key)).agg(lambda b: b.iloc[0] if b.nunique() == 1 else None)
+        blocs = results["label"].map(label_key).map(keyed.dropna())
+    else:
+        blocs = results["label"].map(ref)
     if blocs.isna().any():
         unknown = sorted(results.loc[blocs.isna(), "label"].unique())
         raise UnmappedLabelError(

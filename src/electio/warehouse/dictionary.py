@@ -119,6 +119,7 @@ VOCABULARY: dict[str, tuple[str, str]] = {
 #: Where the rows of each table come from.
 TABLE_SOURCES: dict[str, str] = {
     "dim_commune": "INSEE COG 2025/2026 (Etalab), IGN Admin Express COG 2018",
+    "dim_commune_geometry": "IGN Admin Express COG 2018, Etalab API Géo (fichier de périmètre data/perimeters/)",
     "map_commune_code": "INSEE COG 2026 (Etalab : anciens codes, communes déléguées, arrondissements)",
     "dim_election": "electio (src/electio/sources/elections.toml)",
     "dim_bloc": "electio (data/reference/blocs.csv)",
@@ -127,6 +128,11 @@ TABLE_SOURCES: dict[str, str] = {
     "fact_election_result": "Ministère de l'Intérieur, agrégé par bloc",
     "fact_label_result": "Ministère de l'Intérieur",
     "fact_turnout_bureau": "Ministère de l'Intérieur (bureaux de vote)",
+    "fact_national_result": "Conseil constitutionnel / Ministère de l'Intérieur (totaux nationaux, fichiers "
+                            "nationaux par département ; source_id)",
+    "fact_national_turnout": "Conseil constitutionnel / Ministère de l'Intérieur (source_id)",
+    "fact_departement_result": "Ministère de l'Intérieur (fichiers nationaux par département ou canton, "
+                               "communes de France 2024)",
     "dim_indicator": "electio (src/electio/sources/indicators/*.toml)",
     "fact_indicator": "INSEE, DARES/France Travail, URSSAF, SSMSI (dim_indicator.source_id)",
     "fact_indicator_departement": "SSMSI (dim_indicator.source_id)",

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from electio.sources.readers import NON_COMMUNE_UNITS, insee_departement
+
 TURNOUT_COLUMNS = ["source_code", "source_name", "registered", "voters", "blank",
                    "null_ballots", "blank_and_null", "expressed"]
 RESULT_COLUMNS = ["source_code", "label", "votes"]
@@ -37,6 +39,10 @@ class StagedElection:
     rejected: list[Rejection] = field(default_factory=list)
     #: Rows of the file within the perimeter (default: one per source commune).
     rows_kept: int | None = None
+    #: Some votes were rebuilt from rounded percentages (European 2024 site): their
+    #: sum may differ from exprimés by rounding, which the checks bound instead of
+    #: requiring equality.
+    votes_rebuilt: bool = False
 
     def __post_init__(self) -> None:
         self.turnout = self.turnout[TURNOUT_COLUMNS].reset_index(drop=True)
@@ -45,6 +51,13 @@ class StagedElection:
             self.bureaux = self.bureaux[BUREAU_COLUMNS].reset_index(drop=True)
         if self.rows_kept is None:
             self.rows_kept = len(self.turnout)
+
+    def restricted(self, departements) -> "StagedElection":
+        """The same election limited to some départements (a France-wide file parsed once)."""
+        keep_t = in_perimeter(self.turnout["source_code"], departements)
+        keep_r = in_perimeter(self.results["source_code"], departements)
+        return StagedElection(turnout=self.turnout[keep_t], results=self.results[keep_r], rows_read=self.rows_read,
+                              rejected=list(self.rejected), votes_rebuilt=self.votes_rebuilt)
 
 
 def given(frame: pd.DataFrame, **columns: str | None) -> pd.DataFrame:
@@ -59,3 +72,29 @@ def given(frame: pd.DataFrame, **columns: str | None) -> pd.DataFrame:
         out[target] = out[source] if source else pd.NA
         out[target] = out[target].astype("Int64")
     return out
+
+
+def in_perimeter(codes: pd.Series, departements) -> pd.Series:
+    """Rows whose INSEE commune code lies in the perimeter ("*" = everything in the file)."""
+    if departements == "*":
+        return pd.Series(True, index=codes.index)
+    wanted = {departements} if isinstance(departements, str) else set(departements)
+    return insee_departement(codes).isin(wanted)
+
+
+def reject_non_communes(frame: pd.DataFrame, code_column: str, file_name: str) -> tuple[pd.DataFrame,
+                                                                                     list[Rejection]]:
+    """Drop, with a reason per line, the rows that are not INSEE communes.
+
+    French citizens abroad (Ministry département ZZ, 99 in 2014) and units the COG
+    splits differently (Wallis-et-Futuna) have results but no commune: they are
+    rejected and counted, never dropped silently nor forced onto a commune.
+    """
+    codes = frame[code_column]
+    abroad = codes.str.startswith("ZZ")
+    unit = codes.isin(list(NON_COMMUNE_UNITS))
+    rejected = [Rejection(file_name, int(line), "French citizens abroad (Ministry département ZZ/99): "
+                          f"not a commune ({code})") for line, code in codes[abroad].items()]
+    rejected += [Rejection(file_name, int(line), f"{code}: {NON_COMMUNE_UNITS[code]}")
+                 for line, code in codes[unit].items()]
+    return frame[~(abroad | unit)], rejected

@@ -62,10 +62,9 @@ def parse_candidates(path: Path, *, label_field: str) -> tuple[pd.DataFrame, int
 
 
 def parse(turnout_path: Path, candidates_path: Path, *, election_key: str, label_field: str,
-          departement: str) -> StagedElection:
-    """Both files of one election; the staging files only cover département 69."""
-    if departement != "69":
-        raise ValueError("the aggregated staging files only cover département 69")
+          departement=None) -> StagedElection:
+    """Both files of one election. The staging files cover the Rhône only: elections.toml
+    declares them for département 69, so no other perimeter reaches this parser."""
     turnout, read_t = parse_turnout(turnout_path, election_key=election_key)
     results, read_c, rejected = parse_candidates(candidates_path, label_field=label_field)
     return StagedElection(turnout=turnout, results=results, rows_read=read_t + read_c,

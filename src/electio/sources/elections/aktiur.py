@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from electio.errors import InputFormatError
-from electio.sources.elections import StagedElection, given
-from electio.sources.readers import commune_code, read_table, require_unique, to_counts
+from electio.sources.elections import StagedElection, given, in_perimeter, reject_non_communes
+from electio.sources.readers import commune_code, departement_code, read_table, require_unique, to_counts
 
 #: Columns that describe the unit and its turnout; every other column is a label.
 _NOT_LABELS = {"departement", "commune", "commune_libelle", "bureau", "circonscription", "inscrits", "votants",
@@ -22,28 +22,36 @@ _RENAME = {"inscrits": "registered", "votants": "voters", "exprimes": "expressed
            "blancs": "blank", "commune_libelle": "source_name"}
 
 
-def parse_commune_large(path: Path, *, departement: str) -> StagedElection:
-    """Commune-level (or bureau-level) wide file, filtered to one département
-    (``"*"``: all of them, for national-scale loads)."""
+def parse_commune_large(path: Path, *, departement) -> StagedElection:
+    """Commune-level (or bureau-level) wide file, filtered to the perimeter: one
+    département, a list of them, or ``"*"`` (all of France).
+
+    Ministry overseas codes become INSEE codes (ZA101 -> 97101); rows abroad (ZZ)
+    and non-commune units within the perimeter are rejected with their line.
+    """
     frame = read_table(path, sep=",", required=["departement", "commune", "commune_libelle",
                                                  "inscrits", "votants", "exprimes"])
     rows_read = len(frame)
     labels = [c for c in frame.columns if c not in _NOT_LABELS]
     if not labels:
         raise InputFormatError(path, "no candidate, list or nuance column besides the turnout columns", line=1)
-    if departement != "*":
-        frame = frame[frame["departement"].str.strip() == departement]
+    frame["source_code"] = commune_code(frame["departement"], frame["commune"])
+    abroad = frame["source_code"].str.startswith("ZZ")
+    frame = frame[in_perimeter(frame["source_code"], departement) | (abroad & (departement == "*"))]
+    frame, rejected = reject_non_communes(frame, "source_code", Path(path).name)
     counts = ["inscrits", "votants", "exprimes"] + (["blancs"] if "blancs" in frame else [])
     frame = to_counts(frame, counts + labels, path)
-    frame["source_code"] = commune_code(frame["departement"], frame["commune"])
     require_unique(frame, ["departement", "commune"] + (["bureau"] if "bureau" in frame.columns else []), path)
     frame = frame.rename(columns=_RENAME)
     turnout = given(frame, blank="blank" if "blank" in frame else None, null_ballots=None,
                     blank_and_null=None)
     if "bureau" in frame.columns:
-        return _bureau_level(frame, labels, rows_read)
-    results = frame.melt(id_vars=["source_code"], value_vars=labels, var_name="label", value_name="votes")
-    return StagedElection(turnout=turnout, results=results, rows_read=rows_read)
+        staged = _bureau_level(frame, labels, rows_read)
+    else:
+        results = frame.melt(id_vars=["source_code"], value_vars=labels, var_name="label", value_name="votes")
+        staged = StagedElection(turnout=turnout, results=results, rows_read=rows_read)
+    staged.rejected = rejected
+    return staged
 
 
 def _bureau_level(frame, labels: list[str], rows_read: int) -> StagedElection:
@@ -60,11 +68,35 @@ def _bureau_level(frame, labels: list[str], rows_read: int) -> StagedElection:
                           rows_kept=len(frame))
 
 
-def parse_departement_totals(path: Path, *, departement: str) -> pd.Series:
-    """Département totals (inscrits, votants, exprimes and one entry per label)."""
+def parse_departement_large(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every row of a département-level wide file: (turnout, votes per label).
+
+    turnout: departement_code (INSEE; 'ZZ' abroad, 'ZX' Saint-Barthélemy and
+    Saint-Martin together), registered, voters, expressed. votes: departement_code,
+    label, votes. Nothing is filtered: the rows add up to the national result.
+    """
     frame = read_table(path, sep=",", required=["departement", "inscrits", "votants", "exprimes"])
-    row = frame[frame["departement"].str.strip() == departement]
-    if row.empty:
-        raise ValueError(f"{path}: no row for département {departement}")
-    numeric = [c for c in frame.columns if c != "departement"]
-    return to_counts(row, numeric, path).iloc[0][numeric].astype(int)
+    labels = [c for c in frame.columns if c not in _NOT_LABELS]
+    if not labels:
+        raise InputFormatError(path, "no candidate, list or nuance column besides the turnout columns", line=1)
+    frame = to_counts(frame, ["inscrits", "votants", "exprimes"] + labels, path)
+    frame["departement_code"] = departement_code(frame["departement"])
+    require_unique(frame, ["departement_code"], path)
+    turnout = frame.rename(columns=_RENAME)[["departement_code", "registered", "voters", "expressed"]]
+    votes = frame.melt(id_vars=["departement_code"], value_vars=labels, var_name="label", value_name="votes")
+    return turnout.reset_index(drop=True), votes
+
+
+def parse_departement_totals(path: Path, *, departement) -> pd.Series:
+    """Totals (inscrits, votants, exprimes and one entry per label) of one département
+    or the sum over a list of them."""
+    turnout, votes = parse_departement_large(path)
+    wanted = {departement} if isinstance(departement, str) else set(departement)
+    turnout = turnout[turnout["departement_code"].isin(wanted)]
+    if turnout.empty:
+        raise ValueError(f"{path}: no row for département {', '.join(sorted(wanted))}")
+    totals = {"inscrits": int(turnout["registered"].sum()), "votants": int(turnout["voters"].sum()),
+              "exprimes": int(turnout["expressed"].sum())}
+    per_label = votes[votes["departement_code"].isin(wanted)].groupby("label", sort=False)["votes"].sum()
+    totals.update({k: int(v) for k, v in per_label.items()})
+    return pd.Series(totals)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from electio.sources.elections import StagedElection, given
+from electio.sources.elections import StagedElection, given, in_perimeter
 from electio.sources.readers import commune_code, read_table, require_unique, to_counts
 
 _REQUIRED = ["Code du département", "Code de la commune", "Libellé de la commune", "Inscrits",
@@ -22,13 +22,13 @@ _TURNOUT = {"Inscrits": "registered", "Votants": "voters", "Blancs": "blank",
             "Nuls": "null_ballots", "Exprimés": "expressed"}
 
 
-def parse_wide(path: Path, *, departement: str) -> StagedElection:
+def parse_wide(path: Path, *, departement) -> StagedElection:
     frame = read_table(path, sep=";", required=_REQUIRED)
     rows_read = len(frame)
-    frame = frame[frame["Code du département"].str.strip().str.zfill(2) == departement]
+    frame["source_code"] = commune_code(frame["Code du département"], frame["Code de la commune"])
+    frame = frame[in_perimeter(frame["source_code"], departement)]
     blocks = sorted(int(m.group(1)) for c in frame.columns if (m := re.fullmatch(r"Nom_(\d+)", c)))
     frame = to_counts(frame, list(_TURNOUT) + [f"Voix_{i}" for i in blocks], path)
-    frame["source_code"] = commune_code(frame["Code du département"], frame["Code de la commune"])
     require_unique(frame, ["source_code"] + (["Code du b.vote"] if "Code du b.vote" in frame.columns else []), path)
     frame = frame.rename(columns={**_TURNOUT, "Libellé de la commune": "source_name"})
     long = pd.concat(
