@@ -284,7 +284,7 @@ CREATE TABLE dim_model (
 CREATE TABLE fact_backtest (
     model_id        NVARCHAR(40) NOT NULL,
     election_id     NVARCHAR(20) NOT NULL,
-    mode            NVARCHAR(15) NOT NULL,
+    mode            NVARCHAR(20) NOT NULL,
     commune_code    NVARCHAR(5)  NOT NULL,
     target          NVARCHAR(20) NOT NULL,
     predicted       FLOAT        NOT NULL,
@@ -303,7 +303,7 @@ CREATE TABLE fact_backtest (
 CREATE TABLE fact_model_metric (
     model_id     NVARCHAR(40) NOT NULL,
     election_id  NVARCHAR(20) NOT NULL,
-    mode         NVARCHAR(15) NOT NULL,
+    mode         NVARCHAR(20) NOT NULL,
     metric       NVARCHAR(40) NOT NULL,
     value        FLOAT        NULL,
     CONSTRAINT pk_fact_model_metric PRIMARY KEY (model_id, election_id, mode, metric),
@@ -349,6 +349,23 @@ CREATE TABLE fact_forecast_departement (
     probability_first  FLOAT        NULL,
     CONSTRAINT pk_fact_forecast_departement PRIMARY KEY (scenario_id, target),
     CONSTRAINT fk_fact_forecast_departement_scenario FOREIGN KEY (scenario_id) REFERENCES dim_scenario (scenario_id)
+);
+
+-- Département forecast error by lead time (electio forecast; docs/scenarios.md section 8):
+-- a rule (status_quo, trend) applied from elections 0-1, 1-2, 2-3, 3+ years before every past
+-- first round of every département with results. Blocs on log(share + 1) and in points.
+CREATE TABLE fact_horizon_error (
+    rule                  NVARCHAR(20) NOT NULL,
+    lead_bucket           NVARCHAR(10) NOT NULL,
+    n_election_pairs      INT          NOT NULL,
+    n_departements        INT          NOT NULL,
+    mean_lead_years       FLOAT        NOT NULL,
+    bloc_rms_log          FLOAT        NOT NULL,
+    bloc_mean_signed_log  FLOAT        NOT NULL,
+    bloc_mae_points       FLOAT        NOT NULL,
+    turnout_mae_points    FLOAT        NULL,
+    growth_vs_0_1         FLOAT        NULL,
+    CONSTRAINT pk_fact_horizon_error PRIMARY KEY (rule, lead_bucket)
 );
 
 -- Lineage: one row per source file read by the refresh that built this warehouse.

@@ -35,10 +35,10 @@ from electio.errors import ElectioError, StageSkipped
 from electio.export import export_tables
 from electio.forecast.figures import write_forecast_figures
 from electio.forecast.run import DEFAULT_SEED, SCENARIOS_DIR, forecast_tables
-from electio.forecast.scenarios import build_scenarios, default_scenarios, read_custom_file
+from electio.forecast.scenarios import build_scenarios, calendar_elections, default_scenarios, read_custom_file
 from electio.model.backtest import backtest_tables
-from electio.model.figures import backtest_figure
-from electio.model.panel import bloc_codes
+from electio.model.figures import backtest_figures
+from electio.model.panel import bloc_codes, first_rounds
 from electio.model.run import figure_path, models_dir
 from electio.model.train import load_model, save_model, train_final
 from electio.powerbi import build_templates
@@ -58,7 +58,7 @@ BASE = ("dim_commune", "dim_election", "dim_bloc", "dim_indicator", "fact_turnou
         "fact_indicator", "fact_indicator_departement", "map_commune_code")
 NATIONAL = ("fact_national_result", "fact_national_turnout", "fact_departement_result")
 MODEL = ("dim_model", "fact_backtest", "fact_model_metric")
-FORECAST = ("dim_scenario", "fact_forecast", "fact_forecast_departement")
+FORECAST = ("dim_scenario", "fact_forecast", "fact_forecast_departement", "fact_horizon_error")
 
 
 @dataclass
@@ -151,10 +151,12 @@ def stored_scenarios(settings: Settings) -> list[Path]:
 def refresh_scenarios(settings: Settings, tables: dict[str, pd.DataFrame]) -> list:
     """The default scenarios plus every stored custom file (``<data>/scenarios/*.csv``;
     ``*.fixed.csv`` takes the analyst's totals as exact)."""
-    scenarios = default_scenarios()
+    last = int(first_rounds(tables)["election_date"].max().year)  # the calendar counts from the last election
+    scenarios = default_scenarios(last)
     for path in stored_scenarios(settings):
         custom = read_custom_file(path, bloc_codes(tables))
-        scenarios += build_scenarios(swings=(), custom=custom, custom_fixed=path.name.endswith(".fixed.csv"))
+        scenarios += build_scenarios(elections=calendar_elections(last), swings=(), reference_year=last, custom=custom,
+                                     custom_fixed=path.name.endswith(".fixed.csv"))
     return scenarios
 
 
@@ -176,7 +178,7 @@ def _figures(ctx: Context) -> Output:
         raise StageSkipped("no correlations in the warehouse")
     files = write_figures(t, t["fact_correlation"], s, inputs=ctx.state.get("eda_inputs"))
     if not t.get("fact_model_metric", pd.DataFrame()).empty:
-        files.append(backtest_figure(t["fact_model_metric"], t["dim_model"], figure_path(s)))
+        files += backtest_figures(t["fact_model_metric"], t["dim_model"], figure_path(s))
     if not t.get("fact_forecast", pd.DataFrame()).empty:
         files += write_forecast_figures(t, s)
     return Output(files=[Path(f) for f in files])
@@ -203,7 +205,8 @@ STAGES: tuple[Stage, ...] = (
           BASE + NATIONAL, MODEL, (), _backtest),
     Stage("train", "retrain the chosen model on every first round (saved in <data>/models)",
           BASE + NATIONAL + MODEL, (), ("<data>/models/*",), _train, after=("backtest",)),
-    Stage("forecast", "1/2/3-year scenarios (defaults + stored custom files) per commune and département",
+    Stage("forecast", "scenarios for the real upcoming elections (defaults + stored custom files) per commune "
+          "and département, and the error growth with the lead",
           BASE + NATIONAL + ("dim_model",), FORECAST, (), _forecast, after=("train",)),
     Stage("figures", "maps, histograms, heatmaps, backtest and forecast figures",
           BASE + ("fact_correlation",) + MODEL + FORECAST, (), ("reports/figures/*.png",), _figures),

@@ -27,7 +27,7 @@ def test_figures_are_written_and_stale_ones_removed(tables, tmp_path):
     files = write_forecast_figures(tables, settings, communes=["69001", "69002"], shapes={}, out_dir=out)
     names = {f.name for f in files}
     assert {"forecast_curves_departement.png", "forecast_curves_69001_69001.png", "forecast_curves_69002_69002.png",
-            "forecast_heatmap_communes_pres_h1_trend.png", "forecast_probability_first.png"} <= names
+            "forecast_heatmap_communes_pres_2027_trend.png", "forecast_probability_first.png"} <= names
     assert any(n.startswith("forecast_heatmap_horizons_") for n in names)
     assert all((out / n).stat().st_size > 10_000 for n in names)
     again = write_forecast_figures(tables, settings, communes=["69001"], shapes={}, out_dir=out)

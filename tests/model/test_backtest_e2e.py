@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from electio.model.backtest import TEST_ELECTIONS
+from electio.model.national import national_table
 from electio.model.run import figure_path, models_dir, run_backtest, run_train
 from electio.model.selection import HOLDOUT
 from electio.model.train import load_model, predict_election
@@ -31,16 +32,22 @@ def test_backtest_tables_are_complete(built):
     dim = t["dim_model"]
     assert len(dim) == 6 and dim["is_chosen"].sum() == 1
     bt = t["fact_backtest"]
-    assert len(bt) == 6 * len(TEST_ELECTIONS) * 2 * 266 * 7
+    # national_conditional: only the test elections with a complete national result in the warehouse
+    nc = len(set(national_table(t).index) & set(TEST_ELECTIONS)) if "fact_national_result" in t else 0
+    cells = 6 * (len(TEST_ELECTIONS) * 2 + nc)
+    assert set(bt["mode"]) == {"conditional", "unconditional"} | ({"national_conditional"} if nc else set())
+    assert len(bt) == cells * 266 * 7
     assert bt["interval_low"].notna().all() and (bt["interval_low"] <= bt["interval_high"]).all()
     shares = bt[bt["target"] != "turnout"].groupby(["model_id", "election_id", "mode", "commune_code"])["predicted"]
     np.testing.assert_allclose(shares.sum().to_numpy(), 100.0, atol=0.01)
     metrics = t["fact_model_metric"]
     per_cell = metrics.groupby(["model_id", "election_id", "mode"])["metric"].apply(set)
-    assert len(per_cell) == 6 * len(TEST_ELECTIONS) * 2
+    assert len(per_cell) == cells
     assert all({"wmae", "mae", "rmse", "first_bloc_accuracy", "coverage_80", "width_80", "turnout_mae",
-                "mae_size_lt1k", "mae_size_gt20k"} <= s for s in per_cell)
+                "mae_size_lt1k", "mae_size_gt20k", "interval_score_80", "coverage_80__extreme_droite",
+                "coverage_95"} <= s for s in per_cell)
     assert figure_path(settings).exists()
+    assert figure_path(settings).with_name("backtest_calibration.png").stat().st_size > 10_000
 
 
 def test_chosen_model_beats_persistence_unconditionally(built):

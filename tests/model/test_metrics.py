@@ -77,7 +77,7 @@ def test_calibrated_intervals_cover_about_80_percent_on_exchangeable_data():
     n = 2000
     cal = IntervalCalibrator()
     cal.residuals = {(t, "all"): rng.normal(0, 3, n) for t in panel.targets}
-    cal.dept_errors = pd.DataFrame(columns=panel.targets)
+    cal.dept_errors = {}
     test = train.for_elections(["pres_2022_t1"])
     hits = []
     for _ in range(200):
@@ -92,7 +92,7 @@ def test_unconditional_intervals_are_wider_only_for_departement_sensitive_models
     panel = build_panel(hand_tables())
     cal = IntervalCalibrator()
     cal.residuals = {(t, "all"): np.linspace(-2, 2, 101) for t in panel.targets}
-    cal.dept_errors = pd.DataFrame({t: [4.0, -4.0, 5.0] for t in panel.targets})
+    cal.dept_errors = {"unconditional": pd.DataFrame({t: [4.0, -4.0, 5.0] for t in panel.targets})}
     test = panel.for_elections(["pres_2022_t1"])
     pred = pd.DataFrame(40.0, index=range(len(test)), columns=test.targets)
     lo_c, hi_c = cal.intervals(test, pred, mode="conditional")
@@ -100,3 +100,38 @@ def test_unconditional_intervals_are_wider_only_for_departement_sensitive_models
     lo_p, hi_p = cal.intervals(test, pred, mode="unconditional", departement_sensitive=False)
     assert ((hi_u - lo_u) > (hi_c - lo_c)).all().all()
     pd.testing.assert_frame_equal(lo_p, lo_c)
+
+
+def test_winkler_score_and_per_bloc_coverage():
+    from electio.model.metrics import coverage_metrics, winkler
+
+    # inside: the width; 1 point below: width + 10 x 1
+    np.testing.assert_allclose(winkler([5.0, 1.0], [2.0, 2.0], [8.0, 8.0], 0.8), [6.0, 16.0])
+    actual = pd.DataFrame({"a": [5.0, 1.0], "b": [3.0, 3.0]})
+    low = pd.DataFrame({"a": [2.0, 2.0], "b": [0.0, 0.0]})
+    high = pd.DataFrame({"a": [8.0, 8.0], "b": [4.0, 4.0]})
+    out = coverage_metrics(actual, {0.8: (low, high), 0.5: (low, high)}, ["a", "b"])
+    assert out["coverage_80__a"] == 50.0 and out["coverage_80__b"] == 100.0
+    assert out["interval_score_80"] == pytest.approx((6 + 16 + 4 + 4) / 4)
+    assert out["coverage_50"] == 75.0
+
+
+def test_departement_error_points_are_empirical_with_many_errors():
+    from electio.model.intervals import MIN_EMPIRICAL, error_points
+
+    biased = np.linspace(1.0, 3.0, MIN_EMPIRICAL)  # a rule that always under-forecasts: the points stay > 0
+    assert (error_points(biased) > 0).all()
+    few = error_points(np.array([2.0, -2.0, 2.0]))  # few errors: zero-centred t
+    assert few.mean() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_grouped_scale_widens_only_when_elections_differ():
+    from electio.model.intervals import grouped_scale
+
+    rng = np.random.default_rng(0)
+    same = rng.normal(0, 1, 3000)
+    groups = np.repeat(["a", "b", "c"], 1000)
+    assert grouped_scale(same, groups) <= 1.04            # exchangeable: (almost) no widening
+    shifted = same + np.repeat([-1.5, 0.0, 1.5], 1000)    # each election has its own bias
+    assert grouped_scale(shifted, groups) > 1.2
+    assert grouped_scale(same[:2000], groups[:2000]) == 1.0  # fewer than 3 elections: unchanged

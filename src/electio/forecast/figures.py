@@ -54,7 +54,7 @@ TYPE_PLURAL_FR = {"presidentielle": "présidentielles", "legislatives": "législ
 TURNOUT_COLOR = "#2b8cbe"
 PROBABILITY_CLASSES = ((0.0, 0.5, "< 50"), (0.5, 0.7, "50-70"), (0.7, 0.9, "70-90"), (0.9, 1.01, "≥ 90"))
 CLASS_INTENSITY = (0.28, 0.5, 0.75, 1.0)
-READING_FR = ("Lecture : le point est le score attendu ; la barre verticale contient le résultat avec 8 "
+READING_FR = ("Lecture : le point est le score médian ; la barre verticale contient le résultat avec 8 "
               "chances sur 10 selon le modèle et l'hypothèse (intervalle à 80 %). Ce sont des scénarios conditionnels, pas des "
               "prédictions certaines.")
 
@@ -279,7 +279,7 @@ def curves_figure(tables: dict[str, pd.DataFrame], history: pd.DataFrame, foreca
     for swing in swings:
         handles.append(Line2D([], [], color=SWING_COLORS.get(swing, "0.3"), marker="o", markersize=5, linewidth=1.6,
                               label=f"Projection, {SWING_TITLE_FR.get(swing, swing).lower()} :\n"
-                                    "score attendu et intervalle à 80 %"))
+                                    "score médian et intervalle à 80 %"))
     handles.append(Patch(facecolor="0.95", edgecolor="0.85", label="Années projetées"))
     leg_ax.legend(handles=handles, loc="center left", fontsize=9.5, frameon=False, labelspacing=1.0)
     for ax in axes[len(targets) + 1:]:
@@ -373,7 +373,7 @@ def commune_bloc_heatmap(tables: dict[str, pd.DataFrame], scenario_id: str, out_
     for j, b in enumerate(blocs):
         rgb[:, j, :] = _bloc_cmap(colors[b])(norm(values[:, j]))[:, :3]
     source = (_source_line(tables) + " Plus la couleur est foncée, plus le score est élevé (même échelle pour "
-              "tous les blocs). Sous le score attendu : l'intervalle à 80 %. Case encadrée et dernière colonne : "
+              "tous les blocs). Sous le score médian : l'intervalle à 80 %. Case encadrée et dernière colonne : "
               "bloc le plus souvent en tête dans les simulations, avec cette probabilité.")
     nrows, ncols = values.shape
     width, height = 15.0, 2.4 + 0.46 * nrows
@@ -404,7 +404,7 @@ def commune_bloc_heatmap(tables: dict[str, pd.DataFrame], scenario_id: str, out_
     ax.set_xlim(-0.5, ncols + 1.9)
     for side in ax.spines.values():
         side.set_visible(False)
-    ax.set_title(f"{scen['label_fr']}\nscore attendu de chaque bloc (% des suffrages exprimés) dans les {nrows} "
+    ax.set_title(f"{scen['label_fr']}\nscore médian de chaque bloc (% des suffrages exprimés) dans les {nrows} "
                  f"communes qui comptent le plus d'inscrits ({departement_label(tables)})", fontsize=12,
                  fontweight="bold", pad=12)
     _footer(fig, source)
@@ -432,9 +432,8 @@ def commune_horizon_heatmap(tables: dict[str, pd.DataFrame], bloc: str, election
     cmap = _bloc_cmap(colors.get(bloc, "#444444"))
     norm = Normalize(0.0, max(5.0, float(np.nanmax(values))))
     rgb = cmap(norm(values))[:, :, :3]
-    source = (_source_line(tables) + " Sous le score attendu : l'intervalle à 80 %. Le statu quo ne change "
-              "presque pas avec l'horizon (seuls les indicateurs projetés bougent) ; l'incertitude de la tendance "
-              "croît avec l'horizon.")
+    source = (_source_line(tables) + " Sous le score médian : l'intervalle à 80 %. L'incertitude du statu quo "
+              "est celle des erreurs passées de la même règle à la même avance depuis le dernier scrutin.")
     nrows, ncols = values.shape
     width, height = 4.6 + 1.45 * ncols, 2.9 + 0.46 * nrows
     fig = _new(width, height, source)
@@ -462,11 +461,11 @@ def commune_horizon_heatmap(tables: dict[str, pd.DataFrame], bloc: str, election
     from matplotlib.cm import ScalarMappable
 
     cbar = fig.colorbar(ScalarMappable(norm, cmap), ax=ax, fraction=0.04, pad=0.02, shrink=0.6)
-    cbar.set_label("Score attendu (% des suffrages exprimés)", fontsize=9)
+    cbar.set_label("Score médian (% des suffrages exprimés)", fontsize=9)
     cbar.ax.yaxis.set_major_formatter(_fr_formatter())
     del image
     rnd = " (1er tour)" if election_type == "presidentielle" else ""
-    ax.set_title(f"{TYPE_LABEL_FR[election_type]}{rnd} : score attendu du bloc « {labels.get(bloc, bloc)} » selon "
+    ax.set_title(f"{TYPE_LABEL_FR[election_type]}{rnd} : score médian du bloc « {labels.get(bloc, bloc)} » selon "
                  f"l'hypothèse et l'année\ndans les {nrows} communes qui comptent le plus d'inscrits "
                  f"({departement_label(tables)})", fontsize=12, fontweight="bold", pad=12)
     _footer(fig, source)
@@ -594,7 +593,7 @@ MANIFEST = ".forecast-figures.txt"
 
 def write_forecast_figures(tables: dict[str, pd.DataFrame], settings: Settings, *, communes: list[str] | None = None,
                            heatmap_bloc: str | None = None, scenario_ids: list[str] | None = None,
-                           map_horizons: tuple[int, ...] = (1,), shapes: Mapping[str, BaseGeometry] | None = None,
+                           map_horizons: tuple[int, ...] | None = None, shapes: Mapping[str, BaseGeometry] | None = None,
                            arrondissements: Mapping[str, BaseGeometry] | None = None,
                            out_dir: Path | None = None) -> list[Path]:
     """Every scenario figure of one election type (the type of ``scenario_ids``, else
@@ -631,7 +630,9 @@ def write_forecast_figures(tables: dict[str, pd.DataFrame], settings: Settings, 
             shapes = None
     if shapes:
         ctx = map_context(tables, shapes, arrondissements)
-        for sid in scenarios[scenarios["horizon_years"].isin(map_horizons)]["scenario_id"]:
+        # default: the nearest election's scenarios (every hypothesis)
+        horizons = map_horizons if map_horizons is not None else (int(scenarios["horizon_years"].min()),)
+        for sid in scenarios[scenarios["horizon_years"].isin(horizons)]["scenario_id"]:
             files.append(first_bloc_map(tables, sid, ctx, out_dir))
     files = [f for f in files if f is not None]
     _write_manifest(out_dir, files, previous)

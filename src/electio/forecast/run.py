@@ -32,8 +32,8 @@ from electio.command import add_common_arguments, run_command, settings_from_arg
 from electio.errors import ElectioError
 from electio.forecast.figures import write_forecast_figures
 from electio.forecast.projection import IndicatorProjection, indicators_used, project_indicators, with_projection
-from electio.forecast.scenarios import (ELECTION_TYPES, HORIZONS, SWINGS, Scenario, build_scenarios,
-                                        current_year, default_scenarios, read_custom_file)
+from electio.forecast.scenarios import (SWINGS, Scenario, build_scenarios, calendar_elections, default_scenarios,
+                                        parse_election_key, read_custom_file)
 from electio.forecast.simulate import (LEVEL, N_REP, N_SWING, History, SwingDistribution, departement_history,
                                        simulate, summarise, swing_distribution)
 from electio.model.panel import assert_no_leakage, bloc_codes, build_panel, first_rounds, population_indicator
@@ -66,10 +66,14 @@ class ForecastResult:
     projections: dict = field(default_factory=dict)   # election date -> IndicatorProjection
     swings: dict = field(default_factory=dict)        # scenario_id -> SwingDistribution
     seconds: float = 0.0
+    fact_horizon_error: pd.DataFrame | None = None    # error growth with the lead (every scenario run)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"dim_scenario": self.dim_scenario, "fact_forecast": self.fact_forecast,
-                "fact_forecast_departement": self.fact_forecast_departement}
+        out = {"dim_scenario": self.dim_scenario, "fact_forecast": self.fact_forecast,
+               "fact_forecast_departement": self.fact_forecast_departement}
+        if self.fact_horizon_error is not None:
+            out["fact_horizon_error"] = self.fact_horizon_error
+        return out
 
     def projections_frame(self) -> pd.DataFrame:
         """Projected indicator values of every scenario date (long format, with their sd)."""
@@ -101,16 +105,24 @@ def _fr(x: float, digits: int = 1) -> str:
 
 
 def describe(scenario: Scenario, swing: SwingDistribution, projection: IndicatorProjection, *, model_id: str,
-             n_swing: int, n_rep: int, seed: int, blocs: list[str]) -> str:
-    """French description stored in dim_scenario (what was assumed, from which data)."""
+             n_swing: int, n_rep: int, seed: int, blocs: list[str], median: pd.Series | None = None) -> str:
+    """French description stored in dim_scenario (what was assumed, from which data). The values
+    quoted are ``median`` (the département medians stored in fact_forecast_departement) when given."""
     d = swing.details
-    center = ", ".join(f"{b} {_fr(swing.center[b])}" for b in blocs)
-    turnout = _fr(swing.center["turnout"])
+    values = median if median is not None else swing.center
+    center = ", ".join(f"{b} {_fr(values[b])}" for b in blocs)
+    turnout = _fr(values["turnout"])
     if scenario.swing == "status_quo":
         hyp = (f"Statu quo : totaux départementaux = moyenne du dernier 1er tour du même type et du dernier "
                f"1er tour ({', '.join(d['elections_used'])}), participation du dernier scrutin du même type. "
-               f"Incertitude : erreurs passées de cette règle ({len(d['past_errors_of'])} scrutins, loi de "
-               f"Student), identique à chaque horizon.")
+               f"Incertitude : erreurs passées de cette règle à la même avance ({_fr(d['lead_years'])} ans depuis "
+               f"le dernier scrutin ; classe d'avance {d['lead_bucket']} ans, {d['n_errors']} erreurs "
+               f"mesurées, loi de Student).")
+    elif scenario.swing == "national":
+        nat = ", ".join(f"{b} {_fr(d['national'][b])}" for b in blocs)
+        hyp = (f"Intentions de vote nationales (fichier {Path(scenario.custom_source).name}) : {nat}. "
+               f"Écart du département au national appris sur les départements et scrutins passés "
+               f"({d['n_errors']} erreurs de cette règle pour l'incertitude).")
     elif scenario.swing == "trend":
         hyp = (f"Tendance : droite pondérée (demi-vie {d['half_life_years']:g} ans) sur log(part + 1) des "
                f"{d['n_elections']} premiers tours, effet du type d'élection, pente amortie (x "
@@ -129,8 +141,9 @@ def describe(scenario: Scenario, swing: SwingDistribution, projection: Indicator
         if not projection.summary.empty else []
     ind = ("Indicateurs projetés (en mémoire, jamais dans fact_indicator) : " + ", ".join(projected) + "."
            if projected else "Indicateurs : derniers millésimes publiés, sans projection.")
-    text = (f"{hyp} Valeurs centrales : {center} ; participation {turnout} (% ; blocs en % des exprimés). "
-            f"Date nominale du scrutin {scenario.election_date.isoformat()}. Modèle {model_id} ; "
+    kind = " (date hypothétique : ce type de scrutin n'a pas de date fixe)" if scenario.hypothetical else ""
+    text = (f"{hyp} Médianes départementales : {center} ; participation {turnout} (% ; blocs en % des exprimés). "
+            f"Date nominale du scrutin {scenario.election_date.isoformat()}{kind}. Modèle {model_id} ; "
             f"{n_swing * n_rep} tirages ({n_swing} swings départementaux x {n_rep} erreurs communales), "
             f"graine {seed}, intervalle {int(LEVEL * 100)} %. {ind}")
     return text if len(text) <= DESCRIPTION_MAX else text[:DESCRIPTION_MAX - 1] + "…"
@@ -152,13 +165,20 @@ def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scen
     from threadpoolctl import threadpool_limits
 
     t0 = time.perf_counter()
-    scenarios = list(scenarios) if scenarios is not None else default_scenarios()
-    if not scenarios:
-        raise ElectioError("no scenario to forecast")
     history: History = departement_history(tables)
     if history.elections.empty:
         raise ElectioError("no first round with results in the warehouse: nothing to forecast from")
     last = history.elections["election_date"].max()
+    scenarios = list(scenarios) if scenarios is not None else default_scenarios(last.year)
+    if not scenarios:
+        raise ElectioError("no scenario to forecast")
+    from electio.forecast.horizons import HORIZON_COLUMNS, horizon_table
+    from electio.forecast.horizons import lead_errors as measure_lead_errors
+
+    all_leads = measure_lead_errors(tables)
+    lead_errors = all_leads[all_leads["rule"] == "status_quo"]
+    horizon = horizon_table(all_leads)
+    horizon = horizon.reindex(columns=HORIZON_COLUMNS) if not horizon.empty else pd.DataFrame(columns=HORIZON_COLUMNS)
     for s in scenarios:
         if pd.Timestamp(s.election_date) <= last:
             raise ElectioError(f"scenario {s.scenario_id}: nominal date {s.election_date} is not after the last "
@@ -173,7 +193,7 @@ def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scen
         if key not in panels:
             panels[key] = _future_panel(tables, s, codes)
         panel, projection = panels[key]
-        swing = swing_distribution(history, s)
+        swing = swing_distribution(history, s, lead_errors=lead_errors, tables=tables)
         swings[s.scenario_id] = swing
         with threadpool_limits(limits=1):
             draws = simulate(panel, trained.model, trained.calibrator, swing, scenario_seed(seed, s),
@@ -181,17 +201,18 @@ def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scen
         commune, dept = summarise(s.scenario_id, draws)
         facts.append(commune)
         depts.append(dept)
+        median = dept.set_index("target")["predicted"]
         dims.append({"scenario_id": s.scenario_id, "label_fr": s.label_fr, "reference_year": int(s.reference_year),
                      "horizon_years": int(s.horizon), "target_year": int(s.target_year),
                      "election_type": s.election_type, "swing": s.swing,
                      "description": describe(s, swing, projection, model_id=model_id, n_swing=n_swing, n_rep=n_rep,
-                                             seed=seed, blocs=history.blocs)})
+                                             seed=seed, blocs=history.blocs, median=median)})
         log.info("forecast %s: %d communes, %d draws", s.scenario_id, len(draws.communes), draws.shares.shape[0])
     fact = _round(pd.concat(facts, ignore_index=True)[FACT_COLUMNS])
     dept = _round(pd.concat(depts, ignore_index=True)[DEPT_COLUMNS])
     projections = {k[0]: v[1] for k, v in panels.items()}
     return ForecastResult(pd.DataFrame(dims, columns=DIM_SCENARIO_COLUMNS), fact, dept, projections, swings,
-                          seconds=round(time.perf_counter() - t0, 1))
+                          seconds=round(time.perf_counter() - t0, 1), fact_horizon_error=horizon.round(4))
 
 
 def _round(frame: pd.DataFrame) -> pd.DataFrame:
@@ -223,7 +244,7 @@ def departement_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def merge_forecasts(existing: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Existing rows of other scenarios, plus the new scenarios' rows (same ids replaced)."""
     ids = set(new["dim_scenario"]["scenario_id"])
-    out = {}
+    out = {k: v for k, v in new.items() if k not in FORECAST_TABLES}  # fact_horizon_error: replaced whole
     for name in FORECAST_TABLES:
         old = existing.get(name)
         keep = old[~old["scenario_id"].isin(ids)] if old is not None and not old.empty else None
@@ -239,6 +260,10 @@ def run_forecast(settings, *, scenarios: list[Scenario] | None = None, seed: int
     tables = read_tables(settings.db_url)
     trained = load_model(models_dir(settings))
     _check_model_matches(trained, tables)
+    if callable(scenarios):  # built from the warehouse's last election year
+        from electio.model.panel import first_rounds
+
+        scenarios = scenarios(int(first_rounds(tables)["election_date"].max().year))
     result = run_scenarios(tables, trained, scenarios, seed=seed, n_swing=n_swing, n_rep=n_rep)
     new = result.tables()
     stored = new if replace_all else merge_forecasts(tables, new)
@@ -270,11 +295,11 @@ def _check_model_matches(trained, tables: dict[str, pd.DataFrame]) -> None:
 def format_summary(summary: dict) -> str:
     dep = summary["departement"].copy()
     dep["P(1er)"] = dep["probability_first"].map(lambda p: "" if pd.isna(p) else f"{100 * p:.0f} %")
-    dep["attendu"] = dep["predicted"].round(1)
+    dep["médiane"] = dep["predicted"].round(1)
     dep["intervalle 80 %"] = [f"[{lo:.1f} ; {hi:.1f}]" for lo, hi in zip(dep["interval_low"], dep["interval_high"])]
     lines = [f"forecast: {len(summary['scenarios'])} scenarios, {summary['rows_fact_forecast']} rows in "
              f"fact_forecast, {summary['seconds']} s",
-             dep[["scenario_id", "target", "attendu", "intervalle 80 %", "P(1er)"]].to_string(index=False),
+             dep[["scenario_id", "target", "médiane", "intervalle 80 %", "P(1er)"]].to_string(index=False),
              f"indicator projections: {summary['projections']}"]
     if summary["figures"]:
         lines.append(f"figures ({len(summary['figures'])}): " + ", ".join(Path(f).name for f in summary["figures"]))
@@ -287,19 +312,22 @@ def main(argv: list[str] | None = None) -> int:
         prog="electio forecast",
         description="1, 2 and 3-year scenario forecasts per commune (dim_scenario, fact_forecast, "
                     "fact_forecast_departement) and their figures. Method: docs/scenarios.md.")
-    parser.add_argument("--reference-year", type=int, default=None,
-                        help=f"year the horizons count from (default: the current year, {current_year()})")
-    parser.add_argument("--horizons", type=int, nargs="+", default=list(HORIZONS), choices=HORIZONS,
-                        help="horizons in years (default: 1 2 3)")
-    parser.add_argument("--type", dest="election_type", default="presidentielle", choices=ELECTION_TYPES,
-                        help="election type (default: presidentielle, first round)")
-    parser.add_argument("--swing", nargs="+", default=None, choices=SWINGS,
-                        help="swing hypotheses (default: status_quo trend; custom is added by --custom)")
+    parser.add_argument("--elections", nargs="+", metavar="TYPE_YEAR",
+                        help="elections to forecast, e.g. pres_2027 leg_2027 euro_2029 (default: the real calendar "
+                             "within 3 years of the last election, plus the next European election; a legislative "
+                             "year is always a hypothesis)")
+    parser.add_argument("--swing", nargs="+", default=None, choices=SWINGS[:3],
+                        help="swing hypotheses (default: status_quo; trend is an option, it lost to status quo in "
+                             "the backtest; custom and national are added by their files)")
     parser.add_argument("--custom", metavar="FILE", help="CSV of département bloc shares (bloc_code,share"
                         "[,horizon]); see data/reference/scenario_custom_example.csv")
+    parser.add_argument("--national", metavar="FILE", help="CSV of NATIONAL vote intentions per bloc (bloc_code,share;"
+                        " or a list/candidate label of the politics reference instead of a bloc code) -> département"
+                        " and communes through the national-conditional model; see "
+                        "data/reference/scenario_national_example.csv")
     parser.add_argument("--custom-fixed", action="store_true",
                         help="take the custom totals as exact (only the commune-level error is simulated)")
-    parser.add_argument("--check", action="store_true", help="only validate the --custom file, then stop")
+    parser.add_argument("--check", action="store_true", help="only validate the --custom / --national file, then stop")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument("--draws", type=int, default=N_SWING,
                         help=f"département swing draws per scenario (x {N_REP} commune draws; default {N_SWING})")
@@ -314,8 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     settings = settings_from_args(args)
-    if args.check and not args.custom:
-        parser.error("--check needs --custom FILE")
+    if args.check and not (args.custom or args.national):
+        parser.error("--check needs --custom FILE or --national FILE")
     return run_command("forecast", lambda: _forecast(settings, args), verbose=args.verbose)
 
 
@@ -330,17 +358,25 @@ def store_custom(path: str | Path, settings, *, fixed: bool) -> Path:
 
 
 def _forecast(settings, args) -> int:
-    custom = None
-    if args.custom:
-        blocs = warehouse_blocs(settings)
-        custom = read_custom_file(args.custom, blocs, horizons=args.horizons)
-        if args.check:
-            print(f"{args.custom}: valid ({', '.join('all horizons' if h is None else f'horizon {h}' for h in custom.shares)})")
-            return 0
-    swings = args.swing or ["status_quo", "trend"]
-    scenarios = build_scenarios(election_type=args.election_type, horizons=args.horizons, swings=swings,
-                                reference_year=args.reference_year, custom=custom, custom_fixed=args.custom_fixed)
-    summary = run_forecast(settings, scenarios=scenarios, seed=args.seed, n_swing=args.draws,
+    blocs = warehouse_blocs(settings) if (args.custom or args.national) else None
+    custom = read_custom_file(args.custom, blocs) if args.custom else None
+    national = read_custom_file(args.national, blocs, labels=warehouse_labels(settings)) if args.national else None
+    if args.check:
+        for f in (custom, national):
+            if f is not None:
+                print(f"{f.file}: valid")
+        return 0
+    swings = args.swing or ["status_quo"]
+    wanted = list(args.elections) if args.elections else None
+
+    def scenarios_for(last_year: int) -> list[Scenario]:
+        elections = calendar_elections(last_year)
+        if wanted:
+            elections = [parse_election_key(k, last_year) for k in wanted]
+        return build_scenarios(elections=elections, swings=swings, reference_year=last_year, custom=custom,
+                               custom_fixed=args.custom_fixed, national=national)
+
+    summary = run_forecast(settings, scenarios=scenarios_for, seed=args.seed, n_swing=args.draws,
                            figures=not args.no_figures, communes=args.communes, heatmap_bloc=args.bloc,
                            replace_all=args.replace_all)
     print(format_summary(summary))
@@ -351,6 +387,31 @@ def _forecast(settings, args) -> int:
         print("custom scenario is one-off: the next refresh recomputes the default scenarios and drops it "
               "(use --keep to have every refresh replay it)")
     return 0
+
+
+def warehouse_labels(settings) -> dict[str, str]:
+    """Politics reference (dim_nuance): folded label or code -> bloc, for a --national file given per
+    list or candidate. Empty without a warehouse."""
+    try:
+        tables = read_tables(settings.db_url)
+    except Exception:  # noqa: BLE001 - no warehouse yet: bloc codes only
+        return {}
+    return nuance_labels(tables.get("dim_nuance"))
+
+
+def nuance_labels(dim_nuance: pd.DataFrame | None) -> dict[str, str | None]:
+    """Folded label / display name of every list, candidate or nuance -> its bloc (None when the
+    reference gives it different blocs in different elections: ambiguous)."""
+    from electio.forecast.scenarios import fold
+
+    if dim_nuance is None or dim_nuance.empty:
+        return {}
+    found: dict[str, set] = {}
+    for col in [c for c in ("label", "display_name") if c in dim_nuance]:
+        for key, bloc in zip(dim_nuance[col], dim_nuance["bloc_code"]):
+            if isinstance(key, str) and key.strip() and isinstance(bloc, str):
+                found.setdefault(fold(key), set()).add(bloc)
+    return {k: (next(iter(v)) if len(v) == 1 else None) for k, v in found.items()}
 
 
 def warehouse_blocs(settings) -> list[str]:

@@ -1,19 +1,21 @@
 """Scenario definitions (``dim_scenario``) and the analyst's custom file of département shares.
 
-A scenario is "an election of type T held h years after the reference year, under swing
-hypothesis S":
+A scenario is "a real upcoming election (or, for legislative elections, which have no fixed
+date, a clearly hypothetical year) under swing hypothesis S":
 
-* ``horizon`` h in {1, 2, 3}; ``reference_year`` defaults to the current calendar year;
-  the election is placed on a nominal date of ``reference_year + h`` (:func:`nominal_election_date`:
-  second Sunday of April for a presidential first round, second Sunday of June for the
-  others — only used to date the indicators and the trend, no real calendar is implied);
-* ``election_type``: ``presidentielle`` (default), ``legislatives`` or ``europeennes``;
-* ``swing``: ``status_quo`` (the département as last observed), ``trend`` (recent
-  elections extrapolated) or ``custom`` (département shares supplied by the analyst in a
-  small CSV file, validated by :func:`read_custom_file`).
+* the election: :data:`CALENDAR` (2027 presidential first round, 2029 European election) and
+  "législatives tenues en année N" for the years up to 3 years after the last election in the
+  warehouse (:func:`calendar_elections`); placed on a nominal day (:func:`nominal_election_date`:
+  second Sunday of April / June) that dates the indicators; ``reference_year`` = year of the
+  last election in the warehouse, ``horizon`` = years since then;
+* ``swing``: ``status_quo`` (the département as last observed, spread measured at that lead),
+  ``trend`` (recent elections extrapolated; an option: it lost to status quo in the backtest),
+  ``custom`` (département shares supplied by the analyst) or ``national`` (national vote
+  intentions -> département through the national-conditional rule), files validated by
+  :func:`read_custom_file`.
 
-Identifiers are stable and readable: ``pres_h1_trend``, ``leg_h2_status_quo``,
-``euro_h3_custom``. The method behind each hypothesis is in docs/scenarios.md.
+Identifiers are stable and readable: ``pres_2027_status_quo``, ``leg_2027_status_quo``,
+``euro_2029_national``. The method behind each hypothesis is in docs/scenarios.md.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ from typing import Iterable, Mapping, Sequence
 
 from electio.errors import ElectioError
 
-SWINGS = ("status_quo", "trend", "custom")
+SWINGS = ("status_quo", "trend", "custom", "national")
 ELECTION_TYPES = ("presidentielle", "legislatives", "europeennes")
-HORIZONS = (1, 2, 3)
 TYPE_PREFIX = {"presidentielle": "pres", "legislatives": "leg", "europeennes": "euro"}
 TYPE_LABEL_FR = {"presidentielle": "Présidentielle", "legislatives": "Législatives", "europeennes": "Européennes"}
-SWING_LABEL_FR = {"status_quo": "statu quo", "trend": "tendance", "custom": "hypothèse de l'analyste"}
+SWING_LABEL_FR = {"status_quo": "statu quo", "trend": "tendance", "custom": "hypothèse de l'analyste",
+                  "national": "intentions de vote nationales"}
 #: Month of the nominal election day (second Sunday of that month).
 ELECTION_MONTH = {"presidentielle": 4, "legislatives": 6, "europeennes": 6}
 TURNOUT = "turnout"
@@ -43,6 +45,18 @@ TURNOUT = "turnout"
 SUM_TOLERANCE = 1.0
 CUSTOM_COLUMNS = ("bloc_code", "share", "horizon")
 REQUIRED_COLUMNS = ("bloc_code", "share")
+#: Horizons a custom file's ``horizon`` column may name (years after the last election's year).
+HORIZONS = (1, 2, 3, 4, 5)
+#: Scheduled national elections (first round). The day of the 2027 presidential first round and
+#: of the 2029 European election are not fixed by decree yet: nominal day in the usual month.
+CALENDAR = (
+    ("presidentielle", 2027, "1er tour de l'élection présidentielle d'avril 2027"),
+    ("europeennes", 2029, "élections européennes de juin 2029"),
+)
+#: Legislative elections have no fixed date (dissolution): scenarios for a hypothetical year.
+HYPOTHETICAL_TYPES = ("legislatives",)
+#: Real elections (and hypothetical years) up to this many years after the last election.
+WINDOW_YEARS = 3
 
 
 def current_year() -> int:
@@ -59,16 +73,19 @@ def nominal_election_date(election_type: str, year: int) -> date:
     return first_sunday + timedelta(days=7)
 
 
-def make_scenario_id(election_type: str, horizon: int, swing: str) -> str:
-    return f"{TYPE_PREFIX[election_type]}_h{int(horizon)}_{swing}"
+def make_scenario_id(election_type: str, year: int, swing: str) -> str:
+    return f"{TYPE_PREFIX[election_type]}_{int(year)}_{swing}"
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """One row of dim_scenario, plus the custom shares when ``swing == 'custom'``."""
+    """One row of dim_scenario: an election (type, year) under a swing hypothesis.
+
+    ``reference_year`` is the year of the last election in the warehouse (the horizon counts
+    from it); ``hypothetical`` marks a year chosen by us for a type without a fixed date."""
 
     election_type: str
-    horizon: int
+    target_year: int
     swing: str
     reference_year: int
     #: custom only: target -> percent (the blocs, summing to 100; optionally 'turnout').
@@ -76,24 +93,26 @@ class Scenario:
     custom_source: str | None = None
     #: custom only: take the analyst's totals as exact (no département uncertainty).
     custom_fixed: bool = False
+    hypothetical: bool = False
 
     def __post_init__(self) -> None:
         if self.election_type not in ELECTION_TYPES:
             raise ElectioError(f"unknown election type {self.election_type!r} (known: {', '.join(ELECTION_TYPES)})")
         if self.swing not in SWINGS:
             raise ElectioError(f"unknown swing hypothesis {self.swing!r} (known: {', '.join(SWINGS)})")
-        if int(self.horizon) not in HORIZONS:
-            raise ElectioError(f"horizon must be one of {HORIZONS} years, got {self.horizon!r}")
-        if self.swing == "custom" and not self.custom_shares:
-            raise ElectioError("a custom scenario needs département shares (electio forecast --custom FILE)")
+        if int(self.target_year) <= int(self.reference_year):
+            raise ElectioError(f"target year {self.target_year} must come after the reference year "
+                               f"{self.reference_year} (the last election in the warehouse)")
+        if self.swing in ("custom", "national") and not self.custom_shares:
+            raise ElectioError(f"a {self.swing} scenario needs shares (electio forecast --{self.swing} FILE)")
+
+    @property
+    def horizon(self) -> int:
+        return int(self.target_year) - int(self.reference_year)
 
     @property
     def scenario_id(self) -> str:
-        return make_scenario_id(self.election_type, self.horizon, self.swing)
-
-    @property
-    def target_year(self) -> int:
-        return int(self.reference_year) + int(self.horizon)
+        return make_scenario_id(self.election_type, self.target_year, self.swing)
 
     @property
     def election_date(self) -> date:
@@ -101,39 +120,67 @@ class Scenario:
 
     @property
     def label_fr(self) -> str:
-        rnd = ", 1er tour" if self.election_type == "presidentielle" else ""
-        years = "an" if self.horizon == 1 else "ans"
-        return (f"{TYPE_LABEL_FR[self.election_type]} {self.target_year}{rnd} : {SWING_LABEL_FR[self.swing]} "
-                f"(horizon {self.horizon} {years})")
+        if self.hypothetical:
+            what = f"{TYPE_LABEL_FR[self.election_type]} tenues en {self.target_year} (date hypothétique)"
+        else:
+            rnd = ", 1er tour" if self.election_type == "presidentielle" else ""
+            what = f"{TYPE_LABEL_FR[self.election_type]} {self.target_year}{rnd}"
+        return f"{what} : {SWING_LABEL_FR[self.swing]}"
 
 
-def default_scenarios(reference_year: int | None = None) -> list[Scenario]:
-    """What the refresh runs: presidential first round x {status quo, trend} x h in {1, 2, 3}."""
-    return build_scenarios(reference_year=reference_year)
+def calendar_elections(last_year: int, *, today: date | None = None,
+                       window: int = WINDOW_YEARS) -> list[tuple[str, int, bool]]:
+    """(type, year, hypothetical) of the elections to forecast: the scheduled ones of
+    :data:`CALENDAR` after today (the European election of 2029 is kept even beyond the
+    window: it is the next one of its type), and a hypothetical legislative election in each
+    remaining year up to ``last_year + window``."""
+    today = today or date.today()
+    out = []
+    for etype, year, _ in CALENDAR:
+        if nominal_election_date(etype, year) > today and year > last_year:
+            out.append((etype, year, False))
+    for etype in HYPOTHETICAL_TYPES:
+        for year in range(last_year + 1, last_year + window + 1):
+            if nominal_election_date(etype, year) > today:
+                out.append((etype, year, True))
+    return out
 
 
-def build_scenarios(*, election_type: str = "presidentielle", horizons: Iterable[int] = HORIZONS,
-                    swings: Iterable[str] = ("status_quo", "trend"), reference_year: int | None = None,
-                    custom: "CustomShares | None" = None, custom_fixed: bool = False) -> list[Scenario]:
-    """Scenarios for every (swing, horizon). With ``custom`` (a validated file), 'custom' is added
-    to the swings; a file with a ``horizon`` column defines its own horizons for 'custom'."""
-    year = current_year() if reference_year is None else int(reference_year)
+def default_scenarios(last_year: int | None = None, *, today: date | None = None) -> list[Scenario]:
+    """What the refresh runs: every election of :func:`calendar_elections` under the status quo
+    (the trend hypothesis lost to it in the backtest: docs/scenarios.md). ``last_year``: year of
+    the last election in the warehouse (default: the year before today)."""
+    last = (today or date.today()).year - 1 if last_year is None else int(last_year)
+    return build_scenarios(elections=calendar_elections(last, today=today), swings=("status_quo",),
+                           reference_year=last)
+
+
+def build_scenarios(*, elections: Iterable[tuple[str, int, bool]], swings: Iterable[str] = ("status_quo",),
+                    reference_year: int, custom: "CustomShares | None" = None, custom_fixed: bool = False,
+                    national: "CustomShares | None" = None) -> list[Scenario]:
+    """Scenarios for every (swing, election). With ``custom`` / ``national`` (validated files),
+    'custom' / 'national' are added to the swings; a file with a ``horizon`` column applies each
+    of its sets to the election ``horizon`` years after ``reference_year``."""
     swings = list(dict.fromkeys(swings))
-    if custom is not None and "custom" not in swings:
-        swings.append("custom")
-    if "custom" in swings and custom is None:
-        raise ElectioError("the custom hypothesis needs a file of département shares (--custom FILE)")
-    horizons = sorted({int(h) for h in horizons})
+    files = {"custom": custom, "national": national}
+    for name, f in files.items():
+        if f is not None and name not in swings:
+            swings.append(name)
+        if name in swings and f is None:
+            raise ElectioError(f"the {name} hypothesis needs a file of shares (--{name} FILE)")
     out = []
     for swing in swings:
-        hs = horizons
-        if swing == "custom" and custom.by_horizon:
-            hs = sorted(custom.shares)
-        for h in hs:
-            shares = custom.for_horizon(h) if swing == "custom" else None
-            out.append(Scenario(election_type=election_type, horizon=h, swing=swing, reference_year=year,
-                                custom_shares=shares, custom_source=custom.file if swing == "custom" else None,
-                                custom_fixed=custom_fixed if swing == "custom" else False))
+        f = files.get(swing)
+        for etype, year, hypothetical in elections:
+            h = int(year) - int(reference_year)
+            if f is not None and f.by_horizon and h not in f.shares:
+                continue
+            out.append(Scenario(election_type=etype, target_year=int(year), swing=swing,
+                                reference_year=int(reference_year),
+                                custom_shares=f.for_horizon(h) if f is not None else None,
+                                custom_source=f.file if f is not None else None,
+                                custom_fixed=custom_fixed if swing == "custom" else False,
+                                hypothetical=hypothetical))
     ids = [s.scenario_id for s in out]
     if len(set(ids)) != len(ids):
         raise ElectioError(f"duplicate scenarios: {sorted({i for i in ids if ids.count(i) > 1})}")
@@ -204,8 +251,33 @@ def _parse_number(text: str, decimal_comma: bool) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def fold(text: str) -> str:
+    """Case- and accent-insensitive key of a list / candidate label."""
+    import unicodedata
+
+    t = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii")
+    return " ".join(t.lower().replace("-", " ").split())
+
+
+def parse_election_key(key: str, last_year: int) -> tuple[str, int, bool]:
+    """'pres_2027' -> ('presidentielle', 2027, False); legislative years are hypothetical."""
+    prefix_to_type = {v: k for k, v in TYPE_PREFIX.items()}
+    parts = str(key).strip().lower().split("_")
+    if len(parts) != 2 or parts[0] not in prefix_to_type or not parts[1].isdigit():
+        raise ElectioError(f"election {key!r}: expected TYPE_YEAR with TYPE in {', '.join(prefix_to_type)}, "
+                           "e.g. pres_2027")
+    etype, year = prefix_to_type[parts[0]], int(parts[1])
+    if year <= last_year:
+        raise ElectioError(f"election {key!r}: {year} is not after the last election in the warehouse ({last_year})")
+    scheduled = {(t, y) for t, y, _ in CALENDAR}
+    if etype not in HYPOTHETICAL_TYPES and (etype, year) not in scheduled:
+        raise ElectioError(f"election {key!r}: no such election is scheduled (known: "
+                           + ", ".join(f"{TYPE_PREFIX[t]}_{y}" for t, y, _ in CALENDAR) + "; legislative years are free)")
+    return etype, year, etype in HYPOTHETICAL_TYPES
+
+
 def read_custom_file(path: str | Path, blocs: Sequence[str], *, horizons: Iterable[int] = HORIZONS,
-                     tolerance: float = SUM_TOLERANCE) -> CustomShares:
+                     tolerance: float = SUM_TOLERANCE, labels: dict | None = None) -> CustomShares:
     """Read and validate a custom file of département bloc shares (percent of expressed votes).
 
     Format (UTF-8 CSV, ``,`` or ``;`` separated; with ``;`` a decimal comma is accepted; lines
@@ -224,12 +296,17 @@ def read_custom_file(path: str | Path, blocs: Sequence[str], *, horizons: Iterab
     except UnicodeDecodeError as exc:
         raise ScenarioFileError(name, [Problem(None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
                                                            "save the file as CSV UTF-8")]) from None
-    return parse_custom_text(raw, blocs, file=name, horizons=horizons, tolerance=tolerance)
+    return parse_custom_text(raw, blocs, file=name, horizons=horizons, tolerance=tolerance, labels=labels)
 
 
 def parse_custom_text(raw: str, blocs: Sequence[str], *, file: str = "<custom>", horizons: Iterable[int] = HORIZONS,
-                      tolerance: float = SUM_TOLERANCE) -> CustomShares:
-    """:func:`read_custom_file` on text already read (line numbers are the file's)."""
+                      tolerance: float = SUM_TOLERANCE, labels: dict | None = None) -> CustomShares:
+    """:func:`read_custom_file` on text already read (line numbers are the file's).
+
+    ``labels`` (folded list / candidate label or nuance code -> bloc, from the politics
+    reference; None value = ambiguous): a ``bloc_code`` cell that is not a bloc may name a list
+    or candidate instead; rows of one bloc are then added up, and blocs without any row count 0."""
+    labels = labels or {}
     blocs = list(blocs)
     allowed_h = sorted({int(h) for h in horizons})
     problems: list[Problem] = []
@@ -259,6 +336,8 @@ def parse_custom_text(raw: str, blocs: Sequence[str], *, file: str = "<custom>",
     seen: dict[tuple[int | None, str], int] = {}
     rejected: set[tuple[int | None, str]] = set()  # (horizon, bloc) of valid blocs on rejected rows
     unattributed = False                           # a rejected row whose bloc or horizon is unknown
+    any_mapped = False                             # a row named a list / candidate (summed per bloc)
+    mapped_keys: set = set()
     for line_no, text in content[1:]:
         cells = next(csv.reader([text], delimiter=delimiter))
         if len(cells) != len(header):
@@ -269,6 +348,16 @@ def parse_custom_text(raw: str, blocs: Sequence[str], *, file: str = "<custom>",
         rec = dict(zip(header, (c.strip() for c in cells)))
         bloc = rec["bloc_code"].lower()
         bloc_ok = bloc in known
+        mapped = False
+        if bloc and not bloc_ok and fold(rec["bloc_code"]) in labels:
+            target_bloc = labels[fold(rec["bloc_code"])]
+            if target_bloc is None:
+                problems.append(Problem(line_no, "bloc_code", f"{rec['bloc_code']!r} belongs to several blocs in the "
+                                                              "politics reference; give its bloc code instead"))
+                unattributed = True
+                continue
+            bloc, bloc_ok, mapped = target_bloc, True, True
+            any_mapped = True
         if not bloc:
             problems.append(Problem(line_no, "bloc_code", "empty bloc code"))
         elif not bloc_ok:
@@ -307,6 +396,11 @@ def parse_custom_text(raw: str, blocs: Sequence[str], *, file: str = "<custom>",
                 unattributed = True
             continue
         key = (horizon, bloc)
+        if mapped and (key in mapped_keys or key not in seen):
+            if key in mapped_keys:  # another list / candidate of the same bloc: add up
+                rows = [(ln, h, b, v + float(value)) if (h, b) == key else (ln, h, b, v) for ln, h, b, v in rows]
+                continue
+            mapped_keys.add(key)
         if key in seen:
             where = f" for horizon {horizon}" if has_h else ""
             problems.append(Problem(line_no, "bloc_code", f"duplicate row for {bloc!r}{where} "
@@ -328,6 +422,8 @@ def parse_custom_text(raw: str, blocs: Sequence[str], *, file: str = "<custom>",
         span = (min(lines), max(lines))
         label = f" for horizon {horizon}" if horizon is not None else ""
         given = {b: v for _, b, v in items}
+        if any_mapped:  # per-list files: a bloc without a list has 0 %
+            given = {**{b: 0.0 for b in blocs}, **given}
         # A bloc whose row was rejected above is not "missing": its own error says why.
         missing = [b for b in blocs if b not in given and (horizon, b) not in rejected]
         if missing:

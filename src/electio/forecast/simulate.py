@@ -41,7 +41,8 @@ For each of ``n_swing`` draws:
    small biases and the clipping at 0 would move the totals away from, say, the analyst's
    custom shares by up to a point).
 
-Summaries: the mean of the draws (expected share), their 10 % and 90 % quantiles (80 %
+Summaries: the median of the draws (the central value stored in ``predicted`` and quoted
+everywhere), their 10 % and 90 % quantiles (80 %
 interval), and the share of draws in which each bloc is first (probabilities sum to 1 per
 commune). Département totals are computed in every draw from the communes, weighted by
 registered voters (last first round) x the drawn turnout.
@@ -57,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from electio.errors import ElectioError
+from electio.model.intervals import from_scale
 from electio.model.panel import (TURNOUT, Panel, bloc_codes, commune_outcomes, departement_forecast,
                                  departement_totals, first_rounds)
 
@@ -182,23 +184,115 @@ def _turnout_rule(history: History, election_type: str, date) -> float:
     return float(fc[TURNOUT])
 
 
-def status_quo_swing(history: History, election_type: str, date) -> SwingDistribution:
+def _block_sampler(base: np.ndarray, bloc_err: np.ndarray, turnout_err: np.ndarray, n_b: int):
+    """Draws around ``base``: bloc errors as random combinations of the past bloc error vectors
+    (Student t, correlations kept), turnout from its own past errors (departements without a
+    known turnout still give bloc errors)."""
+    def sampler(rng, n):
+        e = np.zeros((n, n_b + 1))
+        e[:, :n_b] = multivariate_t_from_errors(bloc_err, rng, n)
+        e[:, n_b:] = multivariate_t_from_errors(turnout_err, rng, n)
+        return _apply_errors(base, e, n_b)
+    return sampler
+
+
+def _split_errors(err: pd.DataFrame, blocs: list[str], weights: np.ndarray | None = None) \
+        -> tuple[np.ndarray, np.ndarray]:
+    """Bloc and turnout error matrices; with ``weights`` (one per row), each vector is scaled by
+    sqrt(w / mean w) so that random combinations have the weighted covariance."""
+    w = np.ones(len(err)) if weights is None else np.asarray(weights, dtype=float)
+    f = np.sqrt(w / np.nanmean(w)) if len(w) else w
+    e = err.assign(_f=f)
+    b = e.dropna(subset=blocs)
+    t = e.dropna(subset=[TURNOUT])
+    return b[blocs].to_numpy(float) * b[["_f"]].to_numpy(float), t[[TURNOUT]].to_numpy(float) * t[["_f"]].to_numpy(float)
+
+
+def status_quo_swing(history: History, election_type: str, date, *, lead_errors: pd.DataFrame | None = None,
+                     tables: dict | None = None) -> SwingDistribution:
+    """Status-quo centre; spread = the rule's past errors **at the scenario's lead** (from the
+    last election to ``date``) when ``lead_errors`` (:func:`electio.forecast.horizons.lead_errors`)
+    is given, else the rule's errors at every past election."""
+    from electio.forecast.horizons import lead_error_vectors
+
     fc, _, used = departement_forecast(history.dept, history.elections, election_type, date)
     if fc.isna().any():
         raise ElectioError("no earlier first round to build the status-quo hypothesis from")
     center = fc[history.targets].astype(float)
-    err = rule_errors(history)
-    E = err[history.targets].to_numpy(float)
-    base = center.to_numpy(float)
+    lead = (pd.Timestamp(date) - history.elections["election_date"].max()).days / 365.25
+    bucket = "all leads"
+    if lead_errors is not None and not lead_errors.empty:
+        err, bucket = lead_error_vectors(lead_errors, lead, history.targets)
+        if err.empty:
+            err, bucket = rule_errors(history), "all leads"
+    else:
+        err = rule_errors(history)
+    weights = None
+    if tables is not None and isinstance(err.index, pd.MultiIndex) and "departement_code" in err.index.names:
+        from electio.model import national as nat
+
+        deps = nat.perimeter_departements(tables)
+        if len(deps) == 1:  # errors of départements of similar size weigh more (national.size_weights)
+            idx = pd.MultiIndex.from_arrays([err.index.get_level_values("election_id"),
+                                             err.index.get_level_values("departement_code")],
+                                            names=["election_id", "departement_code"])
+            weights = nat.size_weights(tables, idx, deps[0])
+    B, T = _split_errors(err, history.blocs, weights)
     n_b = len(history.blocs)
+    rms = np.sqrt(np.nanmean(err[history.targets].to_numpy(float) ** 2, axis=0)) if len(err) else \
+        np.zeros(len(history.targets))
+    return SwingDistribution("status_quo", history.targets, center, _block_sampler(center.to_numpy(float), B, T, n_b), {
+        "elections_used": used, "past_errors_of": sorted({i if isinstance(i, str) else "/".join(map(str, i))
+                                                         for i in err.index})[:50],
+        "n_errors": len(err), "lead_years": round(lead, 2), "lead_bucket": bucket, "df": len(B),
+        "error_rms_log_blocs_points_turnout": {k: float(v) for k, v in zip(history.targets, np.round(rms, 3))}})
+
+
+def national_swing(history: History, tables: dict, shares: Mapping[str, float], election_type: str, date, *,
+                   fixed: bool = False) -> SwingDistribution:
+    """Département values from national vote intentions through the national-conditional rule
+    (:mod:`electio.model.national`); spread = that rule's past errors over every département
+    and election with a national result (log scale for blocs), turnout: national turnout given
+    -> the rule's turnout errors, else the status-quo turnout and its errors."""
+    from electio.model import national as nat
+
+    deps = nat.perimeter_departements(tables)
+    if nat.national_table(tables).empty:
+        raise ElectioError("national scenarios need national results of past elections in the warehouse "
+                           "(fact_national_result is empty): the département's deviation is learned from them")
+    if len(deps) != 1:
+        raise ElectioError("national scenarios need a one-département perimeter")
+    given = pd.Series({b: float(shares[b]) for b in history.blocs})
+    given[TURNOUT] = float(shares[TURNOUT]) if TURNOUT in shares else np.nan
+    fc, rule = nat.national_conditional_forecast(tables, "scenario", national=given, election_type=election_type,
+                                                 election_date=date)
+    if deps[0] not in fc.index:
+        raise ElectioError(f"no past département result of {deps[0]} to learn its deviation from the national result")
+    center = fc.loc[deps[0], history.targets].astype(float)
+    err = nat.rule_errors(tables, pd.Timestamp(date))
+    if not np.isfinite(center[TURNOUT]):
+        center[TURNOUT] = _turnout_rule(history, election_type, date)
+        err = err.assign(**{TURNOUT: np.nan})
+        t_err = rule_errors(history)[[TURNOUT]]
+    else:
+        t_err = err[[TURNOUT]]
+    weights = nat.size_weights(tables, err.index, deps[0]) if not err.empty else None
+    B = _split_errors(err.assign(**{TURNOUT: 0.0}), history.blocs, weights)[0] if not err.empty else \
+        np.zeros((0, len(history.blocs)))
+    T = t_err.dropna().to_numpy(float)
+    n_b = len(history.blocs)
+    base = center.to_numpy(float)
 
     def sampler(rng, n):
-        return _apply_errors(base, multivariate_t_from_errors(E, rng, n), n_b)
+        if fixed:
+            return np.repeat(base[None, :], n, axis=0)
+        return _block_sampler(base, B, T, n_b)(rng, n)
 
-    rms = np.sqrt((E ** 2).mean(axis=0)) if len(E) else np.zeros(len(history.targets))
-    return SwingDistribution("status_quo", history.targets, center, sampler, {
-        "elections_used": used, "past_errors_of": list(err.index), "df": len(err),
-        "error_rms_log_blocs_points_turnout": {k: float(v) for k, v in zip(history.targets, np.round(rms, 3))}})
+    return SwingDistribution("national", history.targets, center, sampler, {
+        "national": {k: float(v) for k, v in given.items()}, "fixed": fixed, "n_errors": len(B),
+        "error_elections": sorted(set(err.index.get_level_values("election_id"))) if len(err) else [],
+        "coefficients": {t: [round(float(x), 3) for x in rule.coef[t]] for t in rule.targets},
+        "turnout_given": TURNOUT in shares})
 
 
 def custom_swing(history: History, shares: Mapping[str, float], election_type: str, date, *,
@@ -346,14 +440,21 @@ def trend_swing(history: History, election_type: str, date, *, half_life: float 
         "sd_log": dict(zip(blocs, np.round(sd_g * factor, 4)))})
 
 
-def swing_distribution(history: History, scenario) -> SwingDistribution:
+def swing_distribution(history: History, scenario, *, lead_errors: pd.DataFrame | None = None,
+                       tables: dict | None = None) -> SwingDistribution:
     if scenario.swing == "status_quo":
-        return status_quo_swing(history, scenario.election_type, scenario.election_date)
+        return status_quo_swing(history, scenario.election_type, scenario.election_date, lead_errors=lead_errors,
+                                tables=tables)
     if scenario.swing == "trend":
         return trend_swing(history, scenario.election_type, scenario.election_date)
     if scenario.swing == "custom":
         return custom_swing(history, scenario.custom_shares, scenario.election_type, scenario.election_date,
                             fixed=scenario.custom_fixed)
+    if scenario.swing == "national":
+        if tables is None:
+            raise ElectioError("the national hypothesis needs the warehouse tables")
+        return national_swing(history, tables, scenario.custom_shares, scenario.election_type,
+                              scenario.election_date, fixed=scenario.custom_fixed)
     raise ElectioError(f"unknown swing hypothesis {scenario.swing!r}")
 
 
@@ -440,7 +541,10 @@ def simulate(panel: Panel, model, calibrator, swing: SwingDistribution, rng: np.
     # A commune the model cannot predict (no history at all) takes the département values.
     preds = np.where(np.isfinite(preds), preds, D.to_numpy(float)[:, None, :])
     res = ResidualSampler(calibrator, targets, panel.rows["size_band"].to_numpy()).sample(rng, n_swing * n_rep)
-    sims = np.repeat(preds, n_rep, axis=0) + res
+    base = np.repeat(preds, n_rep, axis=0)
+    sims = np.empty_like(base)
+    for j, t in enumerate(targets):  # residual pools are on the intervals' scale (electio.model.intervals)
+        sims[:, :, j] = from_scale(base[:, :, j], res[:, :, j], t)
     shares = np.clip(sims[:, :, :len(blocs)], 0.0, None)
     total = shares.sum(axis=2, keepdims=True)
     fallback = np.repeat(preds, n_rep, axis=0)[:, :, :len(blocs)]
@@ -495,10 +599,10 @@ def summarise(scenario_id: str, draws: Draws, level: float = LEVEL) -> tuple[pd.
     """(fact_forecast rows, fact_forecast_departement rows) of one scenario."""
     alpha = (1 - level) / 2
     blocs = draws.blocs
-    mean = draws.shares.mean(axis=0)
     low, high = np.quantile(draws.shares, [alpha, 1 - alpha], axis=0)
+    mean = central(draws.shares, low, high)
     prob = _first_probabilities(draws.shares)
-    t_mean = draws.turnout.mean(axis=0)
+    t_mean = np.median(draws.turnout, axis=0)
     t_low, t_high = np.quantile(draws.turnout, [alpha, 1 - alpha], axis=0)
     frames = [pd.DataFrame({"scenario_id": scenario_id, "commune_code": draws.communes, "target": b,
                             "predicted": mean[:, j], "interval_low": low[:, j], "interval_high": high[:, j],
@@ -508,15 +612,25 @@ def summarise(scenario_id: str, draws: Draws, level: float = LEVEL) -> tuple[pd.
                                 "probability_first": np.nan}))
     commune = pd.concat(frames, ignore_index=True)
     dep_shares, dep_turnout = departement_draws(draws)
-    d_mean = dep_shares.mean(axis=0)
     d_low, d_high = np.quantile(dep_shares, [alpha, 1 - alpha], axis=0)
+    d_mean = central(dep_shares, d_low, d_high)
     d_prob = _first_probabilities(dep_shares)
     dep = pd.DataFrame({"scenario_id": scenario_id, "target": blocs + [TURNOUT],
-                        "predicted": list(d_mean) + [dep_turnout.mean()],
+                        "predicted": list(d_mean) + [float(np.median(dep_turnout))],
                         "interval_low": list(d_low) + [np.quantile(dep_turnout, alpha)],
                         "interval_high": list(d_high) + [np.quantile(dep_turnout, 1 - alpha)],
                         "probability_first": list(d_prob) + [np.nan]})
     return commune, dep
+
+
+def central(shares: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """The central value stored in ``predicted`` and quoted everywhere: the median of the draws per
+    bloc, rescaled so that the blocs add up to 100 (medians of skewed shares add up to 99-100),
+    kept inside the 80 % interval."""
+    med = np.median(shares, axis=0)
+    total = med.sum(axis=-1, keepdims=True)
+    med = np.where(total > 0, 100.0 * med / np.where(total > 0, total, 1.0), med)
+    return np.clip(med, low, high)
 
 
 def departement_draws(draws: Draws) -> tuple[np.ndarray, np.ndarray]:

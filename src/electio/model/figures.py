@@ -68,3 +68,51 @@ def backtest_figure(fact_model_metric: pd.DataFrame, dim_model: pd.DataFrame, pa
     fig.savefig(path, dpi=130)
     plt.close(fig)
     return path
+
+
+CALIBRATION_FILE = "backtest_calibration.png"
+
+
+def calibration_figure(fact_model_metric: pd.DataFrame, model_id: str, path: Path) -> Path:
+    """Nominal vs observed coverage of ``model_id``'s intervals (50, 80, 90, 95 %), one line per
+    test election, one panel per mode; the diagonal is perfect calibration."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = fact_model_metric[fact_model_metric["model_id"] == model_id]
+    levels = {"coverage_50": 50, "coverage_80": 80, "coverage_90": 90, "coverage_95": 95}
+    modes = [md for md in ("conditional", "national_conditional", "unconditional") if md in set(m["mode"])]
+    labels = {"conditional": "département connu", "national_conditional": "résultat national connu",
+              "unconditional": "prévision réelle"}
+    fig, axes = plt.subplots(1, len(modes), figsize=(4.2 * len(modes), 4.2), squeeze=False)
+    for ax, mode in zip(axes[0], modes):
+        sub = m[(m["mode"] == mode) & m["metric"].isin(levels)]
+        for eid, g in sub.groupby("election_id"):
+            g = g.assign(nominal=g["metric"].map(levels)).sort_values("nominal")
+            ax.plot(g["nominal"], g["value"], marker="o", label=eid)
+        ax.plot([40, 100], [40, 100], color="grey", linestyle="--", linewidth=1)
+        ax.set_xlim(40, 100)
+        ax.set_ylim(0, 100)
+        ax.set_title(labels[mode])
+        ax.set_xlabel("couverture nominale (%)")
+        ax.set_ylabel("couverture observée (%)")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"Calibration des intervalles ({model_id}) : nominal vs observé, par scrutin test")
+    fig.text(0.01, 0.01, "Source : backtest electio (fact_model_metric), communes du périmètre", fontsize=7)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def backtest_figures(fact_model_metric: pd.DataFrame, dim_model: pd.DataFrame, path: Path) -> list[Path]:
+    """The error figure at ``path`` and, beside it, the chosen model's calibration figure."""
+    files = [backtest_figure(fact_model_metric, dim_model, path)]
+    chosen = dim_model.loc[dim_model["is_chosen"] == 1, "model_id"]
+    if len(chosen):
+        files.append(calibration_figure(fact_model_metric, chosen.iloc[0], Path(path).with_name(CALIBRATION_FILE)))
+    return files

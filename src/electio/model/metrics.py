@@ -13,6 +13,12 @@ commune c, and w_c = expressed votes of c at the election:
   interval; ``width_80`` = mean width of those intervals (points);
 * ``turnout_mae`` = mean over communes of |predicted - actual turnout|; ``turnout_wmae`` the
   same weighted by registered voters; ``turnout_coverage_80`` its interval coverage;
+* ``coverage_80__<bloc>`` = ``coverage_80`` of one bloc; ``interval_score_80`` = mean over
+  communes and blocs of the Winkler interval score of the 80 % interval,
+  ``(hi - lo) + (2 / 0.2) * (lo - a)+ + (2 / 0.2) * (a - hi)+`` (points; lower is better: it
+  rewards narrow intervals and charges 10x the distance by which the actual value falls out);
+  ``interval_score_80__<bloc>`` per bloc; ``coverage_<L>`` for L in 50, 90, 95 (calibration
+  figure: nominal vs observed coverage);
 * ``departement_mae`` = mean over blocs of |implied département share - true share|, where the
   implied share aggregates the predicted commune shares with the actual expressed votes
   (the part of the error shared by every commune: the swing).
@@ -46,6 +52,33 @@ def coverage(actual, low, high) -> float:
 
 def mean_width(low, high) -> float:
     return float(np.mean(np.asarray(high, dtype=float) - np.asarray(low, dtype=float)))
+
+
+def winkler(actual, low, high, level: float = 0.8) -> np.ndarray:
+    """Winkler interval score of each value (points)."""
+    a, lo, hi = (np.asarray(x, dtype=float) for x in (actual, low, high))
+    alpha = 1 - level
+    return (hi - lo) + (2 / alpha) * np.clip(lo - a, 0, None) + (2 / alpha) * np.clip(a - hi, 0, None)
+
+
+def coverage_metrics(actual: pd.DataFrame, bands: dict, blocs: list[str], level: float = 0.8) -> dict[str, float]:
+    """Per-bloc coverage and interval score of the ``level`` interval, and pooled coverage of the
+    other levels of ``bands`` (level -> (low, high) frames)."""
+    out = {}
+    low, high = bands[level]
+    tag = int(round(100 * level))
+    scores = []
+    for b in blocs:
+        a = actual[b].to_numpy(float)
+        out[f"coverage_{tag}__{b}"] = coverage(a, low[b], high[b])
+        w = winkler(a, low[b], high[b], level)
+        out[f"interval_score_{tag}__{b}"] = float(w.mean())
+        scores.append(w)
+    out[f"interval_score_{tag}"] = float(np.concatenate(scores).mean())
+    for lv, (lo, hi) in bands.items():
+        if lv != level:
+            out[f"coverage_{int(round(100 * lv))}"] = coverage(actual[blocs], lo[blocs], hi[blocs])
+    return out
 
 
 def first_bloc_accuracy(predicted, actual) -> float:

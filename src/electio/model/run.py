@@ -12,7 +12,7 @@ import pandas as pd
 
 from electio.command import add_common_arguments, run_command, settings_from_args
 from electio.model.backtest import metrics_table, run_backtest_frames
-from electio.model.figures import backtest_figure
+from electio.model.figures import backtest_figures
 from electio.model.selection import SELECTION_RULE, selection_scores
 from electio.model.train import save_model, train_final
 from electio.settings import Settings
@@ -40,7 +40,7 @@ def run_backtest(settings: Settings, **kwargs) -> dict:
     tables = read_tables(settings.db_url)
     result = run_backtest_frames(tables, **kwargs)
     replace_tables(settings.db_url, result.tables())
-    figure = backtest_figure(result.metrics, result.dim_model, figure_path(settings))
+    figure = backtest_figures(result.metrics, result.dim_model, figure_path(settings))[0]
     return {"chosen": result.chosen, "windows": result.windows, "rows_fact_backtest": len(result.predictions),
             "rows_fact_model_metric": len(result.metrics), "figure": str(figure),
             "selection_scores": selection_scores(result.metrics).round(3).to_dict(),

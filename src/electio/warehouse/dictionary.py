@@ -89,11 +89,22 @@ VOCABULARY: dict[str, tuple[str, str]] = {
     "p_value": ("p-valeur (taille effective de Kish)", "probabilité"),
     "description": ("Description", ""),
     "metric": ("Métrique : wmae (erreur absolue moyenne pondérée, principale), mae, rmse, mae_size_*, "
-               "first_bloc_accuracy, coverage_80, width_80, turnout_mae...", ""),
-    "reference_year": ("Année de référence du scénario", "année"),
+               "first_bloc_accuracy, coverage_80, width_80, coverage_80__<bloc>, interval_score_80 (Winkler), "
+               "coverage_50/90/95, turnout_mae...", ""),
+    "reference_year": ("Année du dernier scrutin de l'entrepôt (point de départ de l'horizon)", "année"),
     "horizon_years": ("Horizon", "années"),
     "target_year": ("Année visée (référence + horizon)", "année"),
-    "swing": ("Hypothèse d'évolution départementale : status_quo, trend, custom", ""),
+    "swing": ("Hypothèse d'évolution départementale : status_quo, trend, custom, national", ""),
+    "rule": ("Règle de prévision départementale : status_quo ou trend", ""),
+    "lead_bucket": ("Classe d'avance entre le dernier scrutin connu et le scrutin prévu : 0-1, 1-2, 2-3, 3+", "années"),
+    "n_election_pairs": ("Nombre de couples (dernier scrutin connu, scrutin prévu) distincts", "couples"),
+    "n_departements": ("Nombre de départements dont les erreurs sont comptées", "départements"),
+    "mean_lead_years": ("Avance moyenne", "années"),
+    "bloc_rms_log": ("Erreur quadratique moyenne des blocs sur log(part + 1)", "log"),
+    "bloc_mean_signed_log": ("Erreur moyenne signée des blocs sur log(part + 1) (biais)", "log"),
+    "bloc_mae_points": ("Erreur absolue moyenne des parts des blocs", "points"),
+    "turnout_mae_points": ("Erreur absolue moyenne de la participation (départements où elle est connue)", "points"),
+    "growth_vs_0_1": ("Erreur quadratique des blocs rapportée à celle de la classe 0-1 an de la même règle", "ratio"),
     "sha256": ("Empreinte SHA-256 du fichier lu", ""),
     "file_bytes": ("Taille du fichier", "octets"),
     "rows_read": ("Lignes lues", "lignes"),
@@ -143,6 +154,7 @@ TABLE_SOURCES: dict[str, str] = {
     "dim_scenario": "electio forecast",
     "fact_forecast": "electio forecast (simulation)",
     "fact_forecast_departement": "electio forecast (simulation)",
+    "fact_horizon_error": "electio forecast (erreurs passées par avance)",
 }
 
 def schema_dictionary(sql: str | None = None) -> pd.DataFrame:
