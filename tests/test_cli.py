@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from electio import cli, command
-from electio.settings import Settings
+from electio.settings import PROJECT_ROOT, Settings
 
 
 def test_settings_from_args_and_env(monkeypatch, tmp_path):
@@ -56,3 +56,21 @@ def test_stages_lists_the_contract(capsys):
 def test_module_entry_point_help():
     result = subprocess.run([sys.executable, "-m", "electio.refresh", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--mirror" in result.stdout and "--departement" in result.stdout
+
+
+def test_kept_custom_scenario_is_replayed_by_every_refresh(tmp_path, shared_warehouse):
+    from electio.forecast.run import store_custom
+    from electio.stages import refresh_scenarios
+    from electio.warehouse.read import read_tables
+
+    settings = Settings(data_dir=tmp_path / "data")
+    tables = read_tables(shared_warehouse.settings.db_url)
+    plain = refresh_scenarios(settings, tables)
+    assert not any(s.swing == "custom" for s in plain)
+    example = PROJECT_ROOT / "data" / "reference" / "scenario_custom_example.csv"
+    stored = store_custom(example, settings, fixed=True)
+    assert stored == tmp_path / "data" / "scenarios" / "scenario_custom_example.fixed.csv"
+    replayed = refresh_scenarios(settings, tables)
+    custom = [s for s in replayed if s.swing == "custom"]
+    assert custom and all(s.custom_fixed for s in custom)
+    assert [s.scenario_id for s in replayed if s.swing != "custom"] == [s.scenario_id for s in plain]

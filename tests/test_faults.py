@@ -248,3 +248,25 @@ def test_runner_turns_an_analysis_error_into_a_skip_and_a_bug_into_a_failure(tmp
         stages.run_stage(dataclasses.replace(stages.BY_NAME["forecast"], run=bug), ctx, {})
     with pytest.raises(ElectioError):  # an output stage failing is not a perimeter limit: the run stops
         stages.run_stage(dataclasses.replace(stages.BY_NAME["exports"], run=cannot), ctx, {})
+
+
+@pytest.mark.parametrize("code,message", [
+    ("99", "unknown département '99'"),
+    ("20", "Corsica is 2A or 2B"),
+    (",", "empty département"),
+])
+def test_unknown_or_empty_perimeter_is_refused_before_any_work(tmp_path, monkeypatch, capsys, code, message):
+    _no_build(monkeypatch)
+    monkeypatch.setenv("ELECTIO_DATA", str(tmp_path))
+    assert refresh.main(["--departement", code, "--offline"]) == 1
+    assert message in _stderr_line(capsys)
+
+
+def test_departement_codes_are_case_insensitive(tmp_path, monkeypatch):
+    from electio.command import settings_from_args
+
+    monkeypatch.delenv("ELECTIO_DEPARTEMENT", raising=False)
+    args = dataclasses.make_dataclass("A", [("departement", str)])
+    assert settings_from_args(args("2a")).departement == "2A"
+    assert settings_from_args(args("1,69")).departement == "01,69"
+    assert settings_from_args(args("fr")).departement == "FR"

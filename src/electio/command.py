@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Callable
 
 from electio.errors import ElectioError
+from electio.perimeter import FRANCE, parse_departements
 from electio.settings import Settings
 from electio.warehouse.secrets import mask_secrets
 
@@ -42,8 +44,21 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
+def normalise_departement(text: str | None) -> str | None:
+    """'2a' -> '2A', '1,69' -> '01,69', 'fr' -> 'FR'; an invalid code is left as typed (the command's
+    checks refuse it in one sentence, inside its error handling)."""
+    if text is None:
+        return None
+    try:
+        codes = parse_departements(text)
+    except ElectioError:
+        return text
+    return FRANCE if text.strip().upper() == FRANCE else ",".join(codes)
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(departement=getattr(args, "departement", None), db_url=getattr(args, "db_url", None),
+    departement = getattr(args, "departement", None) or os.environ.get("ELECTIO_DEPARTEMENT") or None
+    return Settings.from_env(departement=normalise_departement(departement), db_url=getattr(args, "db_url", None),
                              mirror=Path(args.mirror).expanduser() if getattr(args, "mirror", None) else None,
                              outputs_dir=Path(args.outputs).expanduser() if getattr(args, "outputs", None) else None,
                              allow_download=False if getattr(args, "offline", False) else None)

@@ -30,6 +30,7 @@ from electio import __version__
 from electio.command import add_common_arguments, log_path, run_command, settings_from_args
 from electio.errors import ElectioError
 from electio.outputs import StagedOutputs, count_files, interrupts_deferred, remove_stale_staging
+from electio.perimeter import parse_departements
 from electio.pipeline import build_tables
 from electio.settings import Settings
 from electio.sources.catalog import load_catalog
@@ -62,6 +63,7 @@ def missing_sources(settings: Settings) -> list[str]:
 
 def preflight(settings: Settings, outputs: list[Path]) -> None:
     """Everything that can be refused before the long work, each in one sentence."""
+    parse_departements(settings.departement)
     check_target(settings.db_url)
     db_path = sqlite_path(settings.db_url)
     if settings.mirror is not None and not Path(settings.mirror).is_dir():

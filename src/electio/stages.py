@@ -88,6 +88,7 @@ class Stage:
     run: Callable[[Context], Output]
     after: tuple[str, ...] = ()      # stages whose result it needs: skipped if one of them is
     needs_warehouse: bool = False    # reads the loaded warehouse itself (exports, Power BI)
+    # exports run last: their meta_stage_run.csv then lists every stage but the exports themselves
 
 
 @dataclass
@@ -210,13 +211,13 @@ STAGES: tuple[Stage, ...] = (
           BASE + NATIONAL + ("dim_model",), FORECAST, (), _forecast, after=("train",)),
     Stage("figures", "maps, histograms, heatmaps, backtest and forecast figures",
           BASE + ("fact_correlation",) + MODEL + FORECAST, (), ("reports/figures/*.png",), _figures),
-    Stage("exports", "every table as CSV + one XLSX workbook + data dictionary",
-          (), (), ("exports/*",), _exports, needs_warehouse=True),
     Stage("report", "the client report (rapport.html and its traced values)",
           tuple(), (), ("reports/rapport.html", "reports/rapport_sources.json"), _report),
     Stage("powerbi", "Power BI templates for this warehouse (the committed powerbi/*.pbit are not touched)",
           ("dim_commune", "map_commune_code"), (), ("powerbi/*.pbit", "powerbi/communes.topo.json"), _powerbi,
           needs_warehouse=True),
+    Stage("exports", "every table as CSV + one XLSX workbook + data dictionary",
+          (), (), ("exports/*",), _exports, needs_warehouse=True),
 )
 BY_NAME = {s.name: s for s in STAGES}
 #: Stages whose failure on a perimeter is a skip (their ElectioError says why).
