@@ -45,6 +45,7 @@ def built(tmp_path_factory, warehouse: Settings) -> dict[str, Path]:
     files = {p.name: p for p in paths}
     result = {variant: files[spec["file"]] for variant, spec in load_definition().variants.items()}
     result["map"] = files["communes.topo.json"]
+    result["pbip"] = files["Electio.pbip"].parent
     return result
 
 
