@@ -126,7 +126,23 @@ def _build_or_check(args: argparse.Namespace) -> int:
         failed += bool(problems)
         if not problems:
             print(f"{spec['file']}: ok")
+    failed += _check_project(args.out)
     return 1 if failed else 0
+
+
+def _check_project(out: Path) -> int:
+    """Print the PBIP's problems (schemas only if shared/reference is beside the repo); 1 if any."""
+    from electio.powerbi.pbip_check import validate_project
+    from electio.powerbi.validate import Template
+
+    schemas = PROJECT_ROOT.parent / "shared" / "reference" / "json-schemas"
+    model = Template.read(out / load_definition().variants[PBIP_VARIANT]["file"]).json("DataModelSchema")
+    problems = validate_project(out, model, schemas if schemas.is_dir() else None)
+    for problem in problems:
+        print(f"Electio.pbip: {problem}")
+    if not problems:
+        print("Electio.pbip: ok" + ("" if schemas.is_dir() else " (JSON schemas not found: not validated)"))
+    return int(bool(problems))
 
 
 if __name__ == "__main__":

@@ -515,3 +515,22 @@ def _filter_definitions(node) -> list[dict]:
         for v in node:
             out += _filter_definitions(v)
     return out
+
+
+def validate_project(root: Path | str, model_schema: dict, schemas_root: Path | str | None) -> list[str]:
+    """Every check of a written project; schemas only where a local copy is given."""
+    files = read_project_files(root)
+    if not files:
+        return [f"no Power BI project in {root}"]
+    problems = [f"TMDL: {d}" for d in roundtrip_differences(files, model_schema)]
+    problems += [f"fields: {p}" for p in check_fields(files)]
+    if schemas_root is not None:
+        for rel, errors in check_schemas(files, schemas_root).items():
+            problems += [f"{rel}: {e}" for e in errors]
+    return problems
+
+
+def read_project_files(root: Path | str) -> dict[str, bytes]:
+    from electio.powerbi.pbip import read_project
+
+    return read_project(Path(root))
