@@ -169,6 +169,8 @@ def test_tmdl_parser_reads_names_descriptions_and_expressions():
     measure, column = table["children"]
     assert measure["value"] == "VAR a = 1\nRETURN\n    a" and measure["props"]["formatString"] == "0 %"
     assert column["props"] == {"dataType": "int64", "isHidden": True}
+    quoted = parse_tmdl('table T\n\tmeasure M = 1\n\t\tformatString: "+0.0"" pts"";-0.0"" pts"""\n')
+    assert quoted[0]["children"][0]["props"]["formatString"] == '+0.0" pts";-0.0" pts"'
 
 
 # --- fields and bindings against the model -------------------------------------------------------

@@ -238,11 +238,18 @@ _COLUMN_PROPS = ("dataType", "formatString", "isHidden", "isNameInferred", "isDa
 _MEASURE_PROPS = ("formatString", "isHidden", "displayFolder", "lineageTag")
 
 
+def tmdl_text(value: str) -> str:
+    """A text property value: bare, or in double quotes (inner ones doubled) when it has
+    quotes or outer spaces, which TMDL would otherwise strip or misread."""
+    if '"' in value or value != value.strip():
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
 def _prop(key: str, value, indent: str) -> str:
     if value is True:
         return f"{indent}{key}"
-    if key == "sortByColumn":
-        value = tmdl_name(value)
+    value = tmdl_name(value) if key == "sortByColumn" else tmdl_text(str(value))
     return f"{indent}{key}: {value}"
 
 

@@ -147,6 +147,16 @@ def read_name(text: str) -> tuple[str, str]:
     return m.group(0), text[m.end():]
 
 
+def read_text(value: str) -> str:
+    """A property value: one in double quotes (inner quotes doubled) is unquoted, any other is as written."""
+    if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
+        inner = value[1:-1]
+        if re.fullmatch(r'(?:[^"]|"")*', inner):
+            return inner.replace('""', '"')
+        raise TmdlError(f"badly quoted value {value!r}")
+    return value
+
+
 def _indent(line: str) -> int:
     n = len(line) - len(line.lstrip("\t"))
     if line[n:n + 1] == " ":
@@ -232,7 +242,7 @@ def parse_tmdl(text: str, where: str = "tmdl") -> list[dict]:
         if "props" not in parent:
             raise TmdlError(f"{where}, line {i + 1}: property {content!r} outside an object")
         if m := _PROPERTY.match(content):
-            parent["props"][m.group(1)] = m.group(2)
+            parent["props"][m.group(1)] = read_text(m.group(2))
             i += 1
         elif m := _EXPR_PROPERTY.match(content):
             i += 1
