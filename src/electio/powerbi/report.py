@@ -33,6 +33,7 @@ VISUAL_ROLES: dict[str, set[str]] = {
     "scatterChart": {"Category", "Series", "X", "Y", "Size", "Tooltips"},
     "shapeMap": {"Category", "Series", "Value", "Tooltips"},
     "textbox": set(),
+    "actionButton": set(),
 }
 #: Roles that group (categories): the rest are values.
 GROUPING_ROLES = {"Category", "Series", "Rows", "Columns"}
@@ -248,7 +249,10 @@ def visual_config(model: ModelSpec, page: dict, visual: dict, z: int, map_item: 
     vc_objects: dict = {}
     if vtype == "textbox":
         objects.update(_textbox(visual["text"]))
-    elif "title" in visual and vtype != "slicer":  # a slicer's header already names its field
+    if vtype == "actionButton":  # only the back button of a drill-through page
+        objects["icon"] = [{"properties": {"shapeType": expr("back")}, "selector": {"id": "default"}}]
+        vc_objects["visualLink"] = [{"properties": {"show": expr(True), "type": expr("Back")}}]
+    elif "title" in visual and vtype not in ("slicer", "actionButton"):  # slicer headers name their field
         vc_objects.update(_title(visual["title"]))
     if vtype == "slicer":
         mode = {"dropdown": "Dropdown", "list": "Basic"}[visual.get("slicer_style", "list")]

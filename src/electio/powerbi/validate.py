@@ -546,7 +546,7 @@ def check_visuals(t: Template) -> list[str]:
                 for item in items:
                     if item.get("queryRef") not in names:
                         problems.append(f"{where}: projection {item.get('queryRef')!r} is not selected")
-            if vtype != "textbox" and not visual.get("projections"):
+            if VISUAL_ROLES[vtype] and not visual.get("projections"):  # textbox, button: no data
                 problems.append(f"{where}: no field")
             for key in ("objects", "vcObjects"):
                 problems += _check_refs(visual.get(key, {}), aliases, model_fields, resources, where)
