@@ -165,6 +165,8 @@ def ref_indicator(t, communes, code):
     values = rows[rows["indicator_year"] == year].groupby("commune_code")["value"].sum(min_count=1)
     if meta["aggregation"] == "sum":
         return values.sum(min_count=1)
+    if len(communes) == 1:  # one commune: its own value
+        return float(values.iloc[0]) if len(values) else None
     wyears = sorted(f.loc[f["indicator_code"] == meta["weight_indicator"], "indicator_year"].unique())
     before = [y for y in wyears if y <= year]
     wyear = before[-1] if before else wyears[0]
