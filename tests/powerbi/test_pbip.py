@@ -65,6 +65,22 @@ def test_every_json_file_is_valid_against_microsoft_schemas(project, schemas_roo
     assert {rel: errors for rel, errors in results.items() if errors} == {}
 
 
+def test_project_is_also_valid_against_the_newest_schemas(project, schemas_root):
+    from electio.powerbi.pbip import NEWEST
+
+    newer = {}
+    for rel, data in project.items():
+        if rel.endswith((".json", ".pbip", ".pbir", ".pbism")) and "/StaticResources/" not in rel:
+            doc = json.loads(data.decode("utf-8"))
+            for kind, version in NEWEST.items():
+                declared = SCHEMAS[kind]
+                if doc["$schema"].endswith(declared):
+                    doc["$schema"] = doc["$schema"].replace(declared, declared.replace(
+                        declared.split("/")[-2], version))
+            newer[rel] = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    assert {rel: e for rel, e in check_schemas(newer, schemas_root).items() if e} == {}
+
+
 def test_schema_versions_are_the_declared_ones(project):
     versions = schema_versions(project)
     assert set(versions) == set(SCHEMAS.values())

@@ -29,20 +29,24 @@ from pathlib import Path
 from electio.powerbi.report import POD_TYPES, REGISTERED
 
 SCHEMA_ROOT = "https://developer.microsoft.com/json-schemas/fabric/"
-#: Schema of each kind of file: the newest published versions (May 2026). A Desktop older
-#: than these refuses the project; the .pbit stays the file for older Desktops.
+#: Schema of each kind of file: the oldest versions the project is valid against (August
+#: 2025: report 3.0.0 changed the theme's version stamp this project writes), so that every
+#: Desktop since then opens it; the tests also validate it against the newest ones (May
+#: 2026). A Desktop older than these refuses the project; the .pbit stays for those.
 SCHEMAS = {
     "pbip": "pbip/pbipProperties/1.0.0/schema.json",
     "pbir": "item/report/definitionProperties/2.0.0/schema.json",
     "version": "item/report/definition/versionMetadata/1.0.0/schema.json",
-    "report": "item/report/definition/report/3.3.0/schema.json",
-    "pages": "item/report/definition/pagesMetadata/1.1.0/schema.json",
-    "page": "item/report/definition/page/2.1.0/schema.json",
-    "visual": "item/report/definition/visualContainer/2.9.0/schema.json",
-    "mobile": "item/report/definition/visualContainerMobileState/2.4.0/schema.json",
+    "report": "item/report/definition/report/3.0.0/schema.json",
+    "pages": "item/report/definition/pagesMetadata/1.0.0/schema.json",
+    "page": "item/report/definition/page/2.0.0/schema.json",
+    "visual": "item/report/definition/visualContainer/2.2.0/schema.json",
+    "mobile": "item/report/definition/visualContainerMobileState/2.2.0/schema.json",
     "pbism": "item/semanticModel/definitionProperties/1.0.0/schema.json",
 }
 PBIR_FORMAT_VERSION = "2.0.0"
+#: The newest versions published (May 2026), which the project must also satisfy.
+NEWEST = {"report": "3.3.0", "pages": "1.1.0", "page": "2.1.0", "visual": "2.9.0", "mobile": "2.4.0"}
 NAME = "Electio"
 PHONE_WIDTH = 320
 PHONE_MARGIN = 8
