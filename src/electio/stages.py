@@ -215,7 +215,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("report", "the client report (rapport.html and its traced values)",
           tuple(), (), ("reports/rapport.html", "reports/rapport_sources.json"), _report),
     Stage("powerbi", "Power BI templates for this warehouse (the committed powerbi/*.pbit are not touched)",
-          ("dim_commune", "map_commune_code"), (), ("powerbi/*.pbit", "powerbi/communes.topo.json"), _powerbi,
+          ("dim_commune", "map_commune_code"), (),
+          ("powerbi/*.pbit", "powerbi/communes.topo.json", "powerbi/Electio.pbip", "powerbi/Electio.*/**"), _powerbi,
           needs_warehouse=True),
 )
 BY_NAME = {s.name: s for s in STAGES}

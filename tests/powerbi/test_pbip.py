@@ -266,7 +266,7 @@ def test_slicer_defaults_exist_in_the_warehouse(warehouse):
     with sqlite3.connect(sqlite_path(warehouse.db_url)) as db:
         indicators = {r[0] for r in db.execute("SELECT label_fr FROM dim_indicator")}
         blocs = {r[0] for r in db.execute("SELECT label_fr FROM dim_bloc")}
-        horizons = {r[0] for r in db.execute("SELECT DISTINCT horizon_years FROM dim_scenario")}
+        types = {r[0] for r in db.execute("SELECT DISTINCT election_type FROM dim_scenario")}
     from electio.powerbi.definition import load_definition
 
     for page in load_definition().pages:
@@ -277,8 +277,10 @@ def test_slicer_defaults_exist_in_the_warehouse(warehouse):
                     assert value in indicators
                 elif "Bloc" in field:
                     assert value in blocs
-                elif "Horizon" in field:
-                    assert value in horizons
+                elif "Élection prévue" in field:  # the label of a type, as the model's column gives it
+                    codes = {"Présidentielle": "presidentielle", "Législatives": "legislatives",
+                             "Européennes": "europeennes"}
+                    assert codes[value] in types
 
 
 def test_phone_layouts(project):

@@ -17,7 +17,7 @@ PAGES = {
     "Indicateurs des communes": {"shapeMap", "lineChart", "tableEx", "slicer", "card"},
     "Corrélations avec le vote": {"pivotTable", "clusteredBarChart", "slicer", "card"},
     "Précision des modèles": {"clusteredBarChart", "lineChart", "scatterChart", "pivotTable", "tableEx", "card"},
-    "Scénarios à 1, 2 et 3 ans": {"lineChart", "clusteredBarChart", "shapeMap", "pivotTable", "tableEx", "card"},
+    "Scénarios des prochaines élections": {"lineChart", "clusteredBarChart", "shapeMap", "pivotTable", "tableEx", "card"},
     "Sources et qualité des données": {"card", "tableEx", "slicer"},
     "Fiche commune": {"card", "lineChart", "clusteredColumnChart", "tableEx", "slicer"},
     "Infobulle commune": {"card", "clusteredBarChart"},
