@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,12 +11,26 @@ from electio.powerbi import build_templates
 from electio.powerbi.definition import load_definition
 from electio.powerbi.validate import Template
 from electio.settings import Settings
+from electio.stages import run_alone
+from tests.conftest import copy_warehouse
 
 
 @pytest.fixture(scope="session")
-def warehouse(shared_warehouse) -> Settings:
-    """The session's warehouse and its CSV exports, built once from the real mirror (tests/conftest.py)."""
-    return shared_warehouse.settings
+def warehouse(request, tmp_path_factory, mirror: Path) -> Settings:
+    """A copy of the session's warehouse (tests/conftest.py) with its exports, plus the model
+    stages (backtest, train, forecast): the measure tests check backtests and forecasts."""
+    reuse = os.environ.get("ELECTIO_POWERBI_TEST_WAREHOUSE")
+    if reuse:  # a folder refreshed earlier with models, for local iterations only
+        root = Path(reuse)
+        return Settings(mirror=mirror, cache_dir=root / "raw", data_dir=root / "data",
+                        exports_dir=root / "exports", reports_dir=root / "reports", allow_download=False,
+                        db_url=f"sqlite:///{root / 'electio.sqlite'}")
+    shared = request.getfixturevalue("shared_warehouse")
+    settings = copy_warehouse(shared.settings, tmp_path_factory.mktemp("powerbi"), exports=True)
+    for stage in ("backtest", "train", "forecast"):
+        run = run_alone(stage, settings)
+        assert run.status == "done", (stage, run)
+    return settings
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +45,7 @@ def built(tmp_path_factory, warehouse: Settings) -> dict[str, Path]:
     files = {p.name: p for p in paths}
     result = {variant: files[spec["file"]] for variant, spec in load_definition().variants.items()}
     result["map"] = files["communes.topo.json"]
+    result["pbip"] = files["Electio.pbip"].parent
     return result
 
 

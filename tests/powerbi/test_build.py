@@ -52,7 +52,7 @@ def test_command_builds_and_checks(warehouse, tmp_path, capsys):
                  "--mirror", str(warehouse.mirror), "--offline"]) == 0
     assert main(["check", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "Electio.pbit: ok" in out and "Electio-csv.pbit: ok" in out
+    assert "Electio.pbit: ok" in out and "Electio-csv.pbit: ok" in out and "Electio.pbip: ok" in out
 
 
 def test_command_fails_without_a_warehouse(tmp_path, capsys):

@@ -58,8 +58,9 @@ def test_parameters_are_prompted_by_desktop(built, template):
 def test_sources_and_invariant_culture(warehouse_template, csv_template):
     sql = partition_m(warehouse_template.model, "Résultats par bloc")
     assert 'Sql.Database(#"Serveur SQL Server", #"Base SQL Server")' in sql
-    assert "Odbc.Query(Connexion, \"SELECT election_id, commune_code, bloc_code, votes, share_expressed, n_labels " \
-           "FROM fact_election_result\")" in sql
+    assert ('Odbc.DataSource(Connexion, [HierarchicalNavigation = false])'
+            '{[Name = "fact_election_result", Kind = "Table"]}[Data]') in sql
+    assert "Odbc.Query" not in sql  # no native query, so no approval prompt
     assert "Driver={SQLite3 ODBC Driver}" in sql
     csv = partition_m(csv_template.model, "Résultats par bloc")
     assert 'File.Contents(Dossier & "\\fact_election_result.csv")' in csv

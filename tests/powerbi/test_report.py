@@ -12,12 +12,15 @@ from .helpers import visual, with_layout
 
 PAGES = {
     "Vue d'ensemble": {"shapeMap", "slicer", "card", "clusteredBarChart", "tableEx", "textbox"},
-    "Explorateur des résultats": {"lineChart", "clusteredColumnChart", "pivotTable", "tableEx", "map", "slicer"},
+    "Cartes par bloc": {"shapeMap", "slicer", "card", "tableEx"},
+    "Explorateur des résultats": {"lineChart", "clusteredColumnChart", "pivotTable", "tableEx", "shapeMap", "slicer"},
     "Indicateurs des communes": {"shapeMap", "lineChart", "tableEx", "slicer", "card"},
     "Corrélations avec le vote": {"pivotTable", "clusteredBarChart", "slicer", "card"},
     "Précision des modèles": {"clusteredBarChart", "lineChart", "scatterChart", "pivotTable", "tableEx", "card"},
-    "Scénarios à 1, 2 et 3 ans": {"lineChart", "clusteredBarChart", "shapeMap", "pivotTable", "tableEx", "card"},
+    "Scénarios des prochaines élections": {"lineChart", "clusteredBarChart", "shapeMap", "pivotTable", "tableEx", "card"},
     "Sources et qualité des données": {"card", "tableEx", "slicer"},
+    "Fiche commune": {"card", "lineChart", "clusteredColumnChart", "tableEx", "slicer"},
+    "Infobulle commune": {"card", "clusteredBarChart"},
 }
 
 
@@ -36,16 +39,16 @@ def test_pages_and_their_visuals(template):
         assert expected <= pages[page], (page, expected - pages[page])
 
 
-def test_maps_use_the_embedded_communes_and_lat_long_fallback(template):
+def test_maps_use_the_embedded_communes_and_no_bing_map(template):
     layout = template.layout
     _, shape = visual(layout, "Vue d'ensemble", "shapeMap")
     geo = shape["singleVisual"]["objects"]["shape"][0]["properties"]["map"]["geoJson"]
     assert geo["content"]["expr"]["ResourcePackageItem"] == {
         "PackageName": "RegisteredResources", "PackageType": 1, "ItemName": "communes.topo.json"}
     assert shape["singleVisual"]["projections"]["Category"][0]["queryRef"] == "Communes.Code commune"
-    _, fallback = visual(layout, "Explorateur des résultats", "map")
-    refs = {p["queryRef"] for role in ("X", "Y") for p in fallback["singleVisual"]["projections"][role]}
-    assert refs == {"Avg(Communes.Longitude)", "Avg(Communes.Latitude)"}
+    types = {json.loads(c["config"])["singleVisual"]["visualType"]
+             for s in layout["sections"] for c in s["visualContainers"]}
+    assert not types & {"map", "filledMap"}  # Bing maps need tenant settings and are being retired
 
 
 def test_heatmaps_colour_their_measure(template):

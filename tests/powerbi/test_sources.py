@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from electio.powerbi.validate import (check_csv_exports, check_sqlite_odbc, native_queries, sqlite_odbc_driver)
+from electio.powerbi.validate import (check_csv_exports, check_sqlite_odbc, native_query_problems, odbc_navigation,
+                                      sqlite_odbc_driver)
 from electio.warehouse.load import sqlite_path
 
 from .helpers import partition_m, set_partition_m, with_model
@@ -13,29 +14,34 @@ def test_sqlite_odbc_driver_is_installed():
     assert "sqlite3" in sqlite_odbc_driver().lower()
 
 
-def test_native_queries_run_through_odbc_and_return_the_model_columns(warehouse, warehouse_template):
-    queries = native_queries(warehouse_template.model)
-    assert len(queries) == sum(1 for t in warehouse_template.model["tables"]
-                               if t["partitions"][0]["source"]["type"] == "m")
+def test_odbc_navigation_replays_through_the_driver(warehouse, warehouse_template):
+    items = odbc_navigation(warehouse_template.model)
+    assert len(items) == sum(1 for t in warehouse_template.model["tables"]
+                             if t["partitions"][0]["source"]["type"] == "m")
+    assert native_query_problems(warehouse_template.model) == []
     assert check_sqlite_odbc(warehouse_template, sqlite_path(warehouse.db_url)) == []
 
 
 def _edit_query(old, new):
     def change(model):
-        set_partition_m(model, "Communes", partition_m(model, "Communes").replace(old, new))
+        text = partition_m(model, "Communes")
+        assert old in text
+        set_partition_m(model, "Communes", text.replace(old, new))
     return change
 
 
-def test_odbc_check_fails_on_a_broken_native_query(warehouse, warehouse_template):
+def test_odbc_check_fails_on_a_broken_navigation(warehouse, warehouse_template):
     db = sqlite_path(warehouse.db_url)
-    renamed = with_model(warehouse_template, _edit_query("commune_name,", "commune_label,"))
-    assert any("fails through ODBC" in p for p in check_sqlite_odbc(renamed, db))
-    reordered = with_model(warehouse_template, _edit_query("SELECT commune_code, commune_name",
-                                                           "SELECT commune_name, commune_code"))
-    assert any("the model expects" in p for p in check_sqlite_odbc(reordered, db))
-    filtered = with_model(warehouse_template, _edit_query("FROM dim_commune",
-                                                          "FROM dim_commune WHERE population > 5000"))
-    assert any("rows through ODBC" in p for p in check_sqlite_odbc(filtered, db))
+    renamed = with_model(warehouse_template, _edit_query('"commune_name",', '"commune_label",'))
+    assert any("the model expects" in p for p in check_sqlite_odbc(renamed, db))
+    unknown = with_model(warehouse_template, _edit_query('Name = "dim_commune"', 'Name = "dim_communes"'))
+    assert any("is not a table of the ODBC source" in p for p in check_sqlite_odbc(unknown, db))
+    native = with_model(warehouse_template, _edit_query(
+        'Odbc.DataSource(Connexion, [HierarchicalNavigation = false]){[Name = "dim_commune", Kind = "Table"]}[Data]',
+        'Odbc.Query(Connexion, "SELECT * FROM dim_commune")'))
+    problems = check_sqlite_odbc(native, db)
+    assert any("sends a native query" in p for p in problems), problems
+    assert any("no Odbc.DataSource navigation step" in p for p in problems), problems
 
 
 def test_csv_variant_reads_the_exported_headers(warehouse, csv_template):

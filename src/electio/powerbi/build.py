@@ -1,7 +1,8 @@
 """``electio powerbi build``: the Power BI templates from powerbi/definition/.
 
 Writes ``Electio.pbit`` (warehouse: SQLite through ODBC, or SQL Server) and
-``Electio-csv.pbit`` (CSV extracts), plus ``communes.topo.json`` (the embedded map, for
+``Electio-csv.pbit`` (CSV extracts), the Power BI project ``Electio.pbip`` (PBIR report
+and TMDL model of the warehouse variant), plus ``communes.topo.json`` (the embedded map, for
 adding it by hand to another report). Deterministic: same definition, schema and
 warehouse communes give the same entries.
 """
@@ -19,7 +20,9 @@ from electio.powerbi.model import DESKTOP_VERSION, build_model, data_model_schem
 from electio.powerbi.package import (PACKAGE_VERSION, STATIC_PREFIX, content_types, diagram_layout, json_part,
                                      utf16, write_pbit)
 from electio.powerbi.report import REGISTERED, report_layout
+from electio.powerbi.pbip import project_files, write_project
 from electio.powerbi.shapes import communes_topojson
+from electio.powerbi.theme import THEME_ITEM, theme_bytes
 from electio.powerbi.validate import validate_template
 from electio.settings import PROJECT_ROOT, Settings
 
@@ -29,6 +32,8 @@ DEFAULT_OUT = PROJECT_ROOT / "powerbi"
 MAP_ITEM = "communes.topo.json"
 #: Release whose format the parts follow (Metadata.CreatedFromRelease).
 CREATED_FROM_RELEASE = "2023.02"
+#: The variant the Power BI project (PBIP) is made of: the warehouse one.
+PBIP_VARIANT = "entrepot"
 
 
 def template_parts(defn: Definition, variant: str, topojson: bytes, *,
@@ -36,7 +41,7 @@ def template_parts(defn: Definition, variant: str, topojson: bytes, *,
     """Every part of one template, in the order they are written."""
     spec = build_model(defn, strict=strict)
     model = data_model_schema(spec, defn, variant)
-    layout = report_layout(spec, defn.pages, MAP_ITEM)
+    layout = report_layout(spec, defn.pages, MAP_ITEM, THEME_ITEM)
     settings = {"Version": 1, "ReportSettings": {},
                 "QueriesSettings": {"TypeDetectionEnabled": False, "RelationshipImportEnabled": False,
                                     "Version": DESKTOP_VERSION.split(" ")[0]}}
@@ -51,10 +56,19 @@ def template_parts(defn: Definition, variant: str, topojson: bytes, *,
         ("Settings", json_part(settings)),
         ("Metadata", json_part(metadata)),
         (f"{STATIC_PREFIX}{REGISTERED}/{MAP_ITEM}", topojson),
+        (f"{STATIC_PREFIX}{REGISTERED}/{THEME_ITEM}", theme_bytes()),
     ]
     names = [name for name, _ in parts]
     parts.insert(1, ("[Content_Types].xml", content_types(names)))
     return parts
+
+
+def pbip_files(defn: Definition, topojson: bytes, *, strict: bool = True) -> dict[str, bytes]:
+    """The Power BI project of the warehouse variant, from the same objects as its template."""
+    spec = build_model(defn, strict=strict)
+    layout = report_layout(spec, defn.pages, MAP_ITEM, THEME_ITEM)
+    return project_files(layout, defn.pages, data_model_schema(spec, defn, PBIP_VARIANT),
+                         {MAP_ITEM: topojson, THEME_ITEM: theme_bytes()})
 
 
 def build_templates(out_dir: Path | str = DEFAULT_OUT, settings: Settings | None = None, *,
@@ -75,6 +89,8 @@ def build_templates(out_dir: Path | str = DEFAULT_OUT, settings: Settings | None
         path = write_pbit(out_dir / spec["file"], template_parts(defn, variant, topojson, strict=strict))
         log.info("wrote %s", path)
         written.append(path)
+    written.append(write_project(out_dir, pbip_files(defn, topojson, strict=strict)))
+    log.info("wrote %s", written[-1])
     map_path = out_dir / MAP_ITEM
     if not map_path.exists() or map_path.read_bytes() != topojson:
         map_path.write_bytes(topojson)
@@ -110,7 +126,23 @@ def _build_or_check(args: argparse.Namespace) -> int:
         failed += bool(problems)
         if not problems:
             print(f"{spec['file']}: ok")
+    failed += _check_project(args.out)
     return 1 if failed else 0
+
+
+def _check_project(out: Path) -> int:
+    """Print the PBIP's problems (schemas only if shared/reference is beside the repo); 1 if any."""
+    from electio.powerbi.pbip_check import validate_project
+    from electio.powerbi.validate import Template
+
+    schemas = PROJECT_ROOT.parent / "shared" / "reference" / "json-schemas"
+    model = Template.read(out / load_definition().variants[PBIP_VARIANT]["file"]).json("DataModelSchema")
+    problems = validate_project(out, model, schemas if schemas.is_dir() else None)
+    for problem in problems:
+        print(f"Electio.pbip: {problem}")
+    if not problems:
+        print("Electio.pbip: ok" + ("" if schemas.is_dir() else " (JSON schemas not found: not validated)"))
+    return int(bool(problems))
 
 
 if __name__ == "__main__":

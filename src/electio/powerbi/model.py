@@ -250,18 +250,11 @@ def m_list(values: list[str]) -> str:
     return "{" + ", ".join(m_text(v) for v in values) + "}"
 
 
-def native_query(table: Table) -> str:
-    """The SQL of the SQLite (ODBC) variant: the schema's columns, in schema order."""
-    cols = [c.source for c in table.columns if c.kind == "data"]
-    return f"SELECT {', '.join(cols)} FROM {table.sql_name}"
-
-
 def partition_m(table: Table, template: str) -> str:
     data = [c for c in table.columns if c.kind == "data"]
     values = {
         "table": table.sql_name,
         "file": f"{table.sql_name}.csv",
-        "sql": m_text(native_query(table)),
         "columns": m_list([c.source for c in data]),
         "ncols": str(len(data)),
         "nullable": m_list([c.source for c in data if c.sql.nullable]),

@@ -31,15 +31,19 @@ VISUAL_ROLES: dict[str, set[str]] = {
     "clusteredColumnChart": {"Category", "Series", "Y", "Tooltips"},
     "lineChart": {"Category", "Series", "Y", "Tooltips"},
     "scatterChart": {"Category", "Series", "X", "Y", "Size", "Tooltips"},
-    "map": {"Category", "Series", "X", "Y", "Size", "Tooltips"},
     "shapeMap": {"Category", "Series", "Value", "Tooltips"},
     "textbox": set(),
+    "actionButton": set(),
 }
 #: Roles that group (categories): the rest are values.
 GROUPING_ROLES = {"Category", "Series", "Rows", "Columns"}
 #: Registered resource package of files embedded in the template (images, shape maps).
 REGISTERED = "RegisteredResources"
 SHAPE_MAP_ITEM_TYPE = 200  # ResourcePackageItemType.ShapeMap
+THEME_ITEM_TYPE = 202  # ResourcePackageItemType.CustomTheme
+#: Page bindings (pods) of the legacy layout: BindingType.Drillthrough, BindingType.Tooltip.
+POD_TYPES = {"drillthrough": 1, "tooltip": 2}
+TOOLTIP_SIZE = (320, 240)
 
 
 def stable_name(*parts: str) -> str:
@@ -160,6 +164,19 @@ def _filter(model: ModelSpec, spec: dict, where: str, name: str) -> dict:
             "type": kind, "howCreated": 1}
 
 
+def _in_filter(model: ModelSpec, field: str, values: list, where: str) -> dict:
+    """A semantic-query filter: a column in a list of values (a slicer's default selection)."""
+    q = _Query(model, where)
+    ref = parse_field(field)
+    if ref.kind != "column":
+        raise DefinitionError(f"{where}: a default selection needs a column, not {field}")
+    entity, _ = q.resolve(ref)
+    alias = q.alias(entity)
+    return {"Version": 2, "From": [{"Name": alias, "Entity": entity, "Type": 0}],
+            "Where": [{"Condition": {"In": {"Expressions": [q.field_expr(ref, source=alias)],
+                                            "Values": [[literal(v)] for v in values]}}}]}
+
+
 def _title(text: str) -> dict:
     return {"title": [{"properties": {"show": expr(True), "text": expr(text)}}]}
 
@@ -182,15 +199,25 @@ def _bloc_data_points(q: _Query) -> list[dict]:
     return points
 
 
-def visual_config(model: ModelSpec, page: dict, visual: dict, z: int, map_item: str | None) -> tuple[dict, list]:
+def page_size(page: dict) -> tuple[int, int]:
+    return TOOLTIP_SIZE if page.get("type") == "tooltip" else (PAGE_WIDTH, PAGE_HEIGHT)
+
+
+def section_name(page_id: str) -> str:
+    return "ReportSection" + stable_name("page", page_id)
+
+
+def visual_config(model: ModelSpec, page: dict, visual: dict, z: int, map_item: str | None,
+                  pages: list[dict] | None = None) -> tuple[dict, list]:
     """(config, filters) of one visual container."""
     where = f"pages.toml, page {page['id']}, visual {visual['id']}"
     vtype = visual["type"]
     if vtype not in VISUAL_ROLES:
         raise DefinitionError(f"{where}: unsupported visual type {vtype!r}")
     x, y, w, h = visual["position"]
-    if x < 0 or y < 0 or x + w > PAGE_WIDTH or y + h > PAGE_HEIGHT:
-        raise DefinitionError(f"{where}: position {visual['position']} outside the {PAGE_WIDTH}x{PAGE_HEIGHT} page")
+    width, height = page_size(page)
+    if x < 0 or y < 0 or x + w > width or y + h > height:
+        raise DefinitionError(f"{where}: position {visual['position']} outside the {width}x{height} page")
     name = stable_name(page["id"], visual["id"])
     single: dict = {"visualType": vtype}
     q = _Query(model, where)
@@ -222,21 +249,47 @@ def visual_config(model: ModelSpec, page: dict, visual: dict, z: int, map_item: 
     vc_objects: dict = {}
     if vtype == "textbox":
         objects.update(_textbox(visual["text"]))
-    elif "title" in visual and vtype != "slicer":  # a slicer's header already names its field
+    if vtype == "actionButton":  # only the back button of a drill-through page
+        objects["icon"] = [{"properties": {"shapeType": expr("back")}, "selector": {"id": "default"}}]
+        vc_objects["visualLink"] = [{"properties": {"show": expr(True), "type": expr("Back")}}]
+    elif "title" in visual and vtype not in ("slicer", "actionButton"):  # slicer headers name their field
         vc_objects.update(_title(visual["title"]))
     if vtype == "slicer":
         mode = {"dropdown": "Dropdown", "list": "Basic"}[visual.get("slicer_style", "list")]
         objects["data"] = [{"properties": {"mode": expr(mode)}}]
         objects["selection"] = [{"properties": {"singleSelect": expr(bool(visual.get("single", False)))}}]
+        if "default" not in visual and "empty" not in visual:
+            raise DefinitionError(f"{where}: a slicer needs a default selection (default = [...]) or the meaning "
+                                  "of no selection (empty = \"...\")")
+        if "default" in visual:
+            objects["general"] = [{"properties": {"filter": {"filter": _in_filter(model, fields["Values"][0],
+                                                                                   visual["default"], where)}}}]
+        if "sync" in visual:
+            single["syncGroup"] = {"groupName": visual["sync"], "fieldChanges": True, "filterChanges": True}
     if vtype == "card":
         objects["categoryLabels"] = [{"properties": {"show": expr(False)}}]
     if visual.get("bloc_colors"):
         objects["dataPoint"] = _bloc_data_points(q)
     if "gradient" in visual:
         grad = visual["gradient"]
-        objects.setdefault("dataPoint", []).append({"properties": {"fillRule": {"linearGradient2": {
-            "min": {"color": expr(grad["min"])}, "max": {"color": expr(grad["max"])},
-            "nullColoringStrategy": {"strategy": expr("noColor")}}}}})
+        if "mid" in grad:  # diverging scale, pinned values (an evolution centred on zero)
+            rule = {"linearGradient3": {
+                name: {"color": expr(grad[name]), "value": expr(float(grad[f"{name}_value"]))}
+                for name in ("min", "mid", "max")}}
+        else:
+            rule = {"linearGradient2": {"min": {"color": expr(grad["min"])}, "max": {"color": expr(grad["max"])}}}
+        next(iter(rule.values()))["nullColoringStrategy"] = {"strategy": expr("noColor")}
+        objects.setdefault("dataPoint", []).append({"properties": {"fillRule": rule}})
+    if visual.get("band"):  # first and last Y are the interval's bounds: thin grey dotted lines
+        refs = [q.names[text] for text in fields["Y"]]
+        if len(refs) != 3:
+            raise DefinitionError(f"{where}: band = true needs Y = [upper bound, value, lower bound]")
+        objects["lineStyles"] = [{"properties": {"strokeWidth": expr(3)}}]
+        objects["dataPoint"] = [{"properties": {"fill": solid("#1F4E79")}, "selector": {"metadata": refs[1]}}]
+        for ref in (refs[0], refs[2]):
+            objects["lineStyles"].append({"properties": {"lineStyle": expr("dotted"), "strokeWidth": expr(1)},
+                                          "selector": {"metadata": ref}})
+            objects["dataPoint"].append({"properties": {"fill": solid("#8C8C8C")}, "selector": {"metadata": ref}})
     if "heatmap" in visual:
         objects["values"] = [_heatmap(q, visual["heatmap"], where)]
     if vtype == "shapeMap":
@@ -246,6 +299,17 @@ def visual_config(model: ModelSpec, page: dict, visual: dict, z: int, map_item: 
         objects["shape"] = [{"properties": {
             "map": {"geoJson": {"type": expr("packaged"), "name": expr(map_item), "content": content}},
             "projectionEnum": expr("mercator")}}]
+    if vtype != "textbox":
+        alt = visual.get("alt") or visual.get("title")
+        if not alt:
+            raise DefinitionError(f"{where}: no alt text (alt) nor title")
+        vc_objects["general"] = [{"properties": {"altText": expr(alt)}}]
+    if "tooltip_page" in visual:
+        target = next((p for p in pages or [] if p["id"] == visual["tooltip_page"]), None)
+        if target is None or target.get("type") != "tooltip":
+            raise DefinitionError(f"{where}: tooltip_page {visual['tooltip_page']!r} is not a tooltip page")
+        vc_objects["visualTooltip"] = [{"properties": {"type": expr("Canvas"),
+                                                       "section": expr(section_name(target["id"]))}}]
     if objects:
         single["objects"] = objects
     if vc_objects:
@@ -275,23 +339,59 @@ def _heatmap(q: _Query, spec: dict, where: str) -> dict:
             "selector": {"data": [{"dataViewWildcard": {"matchingOption": 1}}], "metadata": query_ref}}
 
 
-def report_layout(model: ModelSpec, pages: list[dict], map_item: str | None) -> dict:
+def drillthrough_filter(model: ModelSpec, page: dict) -> dict:
+    """The page filter a drill-through page is bound to (no value: the source visual gives it)."""
+    q = _Query(model, f"pages.toml, page {page['id']}")
+    ref = parse_field(page["drillthrough"])
+    if ref.kind != "column":
+        raise DefinitionError(f"pages.toml, page {page['id']}: drillthrough needs a column")
+    q.resolve(ref)
+    return {"name": "Filter" + stable_name(page["id"], "drillthrough"), "expression": q.field_expr(ref),
+            "type": "Categorical", "howCreated": 5}
+
+
+def page_objects(page: dict) -> dict:
+    objects = {}
+    if page.get("type") == "tooltip":
+        objects["pageInformation"] = [{"properties": {"pageInformationType": expr("Tooltip")}}]
+        objects["pageSize"] = [{"properties": {"pageSizeTypes": expr("Tooltip")}}]
+    return objects
+
+
+def report_layout(model: ModelSpec, pages: list[dict], map_item: str | None, theme_item: str | None = None) -> dict:
     """The Report/Layout JSON."""
-    sections = []
+    sections, pods = [], []
     for ordinal, page in enumerate(pages):
         containers = []
         for index, visual in enumerate(page["visual"]):
             z = (index + 1) * 1000
-            config, filters = visual_config(model, page, visual, z, map_item)
+            config, filters = visual_config(model, page, visual, z, map_item, pages)
             x, y, w, h = visual["position"]
             containers.append({"x": x, "y": y, "z": z, "width": w, "height": h,
                                "config": json.dumps(config, ensure_ascii=False, separators=(",", ":")),
                                "filters": json.dumps(filters, ensure_ascii=False, separators=(",", ":")),
                                "tabOrder": z})
-        sections.append({"id": ordinal, "name": "ReportSection" + stable_name("page", page["id"]),
+        width, height = page_size(page)
+        section_filters, section_config = [], {}
+        if page.get("type") in POD_TYPES:
+            section_config["visibility"] = 1  # hidden in view mode: reached by drill-through or hover
+            pod = {"name": "Pod" + stable_name("pod", page["id"]), "boundSection": section_name(page["id"]),
+                   "config": "{}", "type": POD_TYPES[page["type"]]}
+            if page["type"] == "drillthrough":
+                flt = drillthrough_filter(model, page)
+                section_filters.append(flt)
+                pod["parameters"] = json.dumps([{"name": "Param_" + flt["name"], "boundFilter": flt["name"],
+                                                 "fieldExpr": flt["expression"]}],
+                                               ensure_ascii=False, separators=(",", ":"))
+            pods.append(pod)
+        if objects := page_objects(page):
+            section_config["objects"] = objects
+        sections.append({"id": ordinal, "name": section_name(page["id"]),
                          "displayName": page["title"],
-                         "filters": "[]", "ordinal": ordinal, "visualContainers": containers, "config": "{}",
-                         "displayOption": 1, "width": PAGE_WIDTH, "height": PAGE_HEIGHT})
+                         "filters": json.dumps(section_filters, ensure_ascii=False, separators=(",", ":")),
+                         "ordinal": ordinal, "visualContainers": containers,
+                         "config": json.dumps(section_config, ensure_ascii=False, separators=(",", ":")),
+                         "displayOption": 1, "width": width, "height": height})
     config = {
         "version": LAYOUT_VERSION,
         "activeSectionIndex": 0,
@@ -301,10 +401,16 @@ def report_layout(model: ModelSpec, pages: list[dict], map_item: str | None) -> 
         "objects": {"section": [{"properties": {"verticalAlignment": expr("Top")}}],
                     "outspacePane": [{"properties": {"expanded": expr(False)}}]},
     }
-    resources = []
+    items = []
     if map_item is not None:
-        resources.append({"resourcePackage": {"name": REGISTERED, "type": 1, "disabled": False, "items": [
-            {"type": SHAPE_MAP_ITEM_TYPE, "path": map_item, "name": map_item}]}})
-    return {"id": 0, "filters": "[]", "resourcePackages": resources, "sections": sections,
-            "config": json.dumps(config, ensure_ascii=False, separators=(",", ":")),
-            "layoutOptimization": 0, "publicCustomVisuals": []}
+        items.append({"type": SHAPE_MAP_ITEM_TYPE, "path": map_item, "name": map_item})
+    if theme_item is not None:
+        items.append({"type": THEME_ITEM_TYPE, "path": theme_item, "name": theme_item})
+        config["themeCollection"] = {"customTheme": {"name": theme_item, "version": LAYOUT_VERSION, "type": 1}}
+    resources = [{"resourcePackage": {"name": REGISTERED, "type": 1, "disabled": False, "items": items}}] if items else []
+    layout = {"id": 0, "filters": "[]", "resourcePackages": resources, "sections": sections,
+              "config": json.dumps(config, ensure_ascii=False, separators=(",", ":")),
+              "layoutOptimization": 0, "publicCustomVisuals": []}
+    if pods:
+        layout["pods"] = pods
+    return layout

@@ -316,11 +316,12 @@ def check_dax(t: Template) -> list[str]:
 
 # --- model vs sql/schema.sql -------------------------------------------------------------
 
-_ITEM = re.compile(r'Item\s*=\s*"(\w+)"')
+_ITEM = re.compile(r'(?:Item|Name)\s*=\s*"(\w+)"')
 _FROM = re.compile(r"\bFROM\s+(\w+)", re.I)
 _CSV = re.compile(r'"\\(\w+)\.csv"')
 _TYPE_PAIR = re.compile(r'\{"((?:[^"]|"")+)",\s*(type \w+|Int64\.Type)\}')
-_ODBC = re.compile(r'Odbc\.Query\(\s*\w+\s*,\s*"((?:[^"]|"")*)"\s*\)')
+_ODBC_ITEM = re.compile(r'Odbc\.DataSource\([^{}]*\)\{\[Name = "(\w+)", Kind = "Table"\]\}\[Data\]')
+_NATIVE = re.compile(r"Odbc\.Query\s*\(|Value\.NativeQuery\s*\(|\bQuery\s*=")
 _SELECT_COLUMNS = re.compile(r"Table\.SelectColumns\(\s*\w+\s*,\s*\{([^}]*)\}\s*\)")
 
 
@@ -330,14 +331,23 @@ def source_table(m: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def native_queries(model: dict) -> dict[str, str]:
-    """Model table -> the SQL of its Odbc.Query (the SQLite variant), as written in the template."""
+def odbc_navigation(model: dict) -> dict[str, str]:
+    """Model table -> the warehouse table its Odbc.DataSource navigation step opens."""
     out = {}
     for table in model["tables"]:
         for p in table.get("partitions", []):
-            if p["source"].get("type") == "m" and (m := _ODBC.search(joined(p["source"]["expression"]))):
-                out[table["name"]] = m.group(1).replace('""', '"')
+            if p["source"].get("type") == "m" and (m := _ODBC_ITEM.search(joined(p["source"]["expression"]))):
+                out[table["name"]] = m.group(1)
     return out
+
+
+def native_query_problems(model: dict) -> list[str]:
+    """Every M expression that would send a native query (Odbc.Query, Value.NativeQuery, Query=)."""
+    problems = []
+    for name, text in m_expressions(model).items():
+        if (m := _NATIVE.search(text)) is not None:
+            problems.append(f"{name}: sends a native query ({m.group(0).strip()}), which Desktop asks to approve")
+    return problems
 
 
 def selected_columns(m: str) -> list[str] | None:
@@ -536,7 +546,7 @@ def check_visuals(t: Template) -> list[str]:
                 for item in items:
                     if item.get("queryRef") not in names:
                         problems.append(f"{where}: projection {item.get('queryRef')!r} is not selected")
-            if vtype != "textbox" and not visual.get("projections"):
+            if VISUAL_ROLES[vtype] and not visual.get("projections"):  # textbox, button: no data
                 problems.append(f"{where}: no field")
             for key in ("objects", "vcObjects"):
                 problems += _check_refs(visual.get(key, {}), aliases, model_fields, resources, where)
@@ -650,10 +660,12 @@ _PY_TYPES = {"string": (str,), "int64": (int,), "double": (float, int)}
 
 
 def check_sqlite_odbc(t: Template, sqlite_file: Path | str) -> list[str]:
-    """Run the template's native SQLite queries through pyodbc and the SQLite3 ODBC driver.
+    """Replay the SQLite variant through pyodbc and the SQLite3 ODBC driver, as Power Query would.
 
-    Each must return the model's columns, in order, with values of the model's types,
-    and every row of the table.
+    Each table's navigation item must be a table of the driver's catalog (SQLTables), the
+    columns its SelectColumns step keeps must be the model's, in order, and exist in the
+    driver's SQLColumns; the SELECT that Power Query folds those steps into must return every
+    row of the table with values of the model's types. No native query anywhere.
     """
     import sqlite3
     from datetime import date, datetime
@@ -661,40 +673,50 @@ def check_sqlite_odbc(t: Template, sqlite_file: Path | str) -> list[str]:
     import pyodbc
 
     model = t.model
-    queries = native_queries(model)
-    problems = []
+    items = odbc_navigation(model)
+    problems = native_query_problems(model)
     data_tables = [tb for tb in model["tables"] if any(p["source"].get("type") == "m" for p in tb["partitions"])]
     for tb in data_tables:
-        if tb["name"] not in queries:
-            problems.append(f"table '{tb['name']}': no Odbc.Query native query")
+        if tb["name"] not in items:
+            problems.append(f"table '{tb['name']}': no Odbc.DataSource navigation step")
     try:
         driver = sqlite_odbc_driver()
         conn = pyodbc.connect(f"Driver={{{driver}}};Database={sqlite_file}", autocommit=True)
     except (RuntimeError, pyodbc.Error) as exc:
         return problems + [f"cannot connect through ODBC: {exc}"]
     try:
+        catalog = {r.table_name for r in conn.cursor().tables(tableType="TABLE").fetchall()}
         with sqlite3.connect(sqlite_file) as lite:
             for tb in data_tables:
-                sql = queries.get(tb["name"])
-                if sql is None:
+                item = items.get(tb["name"])
+                if item is None:
+                    continue
+                if item not in catalog:
+                    problems.append(f"table '{tb['name']}': navigation item {item!r} is not a table of the ODBC source")
                     continue
                 cols = [c for c in tb["columns"] if c.get("type") in (None, "data")]
+                expected = [c["sourceColumn"] for c in cols]
+                m = joined(tb["partitions"][0]["source"]["expression"])
+                selected = selected_columns(m)
+                if selected != expected:
+                    problems.append(f"table '{tb['name']}': the query keeps {selected}, the model expects {expected}")
+                    continue
+                odbc_cols = [r.column_name for r in conn.cursor().columns(table=item).fetchall()]
+                missing = [c for c in expected if c not in odbc_cols]
+                if missing:
+                    problems.append(f"table '{tb['name']}': columns {missing} are not in {item} through ODBC")
+                    continue
+                sql = f"SELECT {', '.join(expected)} FROM {item}"
                 cursor = conn.cursor()
                 try:
                     cursor.execute(sql)
-                    got = [d[0] for d in cursor.description]
                     rows = cursor.fetchall()
                 except pyodbc.Error as exc:
                     problems.append(f"table '{tb['name']}': {sql!r} fails through ODBC: {exc}")
                     continue
-                expected = [c["sourceColumn"] for c in cols]
-                if got != expected:
-                    problems.append(f"table '{tb['name']}': ODBC returns {got}, the model expects {expected}")
-                    continue
-                source = source_table(sql)
-                count = lite.execute(f"SELECT COUNT(*) FROM {source}").fetchone()[0]
+                count = lite.execute(f"SELECT COUNT(*) FROM {item}").fetchone()[0]
                 if len(rows) != count:
-                    problems.append(f"table '{tb['name']}': {len(rows)} rows through ODBC, {count} in {source}")
+                    problems.append(f"table '{tb['name']}': {len(rows)} rows through ODBC, {count} in {item}")
                 for i, c in enumerate(cols):
                     allowed = (date, datetime) if c["dataType"] == "dateTime" else _PY_TYPES[c["dataType"]]
                     bad = next((r[i] for r in rows if r[i] is not None and not isinstance(r[i], allowed)), None)
@@ -774,4 +796,5 @@ def validate_template(path: Path | str) -> list[str]:
         return problems
     for check in (check_m, check_dax, check_model_vs_schema, check_visuals):
         problems += [f"{check.__name__}: {p}" for p in check(t)]
+    problems += [f"native queries: {p}" for p in native_query_problems(t.model)]
     return problems
