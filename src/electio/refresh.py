@@ -27,6 +27,7 @@ except ImportError:  # Windows: no peak-memory figure
 import pandas as pd
 
 from electio import __version__
+from electio.cache import StageCache, build_tables_cached, run_stage_cached
 from electio.command import add_common_arguments, log_path, run_command, settings_from_args
 from electio.errors import ElectioError
 from electio.outputs import StagedOutputs, count_files, interrupts_deferred, remove_stale_staging
@@ -77,12 +78,15 @@ def preflight(settings: Settings, outputs: list[Path]) -> None:
 
 
 def run_refresh(settings: Settings, *, export: bool = True, figures: bool = False, models: bool = False,
-                powerbi: bool = False, report: bool = False, options: dict | None = None) -> dict:
+                powerbi: bool = False, report: bool = False, options: dict | None = None,
+                cache: bool = False, force: bool = False) -> dict:
     """Build the warehouse, run the stages, swap in warehouse and deliverables; return the summary.
 
     Serialised by a lock in the data folder. Every output folder is replaced by what this
     run wrote (a stage not requested leaves its folder empty, so nothing stale remains).
     The command line runs every stage; callers in code opt in to the slow ones.
+    ``cache``: reuse the outputs of every step whose inputs did not change (:mod:`electio.cache`;
+    the command line's default); ``force`` recomputes them all and refreshes the cache.
     """
     wanted = {"correlations": True, "backtest": models, "train": models, "forecast": models,
               "figures": figures, "exports": export, "report": report, "powerbi": powerbi}
@@ -97,20 +101,25 @@ def run_refresh(settings: Settings, *, export: bool = True, figures: bool = Fals
                 log.warning("removed %s left by an interrupted refresh", stale)
         for stale in remove_stale_staging(targets):
             log.warning("removed %s left by an interrupted refresh", stale)
-        return _run_refresh(settings, targets, not_requested, options or {})
+        store = StageCache(settings.data_dir, force=force) if cache or force else None
+        return _run_refresh(settings, targets, not_requested, options or {}, store)
 
 
 NO_FLAG = {"backtest": "--no-models", "train": "--no-models", "forecast": "--no-models", "figures": "--no-figures",
            "exports": "--no-export", "report": "--no-report", "powerbi": "--no-powerbi", "correlations": ""}
 
 
-def _run_refresh(settings: Settings, targets: dict[str, Path], not_requested: dict[str, str], options: dict) -> dict:
+def _run_refresh(settings: Settings, targets: dict[str, Path], not_requested: dict[str, str], options: dict,
+                 store: StageCache | None = None) -> dict:
     started = datetime.now(timezone.utc).replace(microsecond=0)
     refresh_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     t0 = time.perf_counter()
     log.info("refresh of département %s into %s", settings.departement, mask_secrets(settings.db_url))
-    tables, lineage, build = build_tables(settings)
-    seconds = dict(lineage.seconds)
+    if store is None:
+        tables, lineage, build = build_tables(settings)
+        seconds, missing, sources_reused = dict(lineage.seconds), build.missing, False
+    else:
+        tables, seconds, missing, sources_reused = build_tables_cached(settings, build_tables, store)
     staged = StagedOutputs(targets)
     pending = None
     try:
@@ -120,8 +129,8 @@ def _run_refresh(settings: Settings, targets: dict[str, Path], not_requested: di
             if stage.name in not_requested:
                 runs[stage.name] = StageRun(stage.name, "skipped", not_requested[stage.name])
             elif stage.name in ANALYSIS:
-                runs[stage.name] = run_stage(stage, ctx, runs)
-        summary = _summary(settings, tables, build)
+                runs[stage.name] = run_stage_cached(stage, ctx, runs, store, run_stage)
+        summary = _summary(settings, tables, missing)
         skipped = [f"{r.stage} ({r.reason})" for r in runs.values() if r.status == "skipped"
                    and not r.reason.startswith("not requested")]
         tables["meta_refresh"] = _refresh_history(settings, refresh_id, started, summary, skipped)
@@ -132,7 +141,7 @@ def _run_refresh(settings: Settings, targets: dict[str, Path], not_requested: di
         ctx.settings = replace(ctx.settings, db_url=pending.url)
         for stage in STAGES:  # file stages: read the new tables, write into the staged folders
             if stage.name not in runs:
-                runs[stage.name] = run_stage(stage, ctx, runs)
+                runs[stage.name] = run_stage_cached(stage, ctx, runs, store, run_stage)
         ordered = [runs[s.name] for s in STAGES]
         tables["meta_stage_run"] = _stage_rows(refresh_id, runs)
         replace_tables(pending.url, {"meta_stage_run": tables["meta_stage_run"]})
@@ -152,6 +161,9 @@ def _run_refresh(settings: Settings, targets: dict[str, Path], not_requested: di
         raise
     summary["stages"] = [_moved(r, staged_dirs=ctx.settings, targets=targets) for r in ordered]
     summary["chosen_model"] = _chosen(tables)
+    summary["sources_reused"] = sources_reused
+    summary["stages_reused"] = [r.stage for r in ordered if r.reused]
+    summary["stages_ran"] = [r.stage for r in ordered if r.status == "done" and not r.reused]
     seconds.update({r.stage: r.seconds for r in ordered if r.seconds})
     summary["stage_seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     summary["seconds"] = round(time.perf_counter() - t0, 1)
@@ -181,9 +193,15 @@ def _chosen(tables: dict[str, pd.DataFrame]) -> str | None:
     return chosen.iloc[0] if len(chosen) else None
 
 
+def _reason(run: StageRun) -> str | None:
+    if run.reused:  # status stays 'done': the outputs are this run's, restored from the cache
+        return "reused (inputs unchanged)" + (f": {run.reason}" if run.reason else "")
+    return run.reason or None
+
+
 def _stage_rows(refresh_id: str, runs: dict[str, StageRun]) -> pd.DataFrame:
     rows = [{"refresh_id": refresh_id, "stage_seq": i, "stage": s.name, "status": runs[s.name].status,
-             "reason": runs[s.name].reason or None, "seconds": round(runs[s.name].seconds, 2),
+             "reason": _reason(runs[s.name]), "seconds": round(runs[s.name].seconds, 2),
              "rows_written": runs[s.name].rows_written, "files_written": count_files(runs[s.name].files)}
             for i, s in enumerate(STAGES, 1) if s.name in runs]
     return pd.DataFrame(rows, columns=["refresh_id", "stage_seq", "stage", "status", "reason", "seconds",
@@ -201,14 +219,14 @@ def rejected_categories(rejected: pd.DataFrame) -> list[tuple[int, str, str]]:
     return [(int(n), src, k) for (src, k), n in counts.items()]
 
 
-def _summary(settings: Settings, tables: dict[str, pd.DataFrame], build) -> dict:
+def _summary(settings: Settings, tables: dict[str, pd.DataFrame], missing: list[str]) -> dict:
     checks = tables["meta_quality_check"]
     failed = checks[checks["status"] == "fail"]
     warned = checks[checks["status"] == "warn"]
     return {
         "departement": settings.departement,
         "elections_loaded": len(tables["dim_election"]),
-        "elections_missing": build.missing,
+        "elections_missing": missing,
         "communes": len(tables["dim_commune"]),
         "fact_turnout_rows": len(tables["fact_turnout"]),
         "fact_election_result_rows": len(tables["fact_election_result"]),
@@ -260,6 +278,9 @@ def format_summary(summary: dict, settings: Settings) -> str:
     lines.append("  checks    : " + ", ".join(f"{k} {v}" for k, v in sorted(summary["checks"].items())))
     lines += [f"    FAILED {f}" for f in summary["failed_checks"]]
     lines += [f"    warn   {w} (see meta_quality_check)" for w in summary["warned_checks"]]
+    if summary.get("sources_reused") is not None:
+        lines.append("  sources   : " + ("unchanged, tables reused from the cache" if summary["sources_reused"]
+                                         else "read and built"))
     lines.append("  stages    :")
     for run in summary["stages"]:
         lines.append(f"    {run.line()}")
@@ -287,12 +308,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-report", action="store_true", help="do not write the report")
     parser.add_argument("--no-models", action="store_true",
                         help="skip backtests, training and forecasts (their tables are left empty)")
+    parser.add_argument("--force", action="store_true",
+                        help="recompute every step, even those whose inputs did not change (by default their "
+                             "outputs are reused from <data>/.stage-cache)")
     args = parser.parse_args(argv)
     settings = settings_from_args(args)
 
     def body() -> int:
         summary = run_refresh(settings, export=not args.no_export, figures=not args.no_figures,
-                              models=not args.no_models, powerbi=not args.no_powerbi, report=not args.no_report)
+                              models=not args.no_models, powerbi=not args.no_powerbi, report=not args.no_report,
+                              cache=True, force=args.force)
         summary["peak_mb"] = peak_memory_mb()
         print(format_summary(summary, settings))
         return 0

@@ -1,0 +1,319 @@
+"""Incremental refresh: reuse a stage's outputs when nothing it depends on has changed.
+
+A stage's outputs (the tables it writes, the files it writes into the run's output folders,
+the in-memory state it leaves for later stages, its note) are stored under a **key** made of:
+
+- the content of every table the stage declares in ``reads`` (a digest of each DataFrame:
+  column names, dtypes and every value, :func:`frame_digest`);
+- its options (``ctx.options``) and, for the forecast, the scenarios it would run (default
+  calendar and stored custom files, so a new file or a new year changes the key);
+- the keys of the stages it runs ``after`` (their state, e.g. the trained model, is an input);
+- the code version: a digest of every file of the ``electio`` package, ``sql/`` and ``data/``
+  reference files, and the versions of the numerical libraries.
+
+The table building from the sources (``sources``) is cached the same way, keyed on the
+content of the source files it can read (cache and mirror), the perimeter and the code.
+
+Stages that read the loaded warehouse itself (exports, Power BI) or every table (report:
+``reads=()``) always run: their inputs include this run's journal (meta_refresh).
+
+Entries live in ``<data>/.stage-cache/<stage>/<key>/`` (pickle: written and read only by
+this project in the user's own data folder), written to a temporary folder and renamed, so an
+interrupted refresh never leaves half an entry; the last :data:`KEEP` entries per stage are
+kept. ``--force`` recomputes everything (and refreshes the entries).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import pickle
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from electio.settings import PROJECT_ROOT
+
+log = logging.getLogger("electio.cache")
+
+CACHE_DIR = ".stage-cache"
+#: Entries kept per stage (the current one and the previous: undoing an edit is free too).
+KEEP = 3
+#: Output folders of a run whose new files a stage owns (settings attribute prefix).
+ROOTS = ("exports", "reports", "powerbi")
+#: Files of the checkout that the code version covers, besides the package itself.
+CODE_PATHS = ("sql", "data/reference", "data/perimeters", "powerbi/definition")
+LIBRARIES = ("numpy", "pandas", "scipy", "sklearn", "lightgbm", "matplotlib", "shapely", "pyproj")
+ENTRY = "entry.pkl"
+
+
+# --------------------------------------------------------------------------- digests
+
+def _h() -> "hashlib._Hash":
+    return hashlib.blake2b(digest_size=16)
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """Digest of a DataFrame's content: columns, dtypes, index and every value."""
+    h = _h()
+    h.update(repr((list(map(str, frame.columns)), [str(t) for t in frame.dtypes], len(frame))).encode())
+    try:
+        h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    except TypeError:  # unhashable cells (lists, dicts): their pickled bytes
+        h.update(pickle.dumps(frame, protocol=5))
+    return h.hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    h = _h()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """Digest of the package's files, the checkout's reference files and the library versions."""
+    import importlib.metadata as md
+
+    h = _h()
+    package = Path(__file__).resolve().parent
+    roots = [package] + [PROJECT_ROOT / p for p in CODE_PATHS]
+    for root in roots:
+        if not root.exists():
+            continue
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            h.update(str(path.relative_to(root.parent)).encode())
+            h.update(path.read_bytes())
+    for lib in LIBRARIES:
+        try:
+            h.update(f"{lib}={md.version('scikit-learn' if lib == 'sklearn' else lib)}".encode())
+        except md.PackageNotFoundError:
+            h.update(f"{lib}=none".encode())
+    return h.hexdigest()
+
+
+def _text(value) -> str:
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
+# --------------------------------------------------------------------------- store
+
+@dataclass
+class Entry:
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    state: dict = field(default_factory=dict)
+    files: list[tuple[str, str]] = field(default_factory=list)   # (root, relative path)
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class StageCache:
+    """The store of one data folder; ``force`` recomputes (and rewrites) every entry."""
+
+    def __init__(self, data_dir: Path, *, force: bool = False, keep: int = KEEP) -> None:
+        self.root = Path(data_dir) / CACHE_DIR
+        self.force, self.keep = force, keep
+        self.keys: dict[str, str] = {}          # stage -> key of this run
+        self.reused: dict[str, str] = {}        # stage -> key reused
+
+    def path(self, name: str, key: str) -> Path:
+        return self.root / name / key
+
+    def load(self, name: str, key: str) -> Entry | None:
+        if self.force:
+            return None
+        path = self.path(name, key) / ENTRY
+        if not path.is_file():
+            return None
+        try:
+            with open(path, "rb") as f:
+                return pickle.load(f)
+        except Exception as exc:  # a damaged entry is recomputed, never trusted
+            log.warning("cache entry %s unreadable (%s): recomputed", path, exc)
+            return None
+
+    def save(self, name: str, key: str, entry: Entry, files: dict[tuple[str, str], Path]) -> None:
+        final = self.path(name, key)
+        tmp = final.with_name(f".{key}.tmp-{uuid.uuid4().hex[:6]}")
+        try:
+            tmp.mkdir(parents=True)
+            for (root, rel), src in files.items():
+                dest = tmp / "files" / root / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dest)
+            with open(tmp / ENTRY, "wb") as f:
+                pickle.dump(entry, f, protocol=5)
+            shutil.rmtree(final, ignore_errors=True)
+            tmp.rename(final)
+        except OSError as exc:  # a full disk costs the next run's time, not this run
+            log.warning("could not store the %s outputs in the cache: %s", name, exc)
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
+        self._prune(name, keep_key=key)
+
+    def _prune(self, name: str, keep_key: str) -> None:
+        folder = self.root / name
+        entries = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in [p for p in entries if p.name != keep_key][self.keep - 1:]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def restore_files(self, name: str, key: str, entry: Entry, dirs: dict[str, Path]) -> list[Path]:
+        out = []
+        for root, rel in entry.files:
+            dest = Path(dirs[root]) / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(self.path(name, key) / "files" / root / rel, dest)
+            out.append(dest)
+        return out
+
+
+# --------------------------------------------------------------------------- sources (table build)
+
+def source_fingerprint(settings, store: StageCache) -> str:
+    """Digest of the source files the build can read (cache first, then mirror, as the pipeline
+    looks them up). File contents are hashed once per (path, size, mtime) and remembered."""
+    from electio.sources.catalog import load_catalog
+
+    memo_path = store.root / "file-digests.json"
+    try:
+        memo = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    h, fresh = _h(), {}
+    for source in sorted(load_catalog().values(), key=lambda s: s.id):
+        for f in source.files:
+            places = [Path(settings.cache_dir) / source.id / f.name]
+            if settings.mirror is not None:
+                places.append(Path(settings.mirror) / source.id / f.name)
+            found = next((p for p in places if p.is_file()), None)
+            if found is None:
+                h.update(f"{source.id}/{f.name}:missing".encode())
+                continue
+            st = found.stat()
+            stamp = f"{found.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+            digest = memo.get(stamp) or file_digest(found)
+            fresh[stamp] = digest
+            h.update(f"{source.id}/{f.name}:{digest}".encode())
+    try:
+        memo_path.parent.mkdir(parents=True, exist_ok=True)
+        memo_path.write_text(json.dumps(fresh))
+    except OSError:
+        pass
+    return h.hexdigest()
+
+
+def build_tables_cached(settings, build: Callable, store: StageCache):
+    """``build(settings)`` -> (tables, lineage, election build), or the stored result of the same
+    sources, perimeter and code. Returns (tables, stage seconds, missing elections, reused?)."""
+    key_text = _text({"perimeter": str(settings.departement), "sources": source_fingerprint(settings, store),
+                      "code": code_version()})
+    key = hashlib.blake2b(key_text.encode(), digest_size=16).hexdigest()
+    store.keys["sources"] = key
+    entry = store.load("sources", key)
+    if entry is not None:
+        store.reused["sources"] = key
+        log.info("sources unchanged: tables reused from the cache (%s)", key[:12])
+        return dict(entry.tables), dict(entry.extra["seconds"]), list(entry.extra["missing"]), True
+    tables, lineage, built = build(settings)
+    entry = Entry(tables=dict(tables), extra={"seconds": dict(lineage.seconds), "missing": list(built.missing)})
+    store.save("sources", key, entry, {})
+    return tables, dict(lineage.seconds), list(built.missing), False
+
+
+# --------------------------------------------------------------------------- stages
+
+#: Inputs of a stage beyond its tables and options (the forecast's scenarios).
+def _forecast_extra(ctx) -> str:
+    from electio.stages import refresh_scenarios, stored_scenarios
+
+    files = {p.name: file_digest(p) for p in stored_scenarios(ctx.settings)}
+    return _text({"files": files, "scenarios": [repr(s) for s in refresh_scenarios(ctx.settings, ctx.tables)]})
+
+
+EXTRA_INPUTS: dict[str, Callable] = {"forecast": _forecast_extra}
+
+
+def cacheable(stage) -> bool:
+    """Stages that declare the tables they read and do not read the warehouse themselves."""
+    return bool(stage.reads) and not stage.needs_warehouse
+
+
+def stage_key(stage, ctx, store: StageCache) -> str:
+    h = _h()
+    h.update(f"{stage.name}|{code_version()}|{_text(ctx.options)}".encode())
+    for name in stage.reads:
+        frame = ctx.tables.get(name)
+        h.update(f"{name}:{frame_digest(frame) if frame is not None else 'absent'}".encode())
+    for name in stage.after:
+        h.update(f"after {name}:{store.keys.get(name, 'none')}".encode())
+    extra = EXTRA_INPUTS.get(stage.name)
+    if extra is not None:
+        h.update(extra(ctx).encode())
+    return h.hexdigest()
+
+
+def _dirs(settings) -> dict[str, Path]:
+    return {r: Path(getattr(settings, f"{r}_dir")) for r in ROOTS}
+
+
+def _snapshot(dirs: dict[str, Path]) -> dict[tuple[str, str], tuple[int, int]]:
+    snap = {}
+    for root, folder in dirs.items():
+        if folder.is_dir():
+            for p in folder.rglob("*"):
+                if p.is_file():
+                    st = p.stat()
+                    snap[(root, p.relative_to(folder).as_posix())] = (st.st_size, st.st_mtime_ns)
+    return snap
+
+
+def run_stage_cached(stage, ctx, done: dict, store: StageCache | None, run_stage: Callable):
+    """:func:`electio.stages.run_stage` with reuse: an unchanged stage restores its stored
+    outputs instead of running; a stage that ran stores them for the next refresh."""
+    if store is None or not cacheable(stage):
+        return run_stage(stage, ctx, done)
+    blocked = [a for a in stage.after if a in done and done[a].status != "done"]
+    if blocked:  # the runner says why
+        return run_stage(stage, ctx, done)
+    t0 = time.perf_counter()
+    key = stage_key(stage, ctx, store)
+    store.keys[stage.name] = key
+    dirs = _dirs(ctx.settings)
+    entry = store.load(stage.name, key)
+    if entry is not None:
+        files = store.restore_files(stage.name, key, entry, dirs)
+        ctx.tables.update(entry.tables)
+        ctx.state.update(entry.state)
+        store.reused[stage.name] = key
+        log.info("%s: inputs unchanged, outputs reused from the cache (%s)", stage.name, key[:12])
+        from electio.stages import StageRun
+
+        return StageRun(stage.name, "done", entry.note, time.perf_counter() - t0,
+                        sum(len(f) for f in entry.tables.values()), files, reused=True)
+    before_state = dict(ctx.state)
+    before_files = _snapshot(dirs)
+    result = run_stage(stage, ctx, done)
+    if result.status != "done":
+        return result
+    after_files = _snapshot(dirs)
+    written = {k: dirs[k[0]] / k[1] for k, v in after_files.items() if before_files.get(k) != v}
+    outside = [f for f in result.files if Path(f).is_file()
+               and not any(Path(f).resolve().is_relative_to(d.resolve()) for d in dirs.values())]
+    if outside:
+        log.warning("%s wrote %s outside the output folders: not cached", stage.name, outside[:3])
+        return result
+    state = {k: v for k, v in ctx.state.items() if k not in before_state or before_state[k] is not v}
+    tables = {t: ctx.tables[t] for t in stage.writes if t in ctx.tables}
+    entry = Entry(tables=tables, state=state, files=sorted(written), note=result.reason)
+    store.save(stage.name, key, entry, written)
+    return replace(result, seconds=time.perf_counter() - t0)

@@ -1,0 +1,127 @@
+"""Incremental refresh (electio.cache): an unchanged stage is reused, its outputs identical."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from electio.cache import StageCache, frame_digest, run_stage_cached
+from electio.refresh import run_refresh
+from electio.settings import Settings
+from electio.stages import Context, Output, Stage, run_stage
+from electio.warehouse.read import read_tables
+
+from tests.conftest import settings_under
+
+JOURNAL = {"meta_refresh", "meta_stage_run"}  # this run's own record: differs by design
+
+
+def test_frame_digest_sees_values_dtypes_and_columns():
+    a = pd.DataFrame({"x": [1, 2, 3], "y": ["a", "b", None]})
+    assert frame_digest(a) == frame_digest(a.copy())
+    assert frame_digest(a) != frame_digest(a.assign(x=[1, 2, 4]))
+    assert frame_digest(a) != frame_digest(a.astype({"x": float}))
+    assert frame_digest(a) != frame_digest(a.rename(columns={"y": "z"}))
+    assert frame_digest(a) != frame_digest(a.iloc[::-1])
+    assert frame_digest(pd.DataFrame({"x": [[1], [2]]})) != frame_digest(pd.DataFrame({"x": [[1], [3]]}))
+
+
+def _toy_stage(calls: list) -> Stage:
+    def run(ctx: Context) -> Output:
+        calls.append(1)
+        out = ctx.tables["src"].assign(double=lambda f: f["v"] * 2)
+        path = Path(ctx.settings.reports_dir) / "figures" / "toy.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"sum {out['double'].sum()}\n")
+        ctx.state["toy"] = {"n": len(out)}
+        return Output({"toy_out": out}, [path], note="toy done")
+
+    return Stage("toy", "test", ("src",), ("toy_out",), ("reports/figures/toy.txt",), run)
+
+
+def _ctx(tmp_path: Path, run: int, values, options=None) -> Context:
+    settings = Settings(data_dir=tmp_path / "data", exports_dir=tmp_path / f"run{run}" / "exports",
+                        reports_dir=tmp_path / f"run{run}" / "reports", powerbi_dir=tmp_path / f"run{run}" / "powerbi")
+    return Context(settings, {"src": pd.DataFrame({"v": values})}, options or {})
+
+
+def test_unchanged_stage_is_reused_with_identical_outputs_and_rerun_when_an_input_changes(tmp_path):
+    calls: list = []
+    stage = _toy_stage(calls)
+
+    def go(run, values, force=False, options=None):
+        ctx = _ctx(tmp_path, run, values, options)
+        store = StageCache(tmp_path / "data", force=force)
+        result = run_stage_cached(stage, ctx, {}, store, run_stage)
+        return ctx, result
+
+    cold, r1 = go(1, [1, 2, 3])
+    warm, r2 = go(2, [1, 2, 3])
+    assert len(calls) == 1 and not r1.reused and r2.reused and r2.status == "done" and r2.reason == "toy done"
+    pd.testing.assert_frame_equal(warm.tables["toy_out"], cold.tables["toy_out"])
+    assert warm.state["toy"] == {"n": 3}
+    assert r2.files == [tmp_path / "run2" / "reports" / "figures" / "toy.txt"]
+    assert r2.files[0].read_bytes() == r1.files[0].read_bytes()
+
+    changed, r3 = go(3, [1, 2, 4])                     # one value of the input table
+    assert len(calls) == 2 and not r3.reused
+    assert changed.tables["toy_out"]["double"].tolist() == [2, 4, 8]
+    _, r4 = go(4, [1, 2, 3], options={"seed": 1})      # an option
+    _, r5 = go(5, [1, 2, 3], force=True)               # --force
+    assert len(calls) == 4 and not r4.reused and not r5.reused
+
+
+def test_damaged_entry_is_recomputed(tmp_path):
+    calls: list = []
+    stage = _toy_stage(calls)
+    run_stage_cached(stage, _ctx(tmp_path, 1, [1]), {}, StageCache(tmp_path / "data"), run_stage)
+    for entry in (tmp_path / "data" / ".stage-cache" / "toy").glob("*/entry.pkl"):
+        entry.write_bytes(b"not a pickle")
+    result = run_stage_cached(stage, _ctx(tmp_path, 2, [1]), {}, StageCache(tmp_path / "data"), run_stage)
+    assert not result.reused and len(calls) == 2
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_warm_refresh_reuses_sources_and_stages_with_identical_tables_and_files(tmp_path, mirror):
+    """A cold refresh, then one with nothing changed: the second reuses the table build and the
+    correlations; every warehouse table and every report file is identical, and --force
+    recomputes everything (tables identical again)."""
+    settings = replace(settings_under(tmp_path, mirror), departement="69")
+    cold = run_refresh(settings, export=False, cache=True)
+    cold_tables = read_tables(settings.db_url)
+    cold_files = _files(settings.reports_dir)
+    warm = run_refresh(settings, export=False, cache=True)
+    assert not cold["sources_reused"] and cold["stages_reused"] == [] and "correlations" in cold["stages_ran"]
+    assert warm["sources_reused"] and warm["stages_reused"] == ["correlations"]
+    warm_tables = read_tables(settings.db_url)
+    assert set(warm_tables) == set(cold_tables)
+    for name in sorted(set(cold_tables) - JOURNAL):
+        pd.testing.assert_frame_equal(warm_tables[name], cold_tables[name], obj=name)
+    warm_files = _files(settings.reports_dir)
+    assert set(warm_files) == set(cold_files) and "eda_answer.json" in warm_files
+    for name in warm_files:
+        if name != "RUN.json":  # the run's manifest names the run
+            assert warm_files[name] == cold_files[name], name
+    stage_rows = warm_tables["meta_stage_run"].set_index("stage")
+    assert stage_rows.loc["correlations", "status"] == "done"
+    assert stage_rows.loc["correlations", "reason"].startswith("reused")
+    forced = run_refresh(settings, export=False, cache=True, force=True)
+    assert not forced["sources_reused"] and forced["stages_reused"] == []
+    forced_tables = read_tables(settings.db_url)
+    for name in sorted(set(cold_tables) - JOURNAL - {"meta_source"}):
+        pd.testing.assert_frame_equal(forced_tables[name], cold_tables[name], obj=name)
+
+
+@pytest.mark.parametrize("flag", ["--force"])
+def test_refresh_command_offers_force(flag, capsys):
+    from electio.refresh import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert flag in capsys.readouterr().out
