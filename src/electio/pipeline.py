@@ -195,7 +195,8 @@ def _record_election_lineage(lineage: Lineage, spec: ElectionSpec, source: dict,
         rej = rejected_by_file.get(source["file"], 0)
         lineage.record(sid, source["file"], purpose, read=read_c, loaded=read_c - rej, rejected=rej)
     else:
-        lineage.record(sid, source["file"], purpose, read=staged.rows_read, loaded=staged.rows_kept)
+        lineage.record(sid, source["file"], purpose, read=staged.rows_read, loaded=staged.rows_kept,
+                       rejected=rejected_by_file.get(source["file"], 0))
 
 
 def _loaded_totals(facts: ElectionFacts) -> dict[str, int]:
