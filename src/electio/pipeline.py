@@ -169,7 +169,7 @@ def build_elections(lineage: Lineage, geo: Geography, perimeter: Perimeter, nuan
                               "source_file": source["file"]})
         _record_election_lineage(lineage, spec, source, staged, facts)
         out.checks += quality.check_staged(spec.id, staged)
-        out.checks += quality.check_facts(spec.id, facts, reference)
+        out.checks += quality.check_facts(spec.id, facts, reference, votes_rebuilt=staged.votes_rebuilt)
         if source.get("provisional"):
             out.checks.append(quality.check("final_results", spec.id, "warn",
                                             f"{where} is built from the provisional results file"))
@@ -318,7 +318,7 @@ def perimeter_departement_results(blocs: pd.DataFrame, turnout: pd.DataFrame, di
     expressed = (turnout.assign(departement_code=turnout["commune_code"].map(
         dim_commune.set_index("commune_code")["departement_code"]))
         .groupby(["election_id", "departement_code"])["expressed"].sum())
-    own["expressed"] = [expressed[(e, d)] for e, d in zip(own["election_id"], own["departement_code"])]
+    own = own.merge(expressed.reset_index(), on=["election_id", "departement_code"], how="left")
     own = own[~own["election_id"].isin(set(national["election_id"]))]
     return pd.concat([national, own[DEPARTEMENT_RESULT_COLUMNS]], ignore_index=True).astype(
         {"votes": "int64", "expressed": "int64"})
