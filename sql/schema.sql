@@ -409,7 +409,7 @@ CREATE TABLE meta_refresh (
     started_at       DATETIME      NOT NULL,
     finished_at      DATETIME      NOT NULL,
     status           NVARCHAR(10)  NOT NULL,
-    departement      NVARCHAR(3)   NOT NULL,
+    departement      NVARCHAR(400) NOT NULL,  -- perimeter as given: 69, 01,69 or FR
     electio_version  NVARCHAR(20)  NOT NULL,
     elections_loaded INT           NOT NULL,
     communes_loaded  INT           NOT NULL,

@@ -28,7 +28,7 @@ from typing import Callable
 import pandas as pd
 
 from electio.eda.answer import answer_question
-from electio.eda.correlation import compute_correlations, prepare_inputs
+from electio.eda.correlation import N_BOOT, compute_correlations, prepare_inputs
 from electio.eda.figures import write_figures
 from electio.eda.run import write_answer
 from electio.errors import ElectioError, StageSkipped
@@ -51,6 +51,8 @@ log = logging.getLogger("electio.stages")
 
 #: Commune-level models need communes to learn from: below this the model stages are skipped.
 MIN_COMMUNES_FOR_MODELS = 10
+#: Above this many communes (all of France: ~35,000) the correlation bootstrap is skipped.
+MAX_COMMUNES_FOR_CORRELATIONS = 5_000
 #: Heartbeat of a long stage (issue: progress on every step over ~5 s).
 PROGRESS_EVERY = 5.0
 
@@ -124,6 +126,10 @@ def _enough_communes(tables: dict[str, pd.DataFrame]) -> None:
 
 def _correlations(ctx: Context) -> Output:
     t = ctx.tables
+    n = len(t.get("dim_commune", ()))
+    if n > MAX_COMMUNES_FOR_CORRELATIONS and ctx.options.get("n_boot") is None:
+        raise StageSkipped(f"{n} communes: the bootstrap intervals ({N_BOOT} draws x {n} communes per indicator x "
+                           "result pair) take tens of minutes on 2 cores; give n_boot explicitly to run it")
     inputs = prepare_inputs(t)
     corr = compute_correlations(t, inputs=inputs, **{k: ctx.options[k] for k in ("n_boot", "seed")
                                                      if ctx.options.get(k) is not None})

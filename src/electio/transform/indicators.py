@@ -102,7 +102,9 @@ def _aggregate(frame: pd.DataFrame, *, weights: pd.Series | None) -> pd.DataFram
     """Combine the source rows of each (commune, indicator, year)."""
     frame = frame.copy()
     if weights is not None:
-        frame["w"] = [weights.get((c, y), np.nan) for c, y in zip(frame["source_code"], frame["year"])]
+        # Vectorised lookup (a per-row .get took minutes at national scale); first value if repeated.
+        unique = weights[~weights.index.duplicated()]
+        frame["w"] = unique.reindex(pd.MultiIndex.from_arrays([frame["source_code"], frame["year"]])).to_numpy()
         single = frame["n_parts"] == 1
         frame.loc[single, "w"] = 1.0  # a lone commune needs no weight
         frame["wv"] = frame["value"] * frame["w"]

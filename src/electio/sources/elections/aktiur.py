@@ -13,7 +13,8 @@ import pandas as pd
 
 from electio.errors import InputFormatError
 from electio.sources.elections import StagedElection, given, in_perimeter, reject_non_communes
-from electio.sources.readers import commune_code, departement_code, read_table, require_unique, to_counts
+from electio.sources.readers import (NON_COMMUNE_UNITS, commune_code, departement_code, read_table, require_unique,
+                                     to_counts)
 
 #: Columns that describe the unit and its turnout; every other column is a label.
 _NOT_LABELS = {"departement", "commune", "commune_libelle", "bureau", "circonscription", "inscrits", "votants",
@@ -92,6 +93,10 @@ def parse_departement_totals(path: Path, *, departement) -> pd.Series:
     or the sum over a list of them."""
     turnout, votes = parse_departement_large(path)
     wanted = {departement} if isinstance(departement, str) else set(departement)
+    if {"977", "978"} <= wanted:
+        wanted.add("ZX")  # the Ministry reports Saint-Barthélemy and Saint-Martin as one unit
+    # Units the COG splits differently are rejected at commune level: not compared here either.
+    wanted -= {code[:3] for code in NON_COMMUNE_UNITS}
     turnout = turnout[turnout["departement_code"].isin(wanted)]
     if turnout.empty:
         raise ValueError(f"{path}: no row for département {', '.join(sorted(wanted))}")
