@@ -8,12 +8,12 @@ from electio.warehouse.load import sqlite_path
 from .helpers import partition_m, set_partition_m, with_model
 
 
-def test_sqlite_odbc_driver_is_installed():
-    # Debian's libsqliteodbc (installed by bash .ci/run) registers "SQLite3"; missing fails, never skips.
+def test_sqlite_odbc_driver_is_installed(sqlite_odbc):
+    # Debian's libsqliteodbc (installed by tests/provision.py) registers "SQLite3"; missing fails, never skips.
     assert "sqlite3" in sqlite_odbc_driver().lower()
 
 
-def test_native_queries_run_through_odbc_and_return_the_model_columns(warehouse, warehouse_template):
+def test_native_queries_run_through_odbc_and_return_the_model_columns(sqlite_odbc, warehouse, warehouse_template):
     queries = native_queries(warehouse_template.model)
     assert len(queries) == sum(1 for t in warehouse_template.model["tables"]
                                if t["partitions"][0]["source"]["type"] == "m")
@@ -26,7 +26,7 @@ def _edit_query(old, new):
     return change
 
 
-def test_odbc_check_fails_on_a_broken_native_query(warehouse, warehouse_template):
+def test_odbc_check_fails_on_a_broken_native_query(sqlite_odbc, warehouse, warehouse_template):
     db = sqlite_path(warehouse.db_url)
     renamed = with_model(warehouse_template, _edit_query("commune_name,", "commune_label,"))
     assert any("fails through ODBC" in p for p in check_sqlite_odbc(renamed, db))
