@@ -1,6 +1,8 @@
 """Install what the tests need beyond pip, only when it is missing: `python tests/provision.py`.
 
-Part of the README's test command. The main job needs none of this; the tests do:
+Part of the README's test command. The tests need:
+  - libgomp1: the OpenMP runtime LightGBM's Linux wheel loads (present on usual Debian/Ubuntu
+    installs, absent from minimal images; the main job needs it too for its LightGBM model);
   - unixodbc + libsqliteodbc: the Power BI template's SQLite queries run through ODBC (pyodbc);
   - graphviz: the report's diagrams, while the `graphviz` Python package is a dependency;
   - chromium: the report's PDF export (optional in the product, exercised by a test);
@@ -27,15 +29,24 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 SQLITE_ODBC_INI = "[SQLite3]\nDescription=SQLite3 ODBC Driver\nDriver=libsqlite3odbc.so\nSetup=libsqlite3odbc.so\n"
 
 
-def has_libodbc() -> bool:
-    """unixodbc's driver manager, which pyodbc loads when imported."""
+def loadable(library: str) -> bool:
     import ctypes
 
     try:
-        ctypes.CDLL("libodbc.so.2")
+        ctypes.CDLL(library)
     except OSError:
         return False
     return True
+
+
+def has_libodbc() -> bool:
+    """unixodbc's driver manager, which pyodbc loads when imported."""
+    return loadable("libodbc.so.2")
+
+
+def has_libgomp() -> bool:
+    """GCC's OpenMP runtime, which LightGBM's Linux wheel loads (usual on Debian, absent from slim images)."""
+    return loadable("libgomp.so.1")
 
 
 def sqlite_odbc_registered() -> bool:
@@ -59,6 +70,8 @@ def needs_graphviz() -> bool:
 def missing_packages() -> dict[str, str]:
     """Debian package -> why the tests need it, for what is missing on this machine."""
     missing = {}
+    if not has_libgomp():
+        missing["libgomp1"] = "libgomp.so.1 (OpenMP runtime of LightGBM's wheel: backtests and forecasts)"
     if not has_libodbc():
         missing["unixodbc"] = "libodbc.so.2 (pyodbc's ODBC driver manager)"
     if not sqlite_odbc_library():

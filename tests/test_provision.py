@@ -17,6 +17,7 @@ spec.loader.exec_module(provision)
 def bare_machine(monkeypatch):
     """A machine without any of the tools: no ODBC, no programs on PATH."""
     monkeypatch.setattr(provision, "has_libodbc", lambda: False)
+    monkeypatch.setattr(provision, "has_libgomp", lambda: False)
     monkeypatch.setattr(provision, "sqlite_odbc_library", lambda: False)
     monkeypatch.setattr(provision, "sqlite_odbc_registered", lambda: False)
     monkeypatch.setattr(provision.shutil, "which", lambda name: None)
@@ -24,7 +25,7 @@ def bare_machine(monkeypatch):
 
 def test_detects_every_missing_package(bare_machine):
     missing = provision.missing_packages()
-    expected = {"unixodbc", "libsqliteodbc", "chromium", "nodejs", "npm"}
+    expected = {"libgomp1", "unixodbc", "libsqliteodbc", "chromium", "nodejs", "npm"}
     assert set(missing) == expected | ({"graphviz"} if provision.needs_graphviz() else set())
 
 
@@ -33,7 +34,7 @@ def test_without_apt_rights_it_names_the_packages_and_stops(bare_machine, monkey
     monkeypatch.setattr(provision, "install", lambda *a: pytest.fail("must not install without rights"))
     assert provision.main([]) == 1
     err = capsys.readouterr().err
-    assert "sudo apt-get install unixodbc libsqliteodbc" in err and "nodejs" in err and "npm" in err
+    assert "sudo apt-get install libgomp1 unixodbc libsqliteodbc" in err and "nodejs" in err and "npm" in err
 
 
 def test_check_only_reports(bare_machine, monkeypatch, capsys):
