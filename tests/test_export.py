@@ -126,7 +126,9 @@ def test_excel_fr_csv_opens_in_a_french_excel(exported):
     assert corsica["commune_code"] == "2A004"  # Excel keeps it as text anyway
     communes = list(csv.reader(io.StringIO((out / "excel-fr" / "dim_commune.csv").read_text("utf-8-sig")),
                                delimiter=";"))
-    assert dict(zip(communes[0], communes[1]))["epci_name"] == 'CC "Dombes"; Saône'  # quoted, not split
+    first_commune = dict(zip(communes[0], communes[1]))
+    assert first_commune["epci_name"] == 'CC "Dombes"; Saône'  # quoted, not split
+    assert first_commune["population"] == "832" and first_commune["area_km2"] == "15,95"  # INT with NULLs stays whole
 
 
 def test_excel_fr_frame_protects_what_excel_would_convert():

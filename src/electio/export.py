@@ -61,6 +61,8 @@ def excel_fr_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for name in frame.columns:
         col = frame[name]
         if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            if pd.api.types.is_float_dtype(col) and col.isna().any() and (col.dropna() % 1 == 0).all():
+                col = col.astype("Int64")  # an INT column with NULLs: 832, not 832,0
             out[name] = col  # decimal comma applied by to_csv(decimal=",")
             continue
         # Codes, labels and dates repeat a lot: convert each distinct value once.
