@@ -132,11 +132,12 @@ def test_excel_fr_csv_opens_in_a_french_excel(exported):
 
 
 def test_excel_fr_frame_protects_what_excel_would_convert():
-    frame = pd.DataFrame({"code": ["01001", "2A004", "1E5", "=cmd", "12/04", "Lyon", None],
-                          "x": [1.5, 2.0, None, 3.0, 4.0, 5.0, 6.0]})
+    frame = pd.DataFrame({"code": ["01001", "2A004", "1E5", "=cmd", "12/04", "1.5", "09:30", "Lyon", None],
+                          "x": [1.5, 2.0, None, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]})
     cells = excel_fr_frame(frame)
-    assert cells["code"].tolist()[:6] == ['="01001"', "2A004", '="1E5"', '="=cmd"', '="12/04"', "Lyon"]
-    assert pd.isna(cells["code"].iloc[6])
+    assert cells["code"].tolist()[:8] == ['="01001"', "2A004", '="1E5"', '="=cmd"', '="12/04"', '="1.5"', '="09:30"',
+                                          "Lyon"]
+    assert pd.isna(cells["code"].iloc[8])
     assert cells["x"].equals(frame["x"])
 
 

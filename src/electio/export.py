@@ -45,7 +45,8 @@ SHOWN_AS_VIEW = {"fact_election_result": "v_resultats_communes", "fact_turnout":
 
 #: Text that Excel would read as a number, a date or a formula instead of text.
 _EXCEL_WOULD_CONVERT = re.compile(
-    r"^\s*(?:[-+=@]|[0-9.,]+(?:[eE][-+]?[0-9]+)?%?\s*$|[0-9]{1,4}[/-][0-9]{1,2}(?:[/-][0-9]{1,4})?\s*$)")
+    r"^\s*(?:[-+=@]|[0-9.,]+(?:[eE][-+]?[0-9]+)?%?\s*$|[0-9]{1,4}[/-][0-9]{1,2}(?:[/-][0-9]{1,4})?\s*$"
+    r"|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\s*$)")
 
 
 # --- French Excel CSV -----------------------------------------------------------------------
