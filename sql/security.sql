@@ -18,6 +18,7 @@ GRANT SELECT ON SCHEMA::dbo TO electio_reader;
 -- Loader: what `python -m electio.refresh --db mssql+pyodbc://...` does, no more.
 GRANT SELECT, INSERT, DELETE ON SCHEMA::dbo TO electio_loader;
 GRANT CREATE TABLE TO electio_loader;       -- first run only: creates sql/schema.sql tables
+GRANT CREATE VIEW TO electio_loader;        -- every load: recreates the views of sql/views.sql
 GRANT ALTER ON SCHEMA::dbo TO electio_loader;  -- required by CREATE TABLE in that schema
 -- Once the tables exist, the two lines above can be revoked:
 -- REVOKE CREATE TABLE FROM electio_loader; REVOKE ALTER ON SCHEMA::dbo FROM electio_loader;

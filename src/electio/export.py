@@ -1,77 +1,208 @@
-"""Exports for analysts: every warehouse table as UTF-8 CSV, plus one XLSX workbook.
+"""Exports for analysts: every warehouse table and flat view as CSV, plus one XLSX workbook.
 
-Files are written to a temporary folder and swapped in, so a failed export leaves
-the previous extracts intact.
+Three forms of the same rows, written to a temporary folder and swapped in, so a failed
+export leaves the previous extracts intact:
+
+- ``<name>.csv``: UTF-8 without BOM, ',' separator, '.' decimals, ISO dates. For tools
+  (the Power BI CSV template, pandas, R), which set the culture explicitly.
+- ``excel-fr/<name>.csv``: what a French Excel opens correctly by double-click: UTF-8 with
+  BOM, ';' separator, decimal comma, dates as dd/mm/yyyy, and text that Excel would turn
+  into a number or a date (commune codes such as 01001) written as ="01001".
+- ``electio.xlsx``: one sheet per table or view of at most :data:`XLSX_MAX_ROWS` rows, with
+  frozen headers, filters, column widths, real dates and codes kept as text; a contents
+  sheet and the data dictionary.
+
+The flat views (``v_*``) are SQL views of the warehouse (sql/views.sql), read like tables.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
+import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import xlsxwriter
 
 from electio.warehouse.dictionary import dictionary_markdown, indicator_dictionary, schema_dictionary
-from electio.warehouse.read import read_tables
+from electio.warehouse.read import read_tables, read_views
 
 log = logging.getLogger("electio.export")
 
-#: Larger tables go to CSV only: the workbook is for browsing, and openpyxl
-#: needs ~10 s per 100,000 rows (Excel's own hard limit is 1,048,575).
-XLSX_MAX_ROWS = 50_000
+#: Larger tables go to CSV only: the workbook is for browsing (Excel's own limit is 1,048,575).
+XLSX_MAX_ROWS = 100_000
 WORKBOOK = "electio.xlsx"
+EXCEL_FR_DIR = "excel-fr"
+
+#: Fact tables that the workbook shows through their flat view (labels joined in); their CSV stays.
+SHOWN_AS_VIEW = {"fact_election_result": "v_resultats_communes", "fact_turnout": "v_participation_communes",
+                 "fact_indicator": "v_indicateurs_communes", "fact_forecast": "v_previsions_communes"}
+
+#: Text that Excel would read as a number, a date or a formula instead of text.
+_EXCEL_WOULD_CONVERT = re.compile(
+    r"^\s*(?:[-+=@]|[0-9.,]+(?:[eE][-+]?[0-9]+)?%?\s*$|[0-9]{1,4}[/-][0-9]{1,2}(?:[/-][0-9]{1,4})?\s*$"
+    r"|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\s*$)")
 
 
-def flat_views(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Analyst-friendly denormalised views (one row per commune x election x bloc)."""
-    needed = {"fact_election_result", "fact_turnout", "dim_election", "dim_commune", "dim_bloc"}
-    if not needed <= set(tables) or tables["fact_election_result"].empty:
-        return {}
-    election = tables["dim_election"][["election_id", "election_type", "election_year", "round_number",
-                                       "election_date", "label_fr"]].rename(columns={"label_fr": "election_label"})
-    commune = tables["dim_commune"][["commune_code", "commune_name", "territory", "epci_name", "population"]]
-    bloc = tables["dim_bloc"][["bloc_code", "label_fr", "sort_order"]].rename(columns={"label_fr": "bloc_label"})
-    turnout = tables["fact_turnout"][["election_id", "commune_code", "registered", "voters", "expressed",
-                                      "turnout_pct"]]
-    flat = (tables["fact_election_result"].merge(election, on="election_id").merge(commune, on="commune_code")
-            .merge(bloc, on="bloc_code").merge(turnout, on=["election_id", "commune_code"]))
-    flat = flat.sort_values(["election_date", "commune_code", "sort_order"]).drop(columns="sort_order")
-    cols = ["election_id", "election_label", "election_type", "election_year", "round_number", "election_date",
-            "commune_code", "commune_name", "territory", "epci_name", "population", "registered", "voters",
-            "expressed", "turnout_pct", "bloc_code", "bloc_label", "votes", "share_expressed", "n_labels"]
-    return {"v_resultats_communes": flat[cols].reset_index(drop=True)}
+# --- French Excel CSV -----------------------------------------------------------------------
 
+def _is_date_only(values: pd.Series) -> bool:
+    present = values.dropna()
+    return present.empty or bool((present == present.dt.normalize()).all())
+
+
+def excel_fr_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as text cells a French Excel reads back as the same values (for to_csv)."""
+    out = {}
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            if pd.api.types.is_float_dtype(col) and col.isna().any() and (col.dropna() % 1 == 0).all():
+                col = col.astype("Int64")  # an INT column with NULLs: 832, not 832,0
+            out[name] = col  # decimal comma applied by to_csv(decimal=",")
+            continue
+        # Codes, labels and dates repeat a lot: convert each distinct value once.
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        if pd.api.types.is_datetime64_any_dtype(col):
+            fmt = "%d/%m/%Y" if _is_date_only(col) else "%d/%m/%Y %H:%M:%S"
+            cells = [v.strftime(fmt) for v in uniques]
+        else:
+            cells = [f'="{v.replace(chr(34), chr(34) * 2)}"' if _EXCEL_WOULD_CONVERT.match(v) else v
+                     for v in map(str, uniques)]
+        out[name] = pd.Series(np.array(cells + [None], dtype=object)[codes], index=frame.index)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def write_csv_excel_fr(frame: pd.DataFrame, path: Path) -> None:
+    excel_fr_frame(frame).to_csv(path, index=False, sep=";", decimal=",", encoding="utf-8-sig",
+                                 lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    # Plain UTF-8, '.' decimals, ISO dates: the Power BI template sets the culture explicitly.
+    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+
+
+# --- workbook -------------------------------------------------------------------------------
+
+def _column_width(name: str, col: pd.Series) -> float:
+    sample = col.head(5000)
+    if pd.api.types.is_datetime64_any_dtype(sample):
+        longest = 10 if _is_date_only(sample) else 19
+    elif sample.empty:
+        longest = 0
+    else:
+        longest = sample.astype("string").str.len().max(skipna=True)
+        longest = 0 if pd.isna(longest) else int(longest)
+    return min(max(len(name), longest, 6) + 2, 60)
+
+
+def _cells(col: pd.Series) -> tuple[str, list]:
+    """How to write one column (string, number, datetime, bool) and its values, None for missing."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        kind, values = "datetime", list(col.dt.to_pydatetime())
+        return kind, [None if pd.isna(v) else v for v in values]
+    if pd.api.types.is_bool_dtype(col):
+        kind = "bool"
+    elif pd.api.types.is_numeric_dtype(col):
+        kind = "number"
+        col = col.astype("float64") if not pd.api.types.is_integer_dtype(col) else col
+        col = col.where(np.isfinite(col.astype("float64")))
+    else:
+        kind = "string"
+    return kind, col.astype(object).where(col.notna(), None).tolist()
+
+
+def write_sheet(book: xlsxwriter.Workbook, name: str, frame: pd.DataFrame, formats: dict) -> None:
+    sheet = book.add_worksheet(name[:31])
+    for i, column in enumerate(frame.columns):
+        sheet.set_column(i, i, _column_width(str(column), frame[column]))
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
+    sheet.write_row(0, 0, [str(c) for c in frame.columns], formats["header"])
+    columns = []
+    for column in frame.columns:
+        kind, values = _cells(frame[column])
+        if kind == "datetime":
+            fmt = formats["date"] if _is_date_only(frame[column]) else formats["datetime"]
+            columns.append((sheet.write_datetime, values, fmt))
+        else:
+            write = {"string": sheet.write_string, "number": sheet.write_number, "bool": sheet.write_boolean}[kind]
+            columns.append((write, values, None))
+    # Row by row: the workbook is written in constant-memory mode.
+    for r in range(len(frame)):
+        row = r + 1
+        for c, (write, values, fmt) in enumerate(columns):
+            value = values[r]
+            if value is not None:
+                if fmt is None:
+                    write(row, c, value)
+                else:
+                    write(row, c, value, fmt)
+
+
+def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], contents: pd.DataFrame) -> None:
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+                                           "strings_to_formulas": False, "strings_to_urls": False})
+    formats = {"header": book.add_format({"bold": True, "bg_color": "#DDEBF7", "bottom": 1}),
+               "date": book.add_format({"num_format": "dd/mm/yyyy"}),
+               "datetime": book.add_format({"num_format": "dd/mm/yyyy hh:mm:ss"})}
+    try:
+        write_sheet(book, "sommaire", contents, formats)
+        for name, frame in sheets.items():
+            write_sheet(book, name, frame, formats)
+    finally:
+        book.close()
+
+
+# --- export ---------------------------------------------------------------------------------
 
 def export_tables(db_url: str, out_dir: Path) -> list[Path]:
-    """Write ``<table>.csv`` for every table, the flat views, and ``electio.xlsx``."""
+    """Write every table and view as CSV (two flavours), the workbook and the data dictionary."""
+    clock = time.perf_counter()
     tables = read_tables(db_url)
-    tables.update(flat_views(tables))
+    tables.update(read_views(db_url))
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".exports-", dir=out_dir.parent))
     try:
-        for name, frame in tables.items():
-            # Plain UTF-8, '.' decimals, ISO dates: the Power BI template sets the
-            # culture explicitly; Excel users open the XLSX instead.
-            frame.to_csv(staging / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
+        staging.chmod(0o755)  # mkdtemp creates 0700: colleagues and gateway accounts must read the extracts
+        (staging / EXCEL_FR_DIR).mkdir()
+        for i, (name, frame) in enumerate(tables.items(), 1):
+            write_csv(frame, staging / f"{name}.csv")
+            write_csv_excel_fr(frame, staging / EXCEL_FR_DIR / f"{name}.csv")
+            log.debug("CSV %d/%d: %s (%d rows)", i, len(tables), name, len(frame))
+        log.info("CSV written: %d tables and views, %.1f s", len(tables), time.perf_counter() - clock)
         columns, indicators = schema_dictionary(), indicator_dictionary()
-        columns.to_csv(staging / "data_dictionary.csv", index=False, encoding="utf-8", lineterminator="\n")
-        indicators.to_csv(staging / "data_dictionary_indicators.csv", index=False, encoding="utf-8",
-                          lineterminator="\n")
+        write_csv(columns, staging / "data_dictionary.csv")
+        write_csv(indicators, staging / "data_dictionary_indicators.csv")
+        write_csv_excel_fr(columns, staging / EXCEL_FR_DIR / "data_dictionary.csv")
+        write_csv_excel_fr(indicators, staging / EXCEL_FR_DIR / "data_dictionary_indicators.csv")
         (staging / "data_dictionary.md").write_text(dictionary_markdown(columns, indicators), encoding="utf-8")
-        contents = pd.DataFrame({
-            "table": list(tables), "rows": [len(f) for f in tables.values()],
-            "fichier": [f"{n}.csv" + ("" if len(f) > XLSX_MAX_ROWS else f" + onglet {n[:31]}")
-                        for n, f in tables.items()]})
-        with pd.ExcelWriter(staging / WORKBOOK, engine="openpyxl") as xlsx:
-            contents.to_excel(xlsx, sheet_name="sommaire", index=False)
-            for name, frame in tables.items():
-                if len(frame) > XLSX_MAX_ROWS:
-                    log.info("%s has %d rows: CSV only, not in the workbook", name, len(frame))
-                    continue
-                frame.to_excel(xlsx, sheet_name=name[:31], index=False)
+        in_book = {n: f for n, f in tables.items()
+                   if len(f) <= XLSX_MAX_ROWS and SHOWN_AS_VIEW.get(n) not in tables}
+        for name in sorted(set(tables) - set(in_book)):
+            if len(tables[name]) > XLSX_MAX_ROWS:
+                log.info("%s has %d rows: CSV only, not in the workbook", name, len(tables[name]))
+
+        def where(n: str) -> str:
+            if n in in_book:
+                return f"{n}.csv + onglet {n[:31]}"
+            if SHOWN_AS_VIEW.get(n) in tables:
+                return f"{n}.csv (dans le classeur : onglet {SHOWN_AS_VIEW[n]}, avec les libellés)"
+            return f"{n}.csv (trop de lignes pour un onglet)"
+
+        contents = pd.DataFrame({"table": list(tables), "lignes": [len(f) for f in tables.values()],
+                                 "fichier": [where(n) for n in tables]})
+        book_clock = time.perf_counter()
+        dictionary = columns.drop(columns=["table_meaning"], errors="ignore")
+        write_workbook(staging / WORKBOOK, {**in_book, "dictionnaire": dictionary}, contents)
+        log.info("workbook written: %d sheets, %.1f s", len(in_book) + 2, time.perf_counter() - book_clock)
         if out_dir.exists():
             old = out_dir.with_name(out_dir.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
@@ -83,6 +214,6 @@ def export_tables(db_url: str, out_dir: Path) -> list[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    files = sorted(out_dir.iterdir())
-    log.info("exported %d tables to %s", len(tables), out_dir)
+    files = sorted(p for p in out_dir.rglob("*") if p.is_file())
+    log.info("exported %d tables and views to %s in %.1f s", len(tables), out_dir, time.perf_counter() - clock)
     return files

@@ -9,10 +9,42 @@ import pytest
 
 from electio.powerbi import build_templates
 from electio.powerbi.definition import load_definition
-from electio.powerbi.validate import Template
+from electio.powerbi.validate import Template, m_parser_problem
 from electio.settings import Settings
 from electio.stages import run_alone
 from tests.conftest import copy_warehouse
+
+
+INSTALL_HINT = "run `python tests/provision.py` (the README's test command does)"
+
+
+@pytest.fixture(scope="session")
+def sqlite_odbc() -> str:
+    """The SQLite3 ODBC driver's name; missing, the test fails with what to install (never skips)."""
+    try:
+        import pyodbc
+    except ImportError as exc:
+        error = str(exc)
+    else:
+        error = None
+    if error:  # failed outside the except block: one sentence, no chained traceback
+        pytest.fail(f"pyodbc cannot load the ODBC driver manager ({error}): install the Debian packages unixodbc "
+                    f"and libsqliteodbc, or {INSTALL_HINT}", pytrace=False)
+    drivers = [d for d in pyodbc.drivers() if "sqlite3" in d.lower()]
+    if not drivers:
+        pytest.fail(f"no SQLite3 ODBC driver registered (drivers: {pyodbc.drivers()}): install the Debian package "
+                    f"libsqliteodbc, or {INSTALL_HINT}", pytrace=False)
+    return drivers[0]
+
+
+@pytest.fixture(scope="session")
+def node_validators() -> None:
+    """Node and the pinned parsers of package-lock.json; missing, the test fails with what to install."""
+    problem = m_parser_problem()
+    if problem is None and not (Path(__file__).parents[2] / "node_modules" / "topojson-client").is_dir():
+        problem = "topojson-client is not installed: run `npm ci` at the repository root"
+    if problem:
+        pytest.fail(f"{problem} (Debian packages nodejs and npm, then `npm ci`; or {INSTALL_HINT})", pytrace=False)
 
 
 @pytest.fixture(scope="session")

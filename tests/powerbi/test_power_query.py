@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from electio.powerbi.validate import check_m, m_expressions, m_parser_problem, parse_m
 
 from .helpers import partition_m, set_partition_m, with_model
 
 
+@pytest.mark.usefixtures("node_validators")
 def test_m_parser_is_installed():
-    # A missing parser fails here (and in check_m), it never skips: bash .ci/run runs `npm ci`.
+    # A missing parser fails (never skips) with what to install: tests/provision.py runs `npm ci`.
     assert m_parser_problem() is None
 
 
+@pytest.mark.usefixtures("node_validators")
 def test_every_m_expression_parses(template):
     model = template.model
     texts = m_expressions(model)
@@ -22,12 +26,14 @@ def test_every_m_expression_parses(template):
     assert check_m(template) == []
 
 
+@pytest.mark.usefixtures("node_validators")
 def test_parser_rejects_broken_m():
     results = parse_m({"ok": "let a = 1 in a", "broken": "let a = in a", "unclosed": "let a = (1 in a"})
     assert results["ok"] is None
     assert results["broken"] and results["unclosed"]
 
 
+@pytest.mark.usefixtures("node_validators")
 def test_m_check_fails_on_broken_partition(warehouse_template):
     def change(model):
         text = partition_m(model, "Communes")
@@ -36,6 +42,7 @@ def test_m_check_fails_on_broken_partition(warehouse_template):
     assert len(problems) == 1 and "table Communes" in problems[0], problems
 
 
+@pytest.mark.usefixtures("node_validators")
 def test_m_check_fails_on_broken_parameter(csv_template):
     def change(model):
         model["expressions"][0]["expression"] = 'C:\\exports" meta [IsParameterQuery=true]'

@@ -22,6 +22,7 @@ def reference() -> Template:
     return Template.read(REFERENCE)
 
 
+@pytest.mark.usefixtures("node_validators")
 def test_package_m_and_dax_of_a_desktop_template_pass(reference):
     assert check_package(reference) == []
     assert check_m(reference) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from shapely.geometry import shape
 
 from electio.perimeter import departement_file
@@ -15,6 +16,9 @@ from electio.sources.resolve import resolve_source
 from electio.transform.communes import commune_shapes
 
 from .helpers import altered
+
+# Decoding the maps runs topojson-client under node.
+pytestmark = pytest.mark.usefixtures("node_validators")
 
 ENTRY = "Report/StaticResources/RegisteredResources/communes.topo.json"
 

@@ -9,12 +9,12 @@ from electio.warehouse.load import sqlite_path
 from .helpers import partition_m, set_partition_m, with_model
 
 
-def test_sqlite_odbc_driver_is_installed():
-    # Debian's libsqliteodbc (installed by bash .ci/run) registers "SQLite3"; missing fails, never skips.
+def test_sqlite_odbc_driver_is_installed(sqlite_odbc):
+    # Debian's libsqliteodbc (installed by tests/provision.py) registers "SQLite3"; missing fails, never skips.
     assert "sqlite3" in sqlite_odbc_driver().lower()
 
 
-def test_odbc_navigation_replays_through_the_driver(warehouse, warehouse_template):
+def test_odbc_navigation_replays_through_the_driver(sqlite_odbc, warehouse, warehouse_template):
     items = odbc_navigation(warehouse_template.model)
     assert len(items) == sum(1 for t in warehouse_template.model["tables"]
                              if t["partitions"][0]["source"]["type"] == "m")
@@ -30,7 +30,7 @@ def _edit_query(old, new):
     return change
 
 
-def test_odbc_check_fails_on_a_broken_navigation(warehouse, warehouse_template):
+def test_odbc_check_fails_on_a_broken_navigation(sqlite_odbc, warehouse, warehouse_template):
     db = sqlite_path(warehouse.db_url)
     renamed = with_model(warehouse_template, _edit_query('"commune_name",', '"commune_label",'))
     assert any("the model expects" in p for p in check_sqlite_odbc(renamed, db))

@@ -18,7 +18,7 @@ def test_roles_and_grants():
     reader = [s for s in stmts if s.endswith("TO electio_reader")]
     assert reader == ["GRANT SELECT ON SCHEMA::dbo TO electio_reader"]
     loader = " ".join(s for s in stmts if s.endswith("TO electio_loader"))
-    for needed in ("SELECT", "INSERT", "DELETE", "CREATE TABLE"):
+    for needed in ("SELECT", "INSERT", "DELETE", "CREATE TABLE", "CREATE VIEW"):
         assert needed in loader
     for forbidden in ("UPDATE", "CONTROL", "db_owner", "sysadmin", "ALTER ANY", "IMPERSONATE", "EXECUTE"):
         assert forbidden not in " ".join(stmts)

@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine, make_url
 
 from electio.errors import ElectioError
-from electio.warehouse.schema import statements, table_columns
+from electio.warehouse.schema import statements, table_columns, view_statements
 from electio.warehouse.secrets import mask_secrets
 
 log = logging.getLogger("electio.warehouse")
@@ -117,6 +117,12 @@ def _insert_all(conn, tables: dict[str, pd.DataFrame]) -> None:
         log.info("loaded %s: %d rows", name, len(frame))
 
 
+def _create_views(conn) -> None:
+    """The flat views of sql/views.sql, dropped and recreated (one statement per batch for SQL Server)."""
+    for stmt in view_statements():
+        conn.exec_driver_sql(stmt)
+
+
 def write_warehouse(url: str, tables: dict[str, pd.DataFrame]) -> None:
     """Replace the warehouse's content with ``tables``, atomically."""
     prepare_warehouse(url, tables).commit()
@@ -183,6 +189,7 @@ def _build_sqlite(tmp: Path, tables: dict[str, pd.DataFrame]) -> None:
                 bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchmany(5)
                 if bad:
                     raise ElectioError(f"FOREIGN KEY constraint failed: (table, rowid, parent, key) {bad}")
+                _create_views(conn)
         engine.dispose()
     except BaseException:
         engine.dispose()
@@ -201,6 +208,7 @@ def _write_transaction(url: str, tables: dict[str, pd.DataFrame]) -> None:
             for name in reversed(list(table_columns())):
                 conn.execute(text(f"DELETE FROM {name}"))
             _insert_all(conn, tables)
+            _create_views(conn)
     except Exception as exc:
         raise ElectioError(f"warehouse load failed, previous content kept: {mask_secrets(exc)}") from None
     finally:

@@ -6,14 +6,18 @@ parses, its driver is installed, and a server answers (SQLite: the folder exists
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from electio.errors import ElectioError
 from electio.warehouse.load import make_engine, sqlite_path
-from electio.warehouse.schema import table_columns
+from electio.warehouse.schema import table_columns, view_names
 from electio.warehouse.secrets import mask_secrets
+
+log = logging.getLogger("electio.warehouse")
 
 URL_EXAMPLES = "sqlite:///data/electio.sqlite or mssql+pyodbc://user@server/electio?driver=ODBC+Driver+18+for+SQL+Server"
 
@@ -35,6 +39,31 @@ def read_tables(db_url: str, names: list[str] | tuple[str, ...] | None = None) -
             return {t: pd.read_sql_table(t, conn)[cols] for t, cols in wanted.items() if t in present}
     finally:
         engine.dispose()
+
+
+#: Row order of the flat views (SQL views have none of their own).
+VIEW_ORDER = {
+    "v_resultats_communes": ["election_date", "commune_code", "bloc_code"],
+    "v_participation_communes": ["election_date", "commune_code"],
+    "v_indicateurs_communes": ["commune_code", "indicator_code", "indicator_year"],
+    "v_previsions_communes": ["scenario_id", "commune_code", "target"],
+}
+
+
+def read_views(db_url: str) -> dict[str, pd.DataFrame]:
+    """The flat views of sql/views.sql present in the warehouse, typed by reflection and sorted."""
+    engine = make_engine(db_url)
+    try:
+        present = set(inspect(engine).get_view_names())
+        missing = [v for v in view_names() if v not in present]
+        if missing:
+            log.warning("views %s are not in the warehouse (built before sql/views.sql): run the refresh", missing)
+        with engine.connect() as conn:
+            views = {v: pd.read_sql_table(v, conn) for v in view_names() if v in present}
+    finally:
+        engine.dispose()
+    return {v: f.sort_values(VIEW_ORDER.get(v, list(f.columns[:1])), kind="stable").reset_index(drop=True)
+            for v, f in views.items()}
 
 
 def check_target(db_url: str) -> None:

@@ -131,3 +131,13 @@ def table_columns() -> dict[str, list[str]]:
     Creation order respects foreign keys, so it is also the load order.
     """
     return {t.name: [c.name for c in t.columns] for t in schema_tables()}
+
+
+def view_statements() -> list[str]:
+    """sql/views.sql: the analysts' flat views, (re)created by the load after the tables."""
+    return statements(project_file("sql/views.sql").read_text(encoding="utf-8"))
+
+
+def view_names() -> list[str]:
+    return [re.match(r"CREATE\s+VIEW\s+(\w+)", s, re.I).group(1) for s in view_statements()
+            if re.match(r"CREATE\s+VIEW", s, re.I)]
