@@ -792,17 +792,12 @@ def render_report(tables: dict[str, pd.DataFrame], settings: Settings, *, france
 
 
 def _diagrams() -> dict[str, str]:
-    """SVG data URIs of the two diagrams; missing Graphviz leaves them out with a warning."""
-    from electio.report.diagram import data_flow, render, star_schema
+    """SVG data URIs of the diagrams (pure Python: they render on every machine)."""
+    from electio.report.diagram import conceptual_model, data_flow, render, star_schema
 
-    out = {}
-    for name, graph in (("schema", lambda: star_schema(keys_only=True)), ("schema_full", star_schema),
-                        ("data_flow", data_flow)):
-        try:
-            out[name] = figs.data_uri(render(graph(), "svg"), "image/svg+xml")
-        except Exception as exc:  # graphviz's dot missing: the report says the diagram is in docs/
-            log.warning("diagram %s not rendered (Graphviz 'dot' needed): %s", name, exc)
-    return out
+    return {name: figs.data_uri(render(draw(), "svg"), "image/svg+xml")
+            for name, draw in (("mcd", conceptual_model), ("schema", lambda: star_schema(keys_only=True)),
+                               ("schema_full", star_schema), ("data_flow", data_flow))}
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
