@@ -409,13 +409,13 @@ def star_schema(tables: list[Table] | None = None, *, keys_only: bool = False) -
 
 _FLOW = [  # key, title, detail, row, column, colour
     ("catalog", "Catalogue des sources", "adresse officielle, licence,\nempreinte de chaque fichier", 0, 0, "meta"),
-    ("resolve", "Extraction", "cache local → miroir →\ntéléchargement, empreinte vérifiée", 0, 1, "dim"),
+    ("resolve", "Extraction", "cache local → copie hors ligne\n→ téléchargement, empreinte vérifiée", 0, 1, "dim"),
     ("staging", "Lecture", "un lecteur par format officiel ;\nerreur : fichier, ligne, colonne", 0, 2, "dim"),
     ("transform", "Harmonisation", "communes de référence (COG),\nnuances → blocs, indicateurs", 1, 2, "dim"),
     ("checks", "Contrôles qualité", "identités comptables, couverture,\nrecoupements indépendants", 1, 1, "dim"),
     ("load", "Chargement", "entrepôt en étoile,\ntout ou rien", 1, 0, "fact"),
     ("eda", "Analyse exploratoire", "corrélations, cartes,\nhistogrammes", 2, 0, "dim"),
-    ("model", "Modèles", "backtest à origine glissante,\nréférences et modèles", 2, 1, "dim"),
+    ("model", "Modèles", "tests rétrospectifs à origine\nglissante, références et modèles", 2, 1, "dim"),
     ("forecast", "Scénarios", "prévisions à un, deux, trois ans,\nintervalles, probabilités", 2, 2, "dim"),
     ("outputs", "Livrables", "CSV / XLSX, Power BI, notebooks,\nrapport et présentation", 3, 1, "map"),
 ]
