@@ -230,3 +230,10 @@ def test_change_map_is_diverging_with_a_lyon_zoom_and_legible(enriched):
     low, high = bar.get_xlim()
     assert low < 0 < high and abs(low + high) < 1e-6  # centred on zero: a diverging scale
     assert smallest_printed_font(m.figure, 6.7) >= 6.5
+
+
+@pytest.mark.skipif(chromium() is None, reason="PDF export is optional: Chromium (Debian package chromium) absent")
+def test_full_pdf_is_small_enough_to_send(full_report, tmp_path):
+    settings, _ = full_report
+    pdf = export_pdf(settings.reports_dir / "rapport.html", tmp_path / "rapport.pdf")
+    assert pdf is not None and pdf.stat().st_size < 8_000_000

@@ -532,10 +532,21 @@ def _method_section(p: Printer, lab: Labels, tables) -> dict:
                  p.cell(rej, r, "rows")] for _, r in rej.frame.iterrows()]
     refresh = Values({k: p.value(x) for k, x in ds.latest_refresh(tables).items()})
     all_checks = ds.quality_issues(tables, statuses=tuple(ds.STATUSES))
-    annex_rows = [[Markup('<span class="status {}">{}</span>').format(r["status"].replace("/", ""),
-                                                                      STATUS_FR.get(r["status"], r["status"])),
-                   p.cell(all_checks, r, "check_name"), p.cell(all_checks, r, "election_label")]
-                  for _, r in all_checks.frame.iterrows()]
+    annex_rows = []  # one line per check and status: how many results, for which elections
+    frame = all_checks.frame
+    for (name, status), group in frame.groupby(["check_name", "status"], sort=False):
+        first = group.iloc[0]
+        labels = [x for x in dict.fromkeys(group["election_label"]) if isinstance(x, str)]
+        elections = [p.sql_text(x, "SELECT DISTINCT e.label_fr FROM meta_quality_check q JOIN dim_election e ON "
+                                "e.election_id = q.election_id WHERE q.check_name = :check_name AND e.label_fr = "
+                                ":label", {"check_name": name, "label": x}, source="meta_quality_check, dim_election")
+                     for x in labels]
+        annex_rows.append([
+            p.cell(all_checks, first, "check_name"),
+            Markup('<span class="status {}">{}</span>').format(status.replace("/", ""), STATUS_FR.get(status, status)),
+            p.sql_number(len(group), "SELECT COUNT(*) FROM meta_quality_check WHERE check_name = :check_name AND "
+                         "status = :status", {"check_name": name, "status": status}, source="meta_quality_check"),
+            Markup(" ; ").join(elections) if elections else Markup("ensemble des indicateurs")])
     return {
         "cog_vintage": p.value(per.get("cog_vintage")),
         "code_map": table(["Relation", "Codes"], cmap_rows, numeric={1}),
@@ -552,7 +563,8 @@ def _method_section(p: Printer, lab: Labels, tables) -> dict:
         "n_rejected": p.sql_number(len(tables["meta_rejected_row"]), "SELECT COUNT(*) FROM meta_rejected_row",
                                    source="meta_rejected_row") if ds.has(tables, "meta_rejected_row") else None,
         "refresh": refresh,
-        "annex": table(["Statut", "Contrôle", "Élection"], annex_rows, css="detail small"),
+        "annex": table(["Contrôle", "Statut", "Résultats", "Élections concernées"], annex_rows, numeric={2},
+                       css="detail small"),
     }
 
 
@@ -680,8 +692,7 @@ def _ordered_elections(tables, ids) -> list[str]:
 def _scenarios_section(p: Printer, lab: Labels, tables) -> dict:
     sc = ds.scenarios(tables)
     sc_rows = [[p.cell(sc, r, "label_fr"), Markup(SWING_FR.get(r["swing"], r["swing"])),
-                p.cell(sc, r, "horizon_years"), p.cell(sc, r, "target_year"),
-                Markup(SWING_HELP_FR.get(r["swing"], ""))]
+                p.cell(sc, r, "horizon_years"), p.cell(sc, r, "target_year")]
                for _, r in sc.frame.iterrows()]
     fd = ds.forecast_departement(tables)
     per_scenario = []  # one table per hypothesis: blocs in rows, one column per horizon
@@ -729,8 +740,7 @@ def _scenarios_section(p: Printer, lab: Labels, tables) -> dict:
         count_table = table(["Scénario"] + [lab.bloc(b) for b in blocs], rows, numeric=set(range(1, len(blocs) + 1)),
                             css="small")
     return {"has_scenarios": not sc.empty, "has_forecasts": ds.has(tables, "fact_forecast"),
-            "scenarios": table(["Scénario", "Hypothèse", "Horizon (ans)", "Année cible", "Ce que suppose l'hypothèse"],
-                               sc_rows, numeric={2}, css="detail"),
+            "scenarios": table(["Scénario", "Hypothèse", "Horizon (ans)", "Année cible"], sc_rows, numeric={2}),
             "per_scenario": per_scenario, "first_counts": count_table}
 
 
@@ -1054,7 +1064,10 @@ def export_pdf(html_path: Path, pdf_path: Path, *, timeout: int = 180) -> Path |
     """
     exe = chromium()
     if exe is None:
-        log.warning("PDF not written: Chromium not found (Debian: apt-get install chromium)")
+        # No pip-only renderer prints this report decently (CSS grid, SVG diagrams, named landscape pages):
+        # the HTML carries an A4 print stylesheet, so any browser's "Print > PDF" gives the same document.
+        log.warning("PDF not written: Chromium not found (Debian: apt-get install chromium). The report %s prints "
+                    "to PDF from any web browser (File > Print > Save as PDF, A4 layout included).", html_path)
         return None
     with tempfile.TemporaryDirectory(prefix="electio-chromium-") as profile:
         tmp = pdf_path.with_name(f".{pdf_path.name}.tmp")

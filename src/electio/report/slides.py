@@ -30,6 +30,10 @@ WIDTH, HEIGHT = Inches(13.333), Inches(7.5)
 MIN_FONT_PT = 14
 
 _REF = re.compile(r'data-ref="(v\d+)"')
+#: The backtest modes (by their French name) in words a client reads without a glossary.
+MODE_PLAIN = {"conditionnel": "Quand le résultat du département est connu",
+              "conditionnel national": "Quand seul le résultat national est connu",
+              "inconditionnel": "Sans rien connaître du scrutin (vraie prévision)"}
 
 
 class Deck:
@@ -183,11 +187,12 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
     if MO["chosen_wmae"]:
         lines = [f"Modèle retenu : {t(MO['chosen'])}"]
         for c in MO["chosen_wmae"]:
-            lines.append(f"Mode {c['mode']} : la part prévue d'un bloc dans une commune s'écarte en moyenne de "
-                         f"{t(c['value'])} points de la part observée")
+            lines.append(f"{MODE_PLAIN.get(c['mode'], 'Mode ' + c['mode'])} : la part prévue d'un bloc dans une "
+                         f"commune s'écarte en moyenne de {t(c['value'])} points de la part observée")
         for g in MO["gains"]:
-            lines.append(f"Mode {g['mode']} : erreur {'réduite' if g['better'] else 'non réduite'} de "
-                         f"{t(g['gain'])} % par rapport à la meilleure référence ({t(g['baseline'])})")
+            lines.append(f"{MODE_PLAIN.get(g['mode'], 'Mode ' + g['mode'])} : erreur "
+                         f"{'réduite' if g['better'] else 'non réduite'} de {t(g['gain'])} % par rapport à la "
+                         f"meilleure méthode simple ({t(g['baseline'])})")
         d.bullets(s, lines, size=19)
     else:
         d.bullets(s, ["Les tests rétrospectifs n'ont pas encore été calculés."])
