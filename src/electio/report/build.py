@@ -919,7 +919,7 @@ def _figures(p: Printer, lab: Labels, tables, figures_dir: Path) -> dict[str, li
                                   derive="figure_file_label" if kind == "file" else None)
             parts.append(m)
             alt.append(m.striptags())
-        out[f.section].append({"id": "fig-" + f.path.stem.replace("_", "-"), "uri": figs.data_uri(figs.embedded_png(f.path, figs.EMBED_MAX_PX if f.size == "full"
+        out[f.section].append({"id": "fig-" + f.path.stem.replace("_", "-"), "uri": figs.data_uri(figs.embedded_png(f.path, figs.EMBED_MAX_PX if f.size != "half"
                                                                         else figs.EMBED_MAX_PX // 2 + 100)),
                                "caption": Markup("").join(parts), "alt": "".join(alt), "file": f.name,
                                  "size": f.size})

@@ -59,7 +59,7 @@ class FigureFile:
     section: str
     caption: Caption
     order: tuple = ()
-    size: str = "full"  # full or half (two side by side)
+    size: str = "full"  # full, half (two side by side) or wide (own landscape page when printed)
 
     @property
     def name(self) -> str:
@@ -132,7 +132,7 @@ def describe(path: Path, elections: dict[str, int], indicators: set[str], target
     m = re.fullmatch(r"forecast_curves_(\d[0-9ab]\d{3})_.*", stem, re.I)
     if m:
         return FigureFile(path, "scenarios", Caption(["Parts des blocs : historique et prévisions des scénarios — ",
-                                                      ("commune", m.group(1).upper())]), (1, m.group(1)), "half")
+                                                      ("commune", m.group(1).upper())]), (1, m.group(1)))
     if stem == "forecast_curves_departement":
         return FigureFile(path, "scenarios", Caption(["Parts des blocs : historique et prévisions des scénarios — "
                                                       "ensemble du département"]), (0, stem))
@@ -162,6 +162,18 @@ def describe(path: Path, elections: dict[str, int], indicators: set[str], target
     return FigureFile(path, "autres", Caption(["Figure complémentaire"]), (9, stem))
 
 
+#: Figures drawn wider than this (inches) print on a landscape A4 page (scale >= 0.6 for a 17-inch figure).
+WIDE_INCHES = 12.0
+
+
+def width_inches(path: Path) -> float:
+    """Width of a PNG as drawn (pixels / dpi; 100 dpi when the file does not say)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return img.width / float((img.info.get("dpi") or (100,))[0] or 100)
+
+
 def is_usable_png(path: Path) -> bool:
     """A readable PNG with some content (not a single colour)."""
     try:
@@ -188,23 +200,31 @@ def collect(figures_dir: Path, elections: dict[str, int], indicators: set[str], 
         if not is_usable_png(path):
             log.warning("figure %s is empty or blank: left out of the report", path.name)
             continue
-        found.append(describe(path, elections, indicators, targets, scenarios))
+        figure = describe(path, elections, indicators, targets, scenarios)
+        if figure.size == "full" and width_inches(path) > WIDE_INCHES:
+            figure.size = "wide"  # printed on a landscape page: its text would be too small across A4 portrait
+        found.append(figure)
     return sorted(found, key=lambda f: (SECTIONS.index(f.section), tuple(map(str, f.order)), f.name))
 
 
 def embedded_png(path: Path, max_px: int = EMBED_MAX_PX) -> bytes:
-    """PNG bytes for the report: no wider than ``max_px`` (what A4 print shows), then reduced to a 256-colour
-    palette when that keeps the picture (charts and maps use few colours; photos would not)."""
+    """PNG bytes for the report: no wider than ``max_px`` (what A4 print shows), then reduced to a 128- or
+    256-colour palette when that keeps the picture (charts and maps use few colours; photos would not)."""
     from PIL import Image
 
     with Image.open(path) as img:
         img = img.convert("RGB")
         if img.width > max_px:
             img = img.resize((max_px, round(img.height * max_px / img.width)), Image.LANCZOS)
-        quant = img.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-        error = np.abs(np.asarray(quant.convert("RGB"), dtype=np.int16) - np.asarray(img, dtype=np.int16)).mean()
+        chosen = img
+        for colours, tolerance in ((128, 1.5), (256, 2.0)):  # mean error per channel, out of 255
+            quant = img.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+            error = np.abs(np.asarray(quant.convert("RGB"), dtype=np.int16) - np.asarray(img, dtype=np.int16)).mean()
+            if error < tolerance:
+                chosen = quant
+                break
         out = io.BytesIO()
-        (quant if error < 2.0 else img).save(out, format="PNG", optimize=True)
+        chosen.save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 
