@@ -59,3 +59,21 @@ def enriched(tmp_path_factory, refreshed, mirror) -> Settings:
     replace_tables(settings.db_url, model_and_scenario_tables(read_tables(settings.db_url)))
     draw_stage_figures(Path(settings.reports_dir) / "figures")
     return settings
+
+
+@pytest.fixture(scope="session")
+def bare_report(bare):
+    """The report (and slides) built on the bare warehouse: (settings, HTML text)."""
+    from electio.report import build_report
+
+    path = build_report(bare)
+    return bare, path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def full_report(enriched):
+    """The report (and slides) built on the enriched warehouse: (settings, HTML text)."""
+    from electio.report import build_report
+
+    path = build_report(enriched)
+    return enriched, path.read_text(encoding="utf-8")

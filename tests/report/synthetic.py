@@ -83,7 +83,7 @@ def draw_stage_figures(figures_dir) -> list:
     figures_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, title in (("backtest_mae.png", "MAE par modèle et élection test"),
-                        ("scenario_timeline_departement.png", "Parts des blocs : historique et scénarios")):
+                        ("forecast_curves_departement.png", "Parts des blocs : historique et scénarios")):
         fig = Figure(figsize=(6, 3), dpi=60)
         ax = fig.subplots()
         ax.plot([0, 1, 2], [3, 1, 2], marker="o")

@@ -16,7 +16,7 @@ from electio.report import build_report, main
 from electio.report.build import SOURCES_FILE, chromium, export_pdf, render_report
 from electio.report.figures import is_usable_png
 from electio.settings import Settings
-from tests.report.trace import Recomputer, digits_outside_spans, parse
+from tests.report.trace import Recomputer, client_text, digits_outside_spans, parse
 
 SECTIONS = {
     "synthese": "Synthèse",
@@ -29,7 +29,7 @@ SECTIONS = {
     "visualisations": "Visualisations",
     "reponses": "Réponses aux questions de l'étude",
     "limites": "Limites et recommandations",
-    "rgpd": "Protection des données et sécurité",
+    "rgpd": "Protection des données (RGPD) et sécurité",
     "annexes": "Annexes",
 }
 QUESTIONS = ["Quel indicateur est le plus corrélé aux résultats électoraux ?",
@@ -37,18 +37,6 @@ QUESTIONS = ["Quel indicateur est le plus corrélé aux résultats électoraux ?
              "Comment la précision est-elle définie et mesurée ici ?"]
 PLACEHOLDERS = re.compile(r"\b(todo|tbd|fixme|lorem|ipsum|xxx|placeholder|none|nan|null|undefined)\b|\{\{|\{%",
                           re.I)
-
-
-@pytest.fixture(scope="module")
-def bare_report(bare):
-    path = build_report(bare)
-    return bare, path.read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def full_report(enriched):
-    path = build_report(enriched)
-    return enriched, path.read_text(encoding="utf-8")
 
 
 @pytest.fixture(params=["bare_report", "full_report"])
@@ -116,14 +104,14 @@ def test_figures_are_embedded_and_not_empty(report):
             assert mime == "image/svg+xml" and b"<svg" in data and b"<text" in data
         assert img.get("alt"), "figure without alternative text"
     usable = [p for p in (settings.reports_dir / "figures").glob("*.png") if is_usable_png(p)]
-    assert pngs == len(usable)
+    assert pngs == len(usable) + ("fig-evolution" in parsed.ids)  # the report draws its own change map
     assert 'src="http' not in html and "src='http" not in html  # self-contained
 
 
 def test_sections_not_yet_computed_say_so(bare_report):
     _, html = bare_report
     visible = " ".join(parse(html).free)
-    assert "Les backtests n'ont pas encore été calculés" in visible
+    assert "Les tests rétrospectifs n'ont pas encore été calculés" in visible
     assert "Les scénarios n'ont pas encore été calculés" in visible
     assert "Les corrélations n'ont pas encore été calculées" in visible
     assert "Aucune figure n'a encore été produite" in visible
@@ -142,7 +130,7 @@ def test_filled_sections_show_the_stage_results(full_report):
     assert set(tables["dim_scenario"]["label_fr"]) <= shown
     top = tables["fact_correlation"]
     assert not top.empty and "Quel indicateur" in visible
-    for figure in ("fig-backtest-mae", "fig-scenario-timeline-departement", "fig-heatmap-correlation-mean"):
+    for figure in ("fig-backtest-mae", "fig-forecast-curves-departement", "fig-heatmap-correlation-mean"):
         assert figure in parsed.ids
 
 
@@ -176,3 +164,79 @@ def test_pdf_export(bare_report, tmp_path):
     settings, _ = bare_report
     pdf = export_pdf(settings.reports_dir / "rapport.html", tmp_path / "rapport.pdf")
     assert pdf is not None and pdf.read_bytes()[:5] == b"%PDF-"
+
+
+#: Internal names and process words a client must not read (code names, anglicisms, references to our tooling).
+FORBIDDEN = re.compile(r"extreme_gauche|extreme_droite|->|\bgraines?\b|caveat|\bissue \d|\bswings?\b|\bforecasts?\b|"
+                       r"\bbacktests?\b|\bmirror\b|\bmiroir\b|\.csv\b|\.png\b|\.json\b|\b[a-z]+_[a-z0-9_]+\b", re.I)
+
+
+def test_client_text_has_no_code_names_nor_anglicisms(report):
+    """Visible text, traced values included, outside the two technical tables (lineage, physical model)."""
+    _, html = report
+    text = client_text(html)
+    found = sorted({m.group(0) for m in FORBIDDEN.finditer(text)})
+    assert found == [], found
+
+
+def test_synthesis_is_first_and_gives_the_next_election_with_its_uncertainty(full_report):
+    settings, html = full_report
+    parsed = parse(html)
+    assert [h for h in parsed.h2 if h != "Sommaire"][0] == "Synthèse"
+    synthesis = html[html.index('id="synthese"'):html.index('id="perimetre"')]
+    text = " ".join(parse(synthesis).free)
+    for words in ("Prochaine échéance", "chances d'arriver en tête", "intervalle de", "Ce que cela signifie pour vous",
+                  "Ce que les données peuvent et ne peuvent pas dire", "Elles ne peuvent pas"):
+        assert words in text, words
+    tables = read_tables(settings.db_url)
+    first = tables["dim_scenario"].sort_values("target_year").iloc[0]["label_fr"].split(" : ")[0]
+    assert first in {s for _, s in parse(synthesis).spans}
+
+
+def test_rgpd_section_names_the_law_and_the_risks(report):
+    _, html = report
+    rgpd = client_text(html[html.index('id="rgpd"'):html.index('id="annexes"')])
+    for words in ("RGPD", "article 9", "opinions politiques", "CNIL", "ré-identification", "Conservation",
+                  "lecture seule", "agrégés"):
+        assert words in rgpd, words
+
+
+def test_one_number_per_fact(full_report):
+    """A named fact (communes, population, correlations...) is printed identically everywhere."""
+    settings, _ = full_report
+    entries = json.loads((settings.reports_dir / SOURCES_FILE).read_text("utf-8"))["entries"]
+    shown: dict[str, set] = {}
+    for e in entries:
+        if e.get("fact"):
+            shown.setdefault(e["fact"], set()).add(e["display"])
+    assert {"n_communes", "population", "correlations_first_round"} <= set(shown)
+    assert {f: v for f, v in shown.items() if len(v) > 1} == {}
+
+
+def test_report_size_fits_email_and_print(full_report):
+    settings, _ = full_report
+    assert (settings.reports_dir / "rapport.html").stat().st_size < 5_000_000
+
+
+def test_change_map_is_diverging_with_a_lyon_zoom_and_legible(enriched):
+    from electio.report.diagram import smallest_printed_font
+    from electio.report.maps import change_map, shapes_for
+
+    tables = read_tables(enriched.db_url)
+    m = change_map(tables, shapes_for(tables, enriched))
+    assert m is not None and len(m.blocs) >= 2
+    norm = m.figure.axes[0].patches[0]  # drawn
+    assert norm is not None
+    titles = [ax.get_title() for ax in m.figure.axes]
+    assert titles.count("zoom : Métropole de Lyon") == len(m.blocs)
+    bar = m.figure.axes[-1]
+    low, high = bar.get_xlim()
+    assert low < 0 < high and abs(low + high) < 1e-6  # centred on zero: a diverging scale
+    assert smallest_printed_font(m.figure, 6.7) >= 6.5
+
+
+@pytest.mark.skipif(chromium() is None, reason="PDF export is optional: Chromium (Debian package chromium) absent")
+def test_full_pdf_is_small_enough_to_send(full_report, tmp_path):
+    settings, _ = full_report
+    pdf = export_pdf(settings.reports_dir / "rapport.html", tmp_path / "rapport.pdf")
+    assert pdf is not None and pdf.stat().st_size < 8_000_000

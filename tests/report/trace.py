@@ -184,3 +184,10 @@ def digits_outside_spans(report: ReportText) -> list[str]:
     """Snippets of visible text, outside traced spans, that contain a digit."""
     text_ = " ".join(report.free)
     return [text_[max(0, m.start() - 40): m.end() + 40] for m in re.finditer(r"\d", text_)]
+
+
+def client_text(html: str) -> str:
+    """Everything a client reads (free text and traced values) outside the technical tables."""
+    html = re.sub(r'<table class="[^"]*\btechnical\b[^"]*">.*?</table>', "", html, flags=re.S)
+    parsed = parse(html)
+    return " ".join(parsed.free) + " " + " ".join(s for _, s in parsed.spans)

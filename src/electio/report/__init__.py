@@ -5,8 +5,9 @@
   printed value comes from); ``main(argv)`` is the ``electio report`` command;
 - :mod:`electio.report.datasets`: the report's tables, computed from the warehouse,
   each cell with the SQL that recomputes it (also used by the notebooks);
-- :mod:`electio.report.diagram`: star-schema and data-flow diagrams generated from
-  ``sql/schema.sql`` (``docs/schema.svg``, ``docs/schema.png``);
+- :mod:`electio.report.diagram`: conceptual data model (MCD), star-schema and data-flow
+  diagrams generated from ``sql/schema.sql``, drawn in pure Python (``docs/*.svg|png``);
+- :mod:`electio.report.slides`: the presentation ``reports/soutenance.pptx``;
 - :mod:`electio.report.national`: France-wide bloc totals for the representativeness
   of the perimeter;
 - :mod:`electio.report.figures`: captions and embedding of the pipeline's figures;
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 
 def build_report(settings, **kwargs):
-    """See :func:`electio.report.build.build_report` (imported lazily: jinja2, graphviz)."""
+    """See :func:`electio.report.build.build_report` (imported lazily: jinja2, matplotlib)."""
     from electio.report.build import build_report as _build
 
     return _build(settings, **kwargs)

@@ -38,8 +38,9 @@ from electio.errors import ElectioError
 from electio.report import datasets as ds
 from electio.report import figures as figs
 from electio.report.datasets import Traced, Value
-from electio.report.labels import (DERIVE, ELECTION_TYPE_FR, MODE_FR, MODE_HELP_FR, MODEL_KIND_FR, STATUS_FR,
-                                   STATUS_PLURAL_FR, SWING_FR, TABLE_ROLE_FR, is_percent_metric, metric_rank)
+from electio.report.labels import (CHECK_NOTE_FR, DERIVE, ELECTION_TYPE_FR, MODE_FR, MODE_HELP_FR, MODEL_HELP_FR,
+                                   MODEL_KIND_FR, STATUS_FR, STATUS_PLURAL_FR, SWING_FR, SWING_HELP_FR, TABLE_ROLE_FR,
+                                   is_percent_metric, metric_rank)
 from electio.report.registry import Registry
 from electio.settings import Settings
 from electio.warehouse.load import sqlite_path
@@ -50,6 +51,7 @@ log = logging.getLogger("electio.report")
 REPORT_FILE = "rapport.html"
 SOURCES_FILE = "rapport_sources.json"
 PDF_FILE = "rapport.pdf"
+SLIDES_FILE = "soutenance.pptx"
 EDA_ANSWER = "eda_answer.json"
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -57,7 +59,7 @@ TERRITORY_FR = {"metropole_lyon": "Métropole de Lyon", "rhone": "Rhône (hors M
                 "departement": "Département"}
 RELATION_FR = {"same": "code inchangé", "merged": "ancienne commune fusionnée ou commune déléguée",
                "arrondissement": "arrondissement municipal de Lyon"}
-ORIGIN_FR = {"cache": "cache local", "mirror": "miroir hors ligne", "download": "téléchargement"}
+ORIGIN_FR = {"cache": "cache local", "mirror": "copie hors ligne des sources", "download": "téléchargement"}
 #: Themes of the client brief -> (families of dim_indicator, words of census labels).
 #: Census ('recensement') indicators are spread over themes by their label.
 BRIEF_THEMES = [
@@ -128,15 +130,15 @@ class Printer:
     def __init__(self, registry: Registry) -> None:
         self.reg = registry
 
-    def cell(self, t: Traced, row, col: str, *, signed: bool = False) -> Markup:
-        return self._emit(row[col], t.cols[col], t.params(row), signed=signed)
+    def cell(self, t: Traced, row, col: str, *, signed: bool = False, fact: str | None = None) -> Markup:
+        return self._emit(row[col], t.cols[col], t.params(row), signed=signed, fact=fact)
 
-    def value(self, v: Value | None, *, signed: bool = False) -> Markup:
+    def value(self, v: Value | None, *, signed: bool = False, fact: str | None = None) -> Markup:
         if v is None:
             return Markup("—")
-        return self._emit(v.value, v.col, {k: ds._py(x) for k, x in v.params.items()}, signed=signed)
+        return self._emit(v.value, v.col, {k: ds._py(x) for k, x in v.params.items()}, signed=signed, fact=fact)
 
-    def _emit(self, value, col: ds.Col, params: dict, *, signed: bool = False) -> Markup:
+    def _emit(self, value, col: ds.Col, params: dict, *, signed: bool = False, fact: str | None = None) -> Markup:
         if _missing(value):
             return Markup("—")
         recipe = {**col.recipe, **params} if col.recipe else None
@@ -145,7 +147,7 @@ class Printer:
             return self.reg.text(shown, source=col.source, sql=col.sql, params=params, recipe=recipe,
                                  derive=col.derive)
         return self.reg.number(float(value), source=col.source, sql=col.sql, params=params, recipe=recipe,
-                               digits=col.digits, scale=col.scale, signed=signed)
+                               digits=col.digits, scale=col.scale, signed=signed, fact=fact)
 
     def sql_text(self, value, sql: str, params: dict | None = None, *, source: str, derive: str | None = None
                  ) -> Markup:
@@ -155,11 +157,11 @@ class Printer:
         return self.reg.text(shown, source=source, sql=sql, params=params or {}, derive=derive)
 
     def sql_number(self, value, sql: str, params: dict | None = None, *, source: str, digits: int = 0,
-                   scale: float = 1.0) -> Markup:
+                   scale: float = 1.0, fact: str | None = None) -> Markup:
         if _missing(value):
             return Markup("—")
         return self.reg.number(float(value), source=source, sql=sql, params=params or {}, digits=digits,
-                               scale=scale)
+                               scale=scale, fact=fact)
 
     def recipe_text(self, value: str, recipe: dict, *, source: str, derive: str | None = None) -> Markup:
         shown = DERIVE[derive](value) if derive else value
@@ -176,6 +178,7 @@ class Labels:
         self._ind = _lookup(tables, "dim_indicator", "indicator_code", "label_fr")
         self._model = _lookup(tables, "dim_model", "model_id", "label_fr")
         self._scenario = _lookup(tables, "dim_scenario", "scenario_id", "label_fr")
+        self._commune = _lookup(tables, "dim_commune", "commune_code", "commune_name")
         self.bloc_colors = _lookup(tables, "dim_bloc", "bloc_code", "color_hex")
 
     def election(self, election_id: str) -> Markup:
@@ -204,7 +207,12 @@ class Labels:
     def model(self, model_id: str) -> Markup:
         return self.p.sql_text(self._model.get(model_id, model_id),
                                "SELECT label_fr FROM dim_model WHERE model_id = :model_id",
-                               {"model_id": model_id}, source="dim_model")
+                               {"model_id": model_id}, source="dim_model", derive="plain_fr")
+
+    def commune(self, code: str) -> Markup:
+        return self.p.sql_text(self._commune.get(code, code),
+                               "SELECT commune_name FROM dim_commune WHERE commune_code = :code", {"code": code},
+                               source="dim_commune")
 
     def scenario(self, scenario_id: str) -> Markup:
         return self.p.sql_text(self._scenario.get(scenario_id, scenario_id),
@@ -241,27 +249,35 @@ class Values(dict):
 
 def _perimeter_section(p: Printer, lab: Labels, tables, france: dict) -> dict:
     per = ds.perimeter(tables)
-    v = Values({k: p.value(x) for k, x in per.items()})
+    v = Values({k: p.value(x, fact=k if x.col.kind == "number" else None) for k, x in per.items()})
     terr = ds.territories(tables)
     terr_rows = [[Markup(TERRITORY_FR.get(r["territory"], r["territory"])), p.cell(terr, r, "communes"),
                   p.cell(terr, r, "population"), p.cell(terr, r, "area_km2")] for _, r in terr.frame.iterrows()]
     cov = ds.election_coverage(tables)
     n_communes = per["n_communes"].value if "n_communes" in per else None
     complete = not cov.empty and bool((cov.frame["communes"] == n_communes).all())
-    cov_rows = [[p.cell(cov, r, "label_fr"), p.cell(cov, r, "election_date"), p.cell(cov, r, "source_id"),
+    catalog = _catalog()
+
+    def publisher(sid: str) -> Markup:
+        """The publisher of a source (the client reads who publishes, not our source identifiers)."""
+        name = catalog.get(sid, {}).get("publisher")
+        if not name:
+            return Markup("—")
+        return p.recipe_text(name, {"kind": "catalog", "source_id": sid, "field": "publisher"},
+                             source="catalogue des sources", derive="publisher_short")
+
+    cov_rows = [[p.cell(cov, r, "label_fr"), p.cell(cov, r, "election_date"), publisher(r["source_id"]),
                  p.cell(cov, r, "communes"), p.cell(cov, r, "bureaux") if r["bureaux"] else Markup("—"),
                  p.cell(cov, r, "registered"),
                  p.cell(cov, r, "expressed"), p.cell(cov, r, "turnout_pct")] for _, r in cov.frame.iterrows()]
     ind = ds.indicator_coverage(tables)
-    ind_rows = [[p.sql_text(r["source_id"], "SELECT DISTINCT source_id FROM meta_source WHERE source_id = :source_id",
-                            {"source_id": r["source_id"]}, source="meta_source"),
+    ind_rows = [[publisher(r["source_id"]),
                  p.sql_text(r["indicator_year"], "SELECT DISTINCT indicator_year FROM fact_indicator "
                             "WHERE indicator_year = :indicator_year", {"indicator_year": ds._py(r["indicator_year"])},
                             source="fact_indicator"),
                  p.cell(ind, r, "indicators"), p.cell(ind, r, "communes"), p.cell(ind, r, "suppressed"),
                  p.cell(ind, r, "published_on")] for _, r in ind.frame.iterrows()]
     src = ds.source_coverage(tables)
-    catalog = _catalog()
     src_rows = []
     for _, r in src.frame.iterrows():
         sid = r["source_id"]
@@ -303,12 +319,12 @@ def _perimeter_section(p: Printer, lab: Labels, tables, france: dict) -> dict:
         "v": v, "territories": table(["Territoire", "Communes", "Population", "Superficie (km²)"], terr_rows,
                                      numeric={1, 2, 3}),
         "complete": complete,
-        "coverage": table(["Élection", "Date", "Source des résultats communaux", "Communes", "Bureaux de vote",
+        "coverage": table(["Élection", "Date", "Éditeur des résultats communaux", "Communes", "Bureaux de vote",
                            "Inscrits", "Exprimés", "Participation (%)"], cov_rows, numeric={3, 4, 5, 6, 7}),
-        "indicators": table(["Source", "Année", "Indicateurs", "Communes avec une valeur", "Valeurs secrètes ou "
+        "indicators": table(["Éditeur", "Année", "Indicateurs", "Communes avec une valeur", "Valeurs secrètes ou "
                              "absentes", "Publication"], ind_rows, numeric={2, 3, 4}),
-        "sources": table(["Source", "Éditeur", "Fichiers", "Taille (Mo)", "Lignes lues", "Lignes chargées",
-                          "Lignes rejetées"], src_rows, numeric={2, 3, 4, 5, 6}),
+        "sources": table(["Identifiant de la source", "Éditeur", "Fichiers", "Taille (Mo)", "Lignes lues",
+                          "Lignes chargées", "Lignes rejetées"], src_rows, numeric={2, 3, 4, 5, 6}, css="technical"),
         "origins": origin_parts,
         "has_national": bool(rep_elections), "rep_range": rep_range,
         "rep_summary": table(["Élection (premier tour)", "Corrélation r (parts des blocs)",
@@ -450,8 +466,15 @@ def _indicators_section(p: Printer, lab: Labels, tables, reports_dir: Path) -> d
                                                                                p.cell(rel, r, "pearson_ci_high")),
                              p.cell(rel, r, "spearman")] for _, r in rel.frame.iterrows()], numeric={2, 3, 4, 5}),
         }
-    n_corr = (p.sql_number(len(tables["fact_correlation"]), "SELECT COUNT(*) FROM fact_correlation",
-                           source="fact_correlation") if ds.has(tables, "fact_correlation") else None)
+    n_corr = n_corr_all = None
+    if ds.has(tables, "fact_correlation", "dim_election"):
+        el = tables["dim_election"]
+        first = tables["fact_correlation"]["election_id"].isin(set(el.loc[el["round_number"] == 1, "election_id"]))
+        n_corr = p.sql_number(int(first.sum()), "SELECT COUNT(*) FROM fact_correlation c JOIN dim_election e ON "
+                              "e.election_id = c.election_id WHERE e.round_number = 1", source="fact_correlation",
+                              fact="correlations_first_round")
+        n_corr_all = p.sql_number(len(tables["fact_correlation"]), "SELECT COUNT(*) FROM fact_correlation",
+                                  source="fact_correlation", fact="correlations_all")
     return {
         "catalogue": table(["Indicateur", "Famille", "Unité", "Années", "Millésimes", "Communes (dernier millésime)"],
                            cat_rows, numeric={4, 5}, css="small"),
@@ -459,7 +482,7 @@ def _indicators_section(p: Printer, lab: Labels, tables, reports_dir: Path) -> d
         "n_indicators": p.sql_number(len(tables["dim_indicator"]), "SELECT COUNT(*) FROM dim_indicator",
                                      source="dim_indicator") if ds.has(tables, "dim_indicator") else None,
         "departement": dep_rows,
-        "has_correlations": not top.empty, "n_correlations": n_corr,
+        "has_correlations": not top.empty, "n_correlations": n_corr, "n_correlations_all": n_corr_all,
         "method": texts["method_fr"], "stability": texts["stability_rule_fr"],
         "top": table(["Indicateur", "Mesure", "Résultat", "r moyen", "|r| moyen", "Étendue", "Élections", "Stable"],
                      top_rows, numeric={3, 4, 6}),
@@ -498,7 +521,8 @@ def _method_section(p: Printer, lab: Labels, tables) -> dict:
     issues = ds.quality_issues(tables)
     issue_rows = [[Markup('<span class="status {}">{}</span>').format(r["status"], STATUS_FR.get(r["status"],
                                                                                                  r["status"])),
-                   p.cell(issues, r, "check_name"), p.cell(issues, r, "election_label"), p.cell(issues, r, "detail")]
+                   p.cell(issues, r, "check_name"), p.cell(issues, r, "election_label"),
+                   Markup(CHECK_NOTE_FR.get(r["check_name"], "voir le journal des contrôles de l'entrepôt"))]
                   for _, r in issues.frame.iterrows()]
     rej = ds.rejected_rows(tables)
     rej_rows = [[p.sql_text(r["source_id"], "SELECT DISTINCT source_id FROM meta_rejected_row WHERE source_id = "
@@ -508,10 +532,21 @@ def _method_section(p: Printer, lab: Labels, tables) -> dict:
                  p.cell(rej, r, "rows")] for _, r in rej.frame.iterrows()]
     refresh = Values({k: p.value(x) for k, x in ds.latest_refresh(tables).items()})
     all_checks = ds.quality_issues(tables, statuses=tuple(ds.STATUSES))
-    annex_rows = [[Markup('<span class="status {}">{}</span>').format(r["status"].replace("/", ""),
-                                                                      STATUS_FR.get(r["status"], r["status"])),
-                   p.cell(all_checks, r, "check_name"), p.cell(all_checks, r, "election_label"),
-                   p.cell(all_checks, r, "detail")] for _, r in all_checks.frame.iterrows()]
+    annex_rows = []  # one line per check and status: how many results, for which elections
+    frame = all_checks.frame
+    for (name, status), group in frame.groupby(["check_name", "status"], sort=False):
+        first = group.iloc[0]
+        labels = [x for x in dict.fromkeys(group["election_label"]) if isinstance(x, str)]
+        elections = [p.sql_text(x, "SELECT DISTINCT e.label_fr FROM meta_quality_check q JOIN dim_election e ON "
+                                "e.election_id = q.election_id WHERE q.check_name = :check_name AND e.label_fr = "
+                                ":label", {"check_name": name, "label": x}, source="meta_quality_check, dim_election")
+                     for x in labels]
+        annex_rows.append([
+            p.cell(all_checks, first, "check_name"),
+            Markup('<span class="status {}">{}</span>').format(status.replace("/", ""), STATUS_FR.get(status, status)),
+            p.sql_number(len(group), "SELECT COUNT(*) FROM meta_quality_check WHERE check_name = :check_name AND "
+                         "status = :status", {"check_name": name, "status": status}, source="meta_quality_check"),
+            Markup(" ; ").join(elections) if elections else Markup("ensemble des indicateurs")])
     return {
         "cog_vintage": p.value(per.get("cog_vintage")),
         "code_map": table(["Relation", "Codes"], cmap_rows, numeric={1}),
@@ -523,18 +558,18 @@ def _method_section(p: Printer, lab: Labels, tables) -> dict:
         if ds.has(tables, "meta_quality_check") else 0,
         "by_check": table(["Contrôle", "Conforme", "Écart documenté", "Échec", "Absent", "Non vérifiable"],
                           check_rows, numeric={1, 2, 3, 4, 5}),
-        "issues": table(["Statut", "Contrôle", "Élection", "Détail technique (tel qu'enregistré)"], issue_rows,
-                        css="detail"),
-        "rejected": table(["Source", "Fichier", "Lignes rejetées"], rej_rows, numeric={2}),
+        "issues": table(["Statut", "Contrôle", "Élection", "Explication"], issue_rows, css="detail"),
+        "rejected": table(["Source", "Fichier", "Lignes rejetées"], rej_rows, numeric={2}, css="technical"),
         "n_rejected": p.sql_number(len(tables["meta_rejected_row"]), "SELECT COUNT(*) FROM meta_rejected_row",
                                    source="meta_rejected_row") if ds.has(tables, "meta_rejected_row") else None,
         "refresh": refresh,
-        "annex": table(["Statut", "Contrôle", "Élection", "Détail technique (tel qu'enregistré)"], annex_rows,
+        "annex": table(["Contrôle", "Statut", "Résultats", "Élections concernées"], annex_rows, numeric={2},
                        css="detail small"),
     }
 
 
-def _data_model_section(p: Printer, tables, diagram_svg: str | None, full_svg: str | None) -> dict:
+def _data_model_section(p: Printer, tables, diagram_svg: str | None, full_svg: str | None,
+                        mcd_svg: str | None = None) -> dict:
     from electio.report.diagram import schema_tables
 
     rows = []
@@ -544,15 +579,15 @@ def _data_model_section(p: Printer, tables, diagram_svg: str | None, full_svg: s
                  if frame is not None else Markup("table absente de l'entrepôt"))
         rows.append([Markup("<code>{}</code>").format(t.name), Markup(TABLE_ROLE_FR.get(t.group, t.group)),
                      Markup(GRAIN_FR.get(t.name, "—")), count])
-    return {"diagram": diagram_svg, "diagram_full": full_svg,
-            "tables": table(["Table", "Rôle", "Une ligne représente…", "Lignes"], rows, numeric={3})}
+    return {"diagram": diagram_svg, "diagram_full": full_svg, "mcd": mcd_svg,
+            "tables": table(["Table", "Rôle", "Une ligne représente…", "Lignes"], rows, numeric={3}, css="technical")}
 
 
 def _models_section(p: Printer, lab: Labels, tables) -> dict:
     models = ds.models(tables)
     chosen = ds.chosen_model(tables)
-    model_rows = [[p.cell(models, r, "label_fr"), Markup(MODEL_KIND_FR.get(r["model_kind"], r["model_kind"])),
-                   p.cell(models, r, "description"), Markup("retenu" if r["is_chosen"] == 1 else "")]
+    model_rows = [[lab.model(r["model_id"]), Markup(MODEL_KIND_FR.get(r["model_kind"], r["model_kind"])),
+                   _model_help(p, models, r), Markup("retenu" if r["is_chosen"] == 1 else "")]
                   for _, r in models.frame.iterrows()]
     row_cls = ["chosen" if r["is_chosen"] == 1 else "" for _, r in models.frame.iterrows()]
     summary = ds.metrics_summary(tables)
@@ -617,6 +652,15 @@ def _models_section(p: Printer, lab: Labels, tables) -> dict:
     }
 
 
+def _model_help(p: Printer, models: Traced, row) -> Markup:
+    """Plain French description of a model (the warehouse's description is a technical note)."""
+    if row["model_id"] in MODEL_HELP_FR:
+        return p.recipe_text(MODEL_HELP_FR[row["model_id"]], {"kind": "code", "ref": "electio.report.labels:MODEL_HELP_FR",
+                                                              "key": row["model_id"]}, source="electio.report.labels")
+    col = models.cols["description"]
+    return p._emit(row["description"], ds.Col(col.source, col.sql, kind="text", derive="plain_fr"), models.params(row))
+
+
 def _band_key(metric: str) -> tuple:
     """Size bands from the smallest communes up: 'lt_1000' < '1000_10000' < 'ge_10000'."""
     band = metric.removeprefix("mae_size_")
@@ -647,23 +691,37 @@ def _ordered_elections(tables, ids) -> list[str]:
 
 def _scenarios_section(p: Printer, lab: Labels, tables) -> dict:
     sc = ds.scenarios(tables)
-    sc_rows = [[p.cell(sc, r, "label_fr"), Markup(ELECTION_TYPE_FR.get(r["election_type"], r["election_type"])),
-                Markup(SWING_FR.get(r["swing"], r["swing"])), p.cell(sc, r, "reference_year"),
-                p.cell(sc, r, "horizon_years"), p.cell(sc, r, "target_year"), p.cell(sc, r, "description")]
+    sc_rows = [[p.cell(sc, r, "label_fr"), Markup(SWING_FR.get(r["swing"], r["swing"])),
+                p.cell(sc, r, "horizon_years"), p.cell(sc, r, "target_year")]
                for _, r in sc.frame.iterrows()]
     fd = ds.forecast_departement(tables)
-    per_scenario = []
-    for _, s in sc.frame.iterrows():
-        sub = fd.frame[fd.frame["scenario_id"] == s["scenario_id"]]
+    per_scenario = []  # one table per hypothesis: blocs in rows, one column per horizon
+    for swing, group in sc.frame.groupby("swing", sort=False):
+        group = group.sort_values("horizon_years")
+        sub = fd.frame[fd.frame["scenario_id"].isin(set(group["scenario_id"]))]
         if sub.empty:
             continue
-        rows = [[Markup("{} {}").format(lab.swatch(r["target"]), lab.target(r["target"])) if r["target"] != "turnout"
-                 else lab.target(r["target"]), p.cell(fd, r, "predicted"),
-                 Markup("{} – {}").format(p.cell(fd, r, "interval_low"), p.cell(fd, r, "interval_high")),
-                 p.cell(fd, r, "probability_first")] for _, r in sub.iterrows()]
-        per_scenario.append({"label": lab.scenario(s["scenario_id"]),
-                             "table": table(["Cible", "Prévision (%)", "Intervalle (%)", "Probabilité d'arriver en "
-                                             "tête (%)"], rows, numeric={1, 2, 3})})
+        targets = list(dict.fromkeys(sub["target"]))
+        rows = []
+        for target in targets:
+            cells = [Markup("{} {}").format(lab.swatch(target), lab.target(target)) if target != "turnout"
+                     else lab.target(target)]
+            for sid in group["scenario_id"]:
+                rec = sub[(sub["scenario_id"] == sid) & (sub["target"] == target)]
+                if rec.empty:
+                    cells.append(Markup("—"))
+                    continue
+                r = rec.iloc[0]
+                proba = (Markup(' <span class="proba">· {} %</span>').format(p.cell(fd, r, "probability_first"))
+                         if target != "turnout" and not _missing(r["probability_first"]) else Markup(""))
+                cells.append(Markup('<strong>{}</strong> <span class="interval">({} – {})</span>{}').format(
+                    p.cell(fd, r, "predicted"), p.cell(fd, r, "interval_low"), p.cell(fd, r, "interval_high"), proba))
+            rows.append(cells)
+        headers = ["Cible"] + [Markup("{} ({})").format(p.cell(sc, h, "target_year"),
+                                                        Markup(_horizon_words(int(h["horizon_years"]))))
+                               for _, h in group.iterrows()]
+        per_scenario.append({"label": Markup(SWING_FR.get(swing, swing)), "help": Markup(SWING_HELP_FR.get(swing, "")),
+                             "table": table(headers, rows, numeric=set(range(1, len(headers))), css="scenario")})
     counts = ds.first_bloc_counts(tables)
     count_table = None
     if not counts.empty:
@@ -682,9 +740,121 @@ def _scenarios_section(p: Printer, lab: Labels, tables) -> dict:
         count_table = table(["Scénario"] + [lab.bloc(b) for b in blocs], rows, numeric=set(range(1, len(blocs) + 1)),
                             css="small")
     return {"has_scenarios": not sc.empty, "has_forecasts": ds.has(tables, "fact_forecast"),
-            "scenarios": table(["Scénario", "Élection", "Hypothèse", "Année de référence", "Horizon (ans)",
-                                "Année cible", "Description"], sc_rows, numeric={4}, css="detail"),
+            "scenarios": table(["Scénario", "Hypothèse", "Horizon (ans)", "Année cible"], sc_rows, numeric={2}),
             "per_scenario": per_scenario, "first_counts": count_table}
+
+
+def headline_scenarios(tables) -> list[str]:
+    """Scenarios of the next real election: the earliest target year, every hypothesis (status quo first)."""
+    sc = ds.scenarios(tables).frame
+    fd = tables.get("fact_forecast_departement")
+    if sc.empty or fd is None or fd.empty:
+        return []
+    sc = sc[sc["scenario_id"].isin(set(fd["scenario_id"]))]
+    if sc.empty:
+        return []
+    first = sc[sc["target_year"] == sc["target_year"].min()]
+    order = {k: i for i, k in enumerate(SWING_FR)}
+    return first.assign(_o=first["swing"].map(order).fillna(len(order))).sort_values(["_o", "scenario_id"])[
+        "scenario_id"].tolist()
+
+
+#: A bloc "can come first" in a scenario when its probability of doing so reaches this share.
+CONTENDER_PROBABILITY = 0.05
+
+
+def _synthesis_section(p: Printer, lab: Labels, tables) -> dict:
+    """The one-page synthesis: the next election's forecast with its uncertainty, per hypothesis."""
+    fd = ds.forecast_departement(tables)
+    scale = ds.probability_scale(tables)
+    out = []
+    for sid in headline_scenarios(tables):
+        sub = fd.frame[(fd.frame["scenario_id"] == sid) & (fd.frame["target"] != "turnout")]
+        if sub.empty:
+            continue
+        lead = sub.sort_values(["probability_first", "predicted"], ascending=False).iloc[0]
+        contenders = sub[sub["probability_first"] * scale >= CONTENDER_PROBABILITY * 100]
+        n_cont = p.sql_number(len(contenders), "SELECT COUNT(*) FROM fact_forecast_departement WHERE scenario_id = "
+                              ":scenario_id AND target <> 'turnout' AND probability_first * :scale >= :threshold",
+                              {"scenario_id": sid, "scale": scale, "threshold": CONTENDER_PROBABILITY * 100},
+                              source="fact_forecast_departement")
+        turnout = fd.frame[(fd.frame["scenario_id"] == sid) & (fd.frame["target"] == "turnout")]
+        rows = [[Markup("{} {}").format(lab.swatch(r["target"]), lab.bloc(r["target"])), p.cell(fd, r, "predicted"),
+                 Markup("{} – {}").format(p.cell(fd, r, "interval_low"), p.cell(fd, r, "interval_high")),
+                 p.cell(fd, r, "probability_first")] for _, r in sub.sort_values("predicted", ascending=False)
+                .iterrows()]
+        sc_row = tables["dim_scenario"].set_index("scenario_id").loc[sid]
+        out.append({
+            "label": lab.scenario(sid), "swing": Markup(SWING_FR.get(sc_row["swing"], sc_row["swing"])),
+            "lead": lab.bloc(lead["target"]), "lead_predicted": p.cell(fd, lead, "predicted"),
+            "lead_low": p.cell(fd, lead, "interval_low"), "lead_high": p.cell(fd, lead, "interval_high"),
+            "lead_probability": p.cell(fd, lead, "probability_first"), "n_contenders": n_cont,
+            "several": len(contenders) > 1,
+            "turnout": (Markup("{} % (de {} à {} %)").format(p.cell(fd, turnout.iloc[0], "predicted"),
+                                                             p.cell(fd, turnout.iloc[0], "interval_low"),
+                                                             p.cell(fd, turnout.iloc[0], "interval_high"))
+                        if not turnout.empty else None),
+            "table": table(["Bloc", "Part attendue (%)", "Intervalle (%)", "Probabilité d'arriver en tête (%)"], rows,
+                           numeric={1, 2, 3}, css="small"),
+        })
+    election = None
+    if out:
+        sid = headline_scenarios(tables)[0]
+        election = p.sql_text(lab._scenario.get(sid, sid), "SELECT label_fr FROM dim_scenario WHERE scenario_id = "
+                              ":scenario_id", {"scenario_id": sid}, source="dim_scenario", derive="scenario_election")
+    return {"headline": out, "election": election}
+
+
+def _small_communes(p: Printer, tables) -> dict:
+    """Small communes and small vote counts at the latest election: the re-identification risk."""
+    if not ds.has(tables, "fact_turnout", "dim_election", "fact_election_result"):
+        return {}
+    latest = tables["dim_election"].sort_values("election_date").iloc[-1]["election_id"]
+    t = tables["fact_turnout"]
+    r = tables["fact_election_result"]
+    n_small = int(((t["election_id"] == latest) & (t["registered"] < SMALL_COMMUNE)).sum())
+    n_cells = int(((r["election_id"] == latest) & r["votes"].between(1, SMALL_COUNT)).sum())
+    return {
+        "threshold": p.recipe_text(str(SMALL_COMMUNE), {"kind": "code", "ref": "electio.report.build:SMALL_COMMUNE"},
+                                   source="electio.report.build"),
+        "count_threshold": p.recipe_text(str(SMALL_COUNT), {"kind": "code", "ref": "electio.report.build:SMALL_COUNT"},
+                                         source="electio.report.build"),
+        "n_small": p.sql_number(n_small, "SELECT COUNT(*) FROM fact_turnout WHERE election_id = :election_id AND "
+                                "registered < :threshold", {"election_id": latest, "threshold": SMALL_COMMUNE},
+                                source="fact_turnout"),
+        "n_cells": p.sql_number(n_cells, "SELECT COUNT(*) FROM fact_election_result WHERE election_id = :election_id "
+                                "AND votes BETWEEN 1 AND :n", {"election_id": latest, "n": SMALL_COUNT},
+                                source="fact_election_result"),
+        "election": lab_election_text(p, tables, latest),
+        "small_plural": n_small > 1, "cells_plural": n_cells > 1,
+    }
+
+
+def lab_election_text(p: Printer, tables, election_id: str) -> Markup:
+    labels = dict(zip(tables["dim_election"]["election_id"], tables["dim_election"]["label_fr"]))
+    return p.sql_text(labels.get(election_id, election_id), "SELECT label_fr FROM dim_election WHERE election_id = "
+                      ":election_id", {"election_id": election_id}, source="dim_election")
+
+
+#: Fixed references printed in the text (traced like data so that no digit is typed in the template).
+FIXED_TEXT = {"rgpd_article": "article 9", "card_many": "0,n", "card_one": "1,1"}
+
+
+def _fixed(p: Printer) -> dict:
+    return {k: p.recipe_text(v, {"kind": "code", "ref": "electio.report.build:FIXED_TEXT", "key": k},
+                             source="electio.report.build") for k, v in FIXED_TEXT.items()}
+
+
+#: Communes under this number of registered voters are "small" (a bloc's vote count may point to a few people).
+SMALL_COMMUNE = 100
+#: Vote counts from 1 to this number are "small cells".
+SMALL_COUNT = 4
+
+
+def _horizon_words(years: int) -> str:
+    """'horizon un an', 'horizon deux ans'... (words: the digits of the table are the traced years)."""
+    words = {1: "un an", 2: "deux ans", 3: "trois ans", 4: "quatre ans", 5: "cinq ans"}
+    return "horizon " + words.get(years, "plusieurs années")
 
 
 def _limits_section(p: Printer, tables) -> dict:
@@ -725,7 +895,8 @@ def _figures(p: Printer, lab: Labels, tables, figures_dir: Path) -> dict[str, li
     indicators = set(tables["dim_indicator"]["indicator_code"]) if ds.has(tables, "dim_indicator") else set()
     targets = (set(tables["dim_bloc"]["bloc_code"]) if ds.has(tables, "dim_bloc") else set()) | {"turnout"}
     out: dict[str, list[dict]] = {s: [] for s in figs.SECTIONS}
-    for f in figs.collect(figures_dir, elections, indicators, targets):
+    scenarios = set(tables["dim_scenario"]["scenario_id"]) if ds.has(tables, "dim_scenario") else set()
+    for f in figs.collect(figures_dir, elections, indicators, targets, scenarios):
         parts, alt = [], []
         for part in f.caption.parts:
             if isinstance(part, str):
@@ -739,12 +910,17 @@ def _figures(p: Printer, lab: Labels, tables, figures_dir: Path) -> dict[str, li
                 m = lab.indicator(key)
             elif kind == "target":
                 m = lab.target(key)
+            elif kind == "commune":
+                m = lab.commune(key)
+            elif kind == "scenario":
+                m = lab.scenario(key)
             else:  # family, file: words taken from the file name
                 m = p.recipe_text(key, {"kind": "file", "file": f.name}, source=f"reports/figures/{f.name}",
                                   derive="figure_file_label" if kind == "file" else None)
             parts.append(m)
             alt.append(m.striptags())
-        out[f.section].append({"id": "fig-" + f.path.stem.replace("_", "-"), "uri": figs.data_uri(f.path.read_bytes()),
+        out[f.section].append({"id": "fig-" + f.path.stem.replace("_", "-"), "uri": figs.data_uri(figs.embedded_png(f.path, figs.EMBED_MAX_PX if f.size != "half"
+                                                                        else figs.EMBED_MAX_PX // 2 + 100)),
                                "caption": Markup("").join(parts), "alt": "".join(alt), "file": f.name,
                                  "size": f.size})
     return out
@@ -755,6 +931,13 @@ def _figures(p: Printer, lab: Labels, tables, figures_dir: Path) -> dict[str, li
 def render_report(tables: dict[str, pd.DataFrame], settings: Settings, *, france: dict | None = None,
                   diagrams: dict[str, str] | None = None) -> tuple[str, Registry]:
     """HTML text of the report and the registry of its printed values."""
+    html, reg, _ = render_report_context(tables, settings, france=france, diagrams=diagrams)
+    return html, reg
+
+
+def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *, france: dict | None = None,
+                          diagrams: dict[str, str] | None = None) -> tuple[str, Registry, dict]:
+    """HTML text, registry and the template context (the slides print the same registered values)."""
     reg = Registry()
     p = Printer(reg)
     lab = Labels(p, tables)
@@ -775,12 +958,16 @@ def render_report(tables: dict[str, pd.DataFrame], settings: Settings, *, france
     }
     ctx["indicateurs"] = _indicators_section(p, lab, tables, settings.reports_dir)
     ctx["methode"] = _method_section(p, lab, tables)
-    ctx["modele_donnees"] = _data_model_section(p, tables, diagrams.get("schema"), diagrams.get("schema_full"))
+    ctx["modele_donnees"] = _data_model_section(p, tables, diagrams.get("schema"), diagrams.get("schema_full"),
+                                                diagrams.get("mcd"))
     ctx["modeles"] = _models_section(p, lab, tables)
     ctx["scenarios"] = _scenarios_section(p, lab, tables)
     ctx["limites"] = _limits_section(p, tables)
-    ctx["rgpd"] = _rgpd_section(p, tables)
+    ctx["rgpd"] = {**_rgpd_section(p, tables), **_small_communes(p, tables)}
+    ctx["synthese"] = _synthesis_section(p, lab, tables)
+    ctx["fixed"] = _fixed(p)
     ctx["figures"] = _figures(p, lab, tables, figures_dir)
+    ctx["evolution"] = _evolution_map(lab, tables, settings)
     ctx["group_fr"] = figs.GROUP_FR
     ctx["flow_diagram"] = diagrams.get("data_flow")
     ctx["mode_fr"] = MODE_FR
@@ -788,21 +975,42 @@ def render_report(tables: dict[str, pd.DataFrame], settings: Settings, *, france
                              trim_blocks=True, lstrip_blocks=True)
     css = (TEMPLATES / "rapport.css").read_text(encoding="utf-8")
     html = env.get_template("rapport.html.j2").render(css=Markup(css), **ctx)
-    return html, reg
+    ctx["printer"], ctx["labels"] = p, lab
+    return html, reg, ctx
+
+
+def _evolution_map(lab: Labels, tables, settings: Settings) -> dict | None:
+    """The report's own diverging map of changes since the previous election of the same type."""
+    from electio.report.diagram import render
+    from electio.report.maps import change_map, shapes_for
+
+    if not ds.has(tables, "fact_election_result", "map_commune_code"):
+        return None
+    m = change_map(tables, shapes_for(tables, settings))
+    if m is None:
+        return None
+    caption = Markup("Évolution des principaux blocs par commune entre {} et {}, avec un zoom sur la Métropole de "
+                     "Lyon (échelle divergente : rouge, progression ; bleu, recul)").format(
+        lab.election(m.previous_id), lab.election(m.election_id))
+    png = render(m.figure, "png", dpi=150)
+    import io as _io
+
+    from PIL import Image
+
+    with Image.open(_io.BytesIO(png)) as img:  # few colours: a palette keeps the picture and divides the size
+        out = _io.BytesIO()
+        img.convert("RGB").quantize(colors=256, dither=Image.Dither.NONE).save(out, format="PNG", optimize=True)
+    return {"id": "fig-evolution", "uri": figs.data_uri(out.getvalue()), "caption": caption,
+            "alt": Markup(caption).striptags(), "size": "full"}
 
 
 def _diagrams() -> dict[str, str]:
-    """SVG data URIs of the two diagrams; missing Graphviz leaves them out with a warning."""
-    from electio.report.diagram import data_flow, render, star_schema
+    """SVG data URIs of the diagrams (pure Python: they render on every machine)."""
+    from electio.report.diagram import conceptual_model, data_flow, render, star_schema
 
-    out = {}
-    for name, graph in (("schema", lambda: star_schema(keys_only=True)), ("schema_full", star_schema),
-                        ("data_flow", data_flow)):
-        try:
-            out[name] = figs.data_uri(render(graph(), "svg"), "image/svg+xml")
-        except Exception as exc:  # graphviz's dot missing: the report says the diagram is in docs/
-            log.warning("diagram %s not rendered (Graphviz 'dot' needed): %s", name, exc)
-    return out
+    return {name: figs.data_uri(render(draw(), "svg"), "image/svg+xml")
+            for name, draw in (("mcd", conceptual_model), ("schema", lambda: star_schema(keys_only=True)),
+                               ("schema_full", star_schema), ("data_flow", data_flow))}
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -825,10 +1033,13 @@ def build_report(settings: Settings, *, pdf: bool = False, tables: dict[str, pd.
         tables = read_tables(settings.db_url)
     if not ds.has(tables, "dim_commune", "dim_election"):
         raise ElectioError("the warehouse is empty (no commune or election): run `python -m electio.refresh` first")
-    html, reg = render_report(tables, settings)
+    html, reg, ctx = render_report_context(tables, settings)
     out_dir = Path(settings.reports_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / REPORT_FILE
+    from electio.report.slides import write_slides
+
+    write_slides(ctx, tables, settings, out_dir / SLIDES_FILE)  # same registry: one number per fact
     _atomic_write(out_dir / SOURCES_FILE, json.dumps({"entries": reg.to_json()}, ensure_ascii=False, indent=1,
                                                      default=str).encode("utf-8"))
     _atomic_write(path, html.encode("utf-8"))
@@ -853,7 +1064,10 @@ def export_pdf(html_path: Path, pdf_path: Path, *, timeout: int = 180) -> Path |
     """
     exe = chromium()
     if exe is None:
-        log.warning("PDF not written: Chromium not found (Debian: apt-get install chromium)")
+        # No pip-only renderer prints this report decently (CSS grid, SVG diagrams, named landscape pages):
+        # the HTML carries an A4 print stylesheet, so any browser's "Print > PDF" gives the same document.
+        log.warning("PDF not written: Chromium not found (Debian: apt-get install chromium). The report %s prints "
+                    "to PDF from any web browser (File > Print > Save as PDF, A4 layout included).", html_path)
         return None
     with tempfile.TemporaryDirectory(prefix="electio-chromium-") as profile:
         tmp = pdf_path.with_name(f".{pdf_path.name}.tmp")

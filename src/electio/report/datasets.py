@@ -648,7 +648,7 @@ def gain_vs_best_baseline(tables: dict[str, pd.DataFrame], metric: str = "wmae")
     cols = {"gain_pct": Col("fact_model_metric", f"SELECT 100.0 * (1 - {avg.format('model_id')} / "
                                                  f"{avg.format('baseline_id')})", digits=1),
             "baseline_label": Col("dim_model", "SELECT label_fr FROM dim_model WHERE model_id = :baseline_id",
-                                  kind="text")}
+                                  kind="text", derive="plain_fr")}
     chosen = chosen_model(tables)
     summary = metrics_summary(tables).frame
     if chosen is None or summary.empty:

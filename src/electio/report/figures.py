@@ -11,6 +11,7 @@ with a warning: the report never shows an empty frame.
 from __future__ import annotations
 
 import base64
+import io
 import logging
 import re
 from dataclasses import dataclass, field
@@ -26,10 +27,19 @@ GROUP_FR = {
     "cartes": "Cartes",
     "histogrammes": "Histogrammes",
     "indicateurs": "Cartes de chaleur et nuages de points des corrélations",
-    "modeles": "Précision des modèles (backtest)",
+    "modeles": "Précision des modèles (tests rétrospectifs)",
     "scenarios": "Courbes de scénarios, cartes de chaleur et diagrammes de probabilité",
     "autres": "Autres figures",
 }
+
+
+#: French name of the indicator families (as dim_indicator.family spells them).
+FAMILY_FR = {"securite": "sécurité", "emploi": "emploi et chômage", "population": "population", "recensement":
+             "recensement", "revenus": "revenus et pauvreté", "entreprises": "entreprises", "associations":
+             "associations", "logement": "logement", "education": "éducation", "age": "structure par âge",
+             "immigration": "immigration"}
+#: Widest embedded image, in pixels: 17 cm of A4 text at about 165 dpi (half-width figures: 650).
+EMBED_MAX_PX = 1100
 
 
 @dataclass
@@ -49,7 +59,7 @@ class FigureFile:
     section: str
     caption: Caption
     order: tuple = ()
-    size: str = "full"  # full or half (two side by side)
+    size: str = "full"  # full, half (two side by side) or wide (own landscape page when printed)
 
     @property
     def name(self) -> str:
@@ -60,7 +70,8 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
 
 
-def describe(path: Path, elections: dict[str, int], indicators: set[str], targets: set[str]) -> FigureFile:
+def describe(path: Path, elections: dict[str, int], indicators: set[str], targets: set[str],
+             scenarios: set[str] = frozenset()) -> FigureFile:
     """Section, caption and size of one figure file, from its name.
 
     ``elections`` maps election ids to their chronological rank (figures of one kind
@@ -89,7 +100,7 @@ def describe(path: Path, elections: dict[str, int], indicators: set[str], target
     if m:
         return FigureFile(path, "histogrammes",
                           Caption(["Distribution entre communes des indicateurs de la famille « ",
-                                   ("family", m.group(1)), " »"]), (0, m.group(1)))
+                                   FAMILY_FR.get(m.group(1), m.group(1).replace("_", " ")), " »"]), (0, m.group(1)))
     m = re.fullmatch(r"hist_results_(.+)", stem)
     if m and m.group(1) in elections:
         return FigureFile(path, "histogrammes", Caption(["Distribution entre communes des parts des blocs et de la "
@@ -113,18 +124,54 @@ def describe(path: Path, elections: dict[str, int], indicators: set[str], target
                                                                     ("indicator", code), " » et « ",
                                                                     ("target", target), " »"]),
                                       (2, f"{int(m.group(1)):03d}"), "half")
+    if stem == "backtest_mae":
+        return FigureFile(path, "modeles", Caption(["Précision des modèles et des références : écart moyen entre "
+                                                    "parts prévues et observées, par élection test"]), (0, stem))
     if stem.startswith(("backtest", "model", "metric", "calibration", "coverage")):
-        return FigureFile(path, "modeles", Caption(["Précision des modèles et des références : ",
-                                                    ("file", path.name)]), (0, stem))
+        return FigureFile(path, "modeles", Caption(["Précision des modèles et des références"]), (1, stem))
+    m = re.fullmatch(r"forecast_curves_(\d[0-9ab]\d{3})_.*", stem, re.I)
+    if m:
+        return FigureFile(path, "scenarios", Caption(["Parts des blocs : historique et prévisions des scénarios — ",
+                                                      ("commune", m.group(1).upper())]), (1, m.group(1)))
+    if stem == "forecast_curves_departement":
+        return FigureFile(path, "scenarios", Caption(["Parts des blocs : historique et prévisions des scénarios — "
+                                                      "ensemble du département"]), (0, stem))
+    m = re.fullmatch(r"forecast_heatmap_communes_(.+)", stem)
+    if m and m.group(1) in scenarios:
+        return FigureFile(path, "scenarios", Caption(["Parts attendues des blocs dans les communes qui comptent le plus "
+                                                      "d'inscrits — ", ("scenario", m.group(1))]), (2, stem))
+    m = re.fullmatch(r"forecast_heatmap_horizons_(.+)", stem)
+    if m and m.group(1) in targets:
+        return FigureFile(path, "scenarios", Caption(["Part attendue du bloc « ", ("target", m.group(1)),
+                                                      " » à un, deux et trois ans, par commune"]), (3, stem))
+    m = re.fullmatch(r"forecast_map_first_bloc_(.+)", stem)
+    if m and m.group(1) in scenarios:
+        return FigureFile(path, "scenarios", Caption(["Bloc le plus probablement en tête dans chaque commune — ",
+                                                      ("scenario", m.group(1))]), (4, stem), "half")
+    if stem == "forecast_probability_first":
+        return FigureFile(path, "scenarios", Caption(["Probabilité de chaque bloc d'arriver en tête dans le "
+                                                      "département, par scénario"]), (5, stem))
     if stem.startswith(("scenario", "forecast", "proba", "prevision", "timeline", "heatmap_forecast")):
-        return FigureFile(path, "scenarios", Caption(["Scénarios : ", ("file", path.name)]), (0, stem))
+        return FigureFile(path, "scenarios", Caption(["Scénarios de prévision"]), (9, stem))
     if stem.startswith("map_"):
-        return FigureFile(path, "cartes", Caption(["Carte : ", ("file", path.name)]), (9, stem))
+        return FigureFile(path, "cartes", Caption(["Carte complémentaire"]), (9, stem))
     if stem.startswith("hist"):
-        return FigureFile(path, "histogrammes", Caption(["Histogramme : ", ("file", path.name)]), (9, stem))
+        return FigureFile(path, "histogrammes", Caption(["Histogramme complémentaire"]), (9, stem))
     if stem.startswith(("heatmap", "scatter")):
-        return FigureFile(path, "indicateurs", Caption(["Figure : ", ("file", path.name)]), (9, stem))
-    return FigureFile(path, "autres", Caption(["Figure : ", ("file", path.name)]), (9, stem))
+        return FigureFile(path, "indicateurs", Caption(["Figure complémentaire des corrélations"]), (9, stem))
+    return FigureFile(path, "autres", Caption(["Figure complémentaire"]), (9, stem))
+
+
+#: Figures drawn wider than this (inches) print on a landscape A4 page (scale >= 0.6 for a 17-inch figure).
+WIDE_INCHES = 12.0
+
+
+def width_inches(path: Path) -> float:
+    """Width of a PNG as drawn (pixels / dpi; 100 dpi when the file does not say)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return img.width / float((img.info.get("dpi") or (100,))[0] or 100)
 
 
 def is_usable_png(path: Path) -> bool:
@@ -143,8 +190,8 @@ def is_usable_png(path: Path) -> bool:
         return False
 
 
-def collect(figures_dir: Path, elections: dict[str, int], indicators: set[str], targets: set[str]
-            ) -> list[FigureFile]:
+def collect(figures_dir: Path, elections: dict[str, int], indicators: set[str], targets: set[str],
+            scenarios: set[str] = frozenset()) -> list[FigureFile]:
     """Usable figures of the folder, described and ordered within their section."""
     if not figures_dir.is_dir():
         return []
@@ -153,8 +200,32 @@ def collect(figures_dir: Path, elections: dict[str, int], indicators: set[str], 
         if not is_usable_png(path):
             log.warning("figure %s is empty or blank: left out of the report", path.name)
             continue
-        found.append(describe(path, elections, indicators, targets))
+        figure = describe(path, elections, indicators, targets, scenarios)
+        if figure.size == "full" and width_inches(path) > WIDE_INCHES:
+            figure.size = "wide"  # printed on a landscape page: its text would be too small across A4 portrait
+        found.append(figure)
     return sorted(found, key=lambda f: (SECTIONS.index(f.section), tuple(map(str, f.order)), f.name))
+
+
+def embedded_png(path: Path, max_px: int = EMBED_MAX_PX) -> bytes:
+    """PNG bytes for the report: no wider than ``max_px`` (what A4 print shows), then reduced to a 128- or
+    256-colour palette when that keeps the picture (charts and maps use few colours; photos would not)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+        if img.width > max_px:
+            img = img.resize((max_px, round(img.height * max_px / img.width)), Image.LANCZOS)
+        chosen = img
+        for colours, tolerance in ((128, 1.5), (256, 2.0)):  # mean error per channel, out of 255
+            quant = img.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+            error = np.abs(np.asarray(quant.convert("RGB"), dtype=np.int16) - np.asarray(img, dtype=np.int16)).mean()
+            if error < tolerance:
+                chosen = quant
+                break
+        out = io.BytesIO()
+        chosen.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def data_uri(data: bytes, mime: str = "image/png") -> str:

@@ -38,15 +38,56 @@ CHECK_FR = {
 
 TABLE_ROLE_FR = {"dim": "dimension", "fact": "fait", "map": "harmonisation", "meta": "lignage et qualité"}
 
-MODE_FR = {"conditional": "conditionnel", "unconditional": "inconditionnel"}
+MODE_FR = {"conditional": "conditionnel", "national_conditional": "conditionnel national",
+           "unconditional": "inconditionnel"}
 MODE_HELP_FR = {
     "conditional": "les totaux départementaux réels de l'élection test sont donnés : mesure la capacité du "
                    "modèle à répartir un résultat connu entre les communes",
+    "national_conditional": "seuls les résultats de la France entière de l'élection test sont donnés, comme le "
+                            "ferait une intention de vote nationale issue des sondages",
     "unconditional": "seule l'information disponible avant l'élection test est utilisée : c'est une vraie "
                      "prévision",
 }
 MODEL_KIND_FR = {"baseline": "référence", "model": "modèle"}
-SWING_FR = {"status_quo": "statu quo", "trend": "tendance récente", "custom": "hypothèse fournie"}
+SWING_FR = {"status_quo": "statu quo", "trend": "tendance récente", "custom": "hypothèse fournie",
+            "national": "intention de vote nationale"}
+#: What each hypothesis assumes, in plain words (the warehouse's own descriptions are technical notes).
+SWING_HELP_FR = {
+    "status_quo": "les totaux du département reprennent la moyenne des deux derniers premiers tours (dernier scrutin "
+                  "du même type et dernier scrutin) ; l'incertitude vient des erreurs passées de cette règle",
+    "trend": "les totaux du département prolongent, en l'amortissant, la tendance des premiers tours passés ; "
+             "l'incertitude croît avec l'horizon",
+    "custom": "les totaux du département sont fournis par l'analyste (par exemple issus de sondages)",
+    "national": "les totaux du département sont déduits d'une intention de vote nationale",
+}
+#: Plain description of the models and references compared (keyed by model id; others keep the warehouse's).
+MODEL_HELP_FR = {
+    "persistence_same_type": "Chaque commune refait le résultat de la dernière élection du même type.",
+    "persistence_any_type": "Chaque commune refait le résultat de la dernière élection, quel qu'en soit le type.",
+    "uniform_swing": "Chaque commune suit, en points, l'évolution du département entre les deux élections.",
+    "proportional_swing": "Chaque commune suit, en proportion, l'évolution du département entre les deux élections.",
+    "ridge": "Régression linéaire régularisée de l'écart de la commune au département, à partir de ses résultats "
+             "passés et de ses indicateurs.",
+    "lightgbm": "Arbres de décision successifs (méthode LightGBM) qui corrigent l'écart de la commune au département, "
+                "à partir de ses résultats passés, de ses indicateurs et de sa taille ; déterministe.",
+}
+#: Why a check shows a documented gap, in French (the warehouse keeps the technical detail).
+CHECK_NOTE_FR = {
+    "departement_totals_vs_cantons": "les totaux issus des cantons diffèrent légèrement du fichier départemental "
+                                     "(résultats provisoires ou transcriptions) ; l'écart reste dans la tolérance "
+                                     "écrite",
+    "departement_totals_vs_source": "les totaux recalculés diffèrent légèrement du fichier départemental ; l'écart "
+                                    "reste dans la tolérance écrite",
+    "ministry_site_truncated_counts": "le site de résultats du Ministère tronque certains nombres de voix : ils ne "
+                                      "sont pas chargés, les voix viennent du fichier agrégé",
+    "voters_equals_blank_null_expressed": "la source ne publie pas les blancs et les nuls séparément : l'identité ne "
+                                          "peut pas être contrôlée",
+    "commune_coverage": "certaines communes de référence ne sont pas couvertes",
+    "final_results": "résultats provisoires, et non définitifs",
+    "election_available": "élection absente des sources pour ce périmètre",
+    "indicator_coverage": "certaines communes n'ont pas de valeur pour un indicateur",
+}
+
 ELECTION_TYPE_FR = {"presidentielle": "présidentielle", "legislatives": "législatives", "europeennes": "européennes"}
 
 #: Metrics of fact_model_metric in display order (patterns); others come after them.
@@ -135,12 +176,36 @@ def publisher_short(publisher: str) -> str:
     return re.split(r" \(|, ", str(publisher))[0].strip()
 
 
+_ELECTION_CODE = re.compile(r"\b(pres|leg|euro)_(\d{4})_t([12])\b")
+_ELECTION_WORD = {"pres": "présidentielle", "leg": "législatives", "euro": "européennes"}
+_PLAIN = [(re.compile(r"\bswings? uniformes?\b", re.I), "glissement uniforme"),
+          (re.compile(r"\bswings? proportionnels?\b", re.I), "glissement proportionnel"),
+          (re.compile(r"\bswings?\b", re.I), "glissement"),
+          (re.compile(r"\bforecasts?\b", re.I), "prévision"), (re.compile(r"\bbacktests?\b", re.I), "test rétrospectif")]
+
+
+def plain_fr(text: str) -> str:
+    """Client wording of a label stored in the warehouse: election codes spelt out, anglicisms in French
+    ('Swing uniforme' -> 'Glissement uniforme')."""
+    text = _ELECTION_CODE.sub(lambda m: f"{_ELECTION_WORD[m.group(1)]} {m.group(2)} ({m.group(3)}er tour)"
+                              .replace("2er", "2d"), str(text))
+    for pattern, word in _PLAIN:
+        text = pattern.sub(lambda m, w=word: w[0].upper() + w[1:] if m.group(0)[0].isupper() else w, text)
+    return text
+
+
+def scenario_election(label: str) -> str:
+    """The election a scenario label names: 'Présidentielle 2027, 1er tour : statu quo (horizon 1 an)' ->
+    'Présidentielle 2027, 1er tour'."""
+    return str(label).split(" : ", 1)[0].strip()
+
+
 def figure_file_label(name: str) -> str:
     """Readable name of a figure file with no known caption."""
     stem = re.sub(r"\.png$", "", name)
     return stem.replace("_", " ")
 
 
-DERIVE = {"metric_label": metric_label, "date_fr": date_fr, "datetime_fr": datetime_fr,
+DERIVE = {"plain_fr": plain_fr, "scenario_election": scenario_election, "metric_label": metric_label, "date_fr": date_fr, "datetime_fr": datetime_fr,
           "size_band_label": size_band_label, "figure_file_label": figure_file_label, "check_label": check_label,
           "publisher_short": publisher_short}

@@ -71,6 +71,7 @@ class Entry:
     scale: float = 1.0
     signed: bool = False
     derive: str | None = None  # name of a function of electio.report.labels applied to the SQL result
+    fact: str | None = None  # name of the fact this number states: one fact, one printed value everywhere
 
 
 class Registry:
@@ -78,6 +79,7 @@ class Registry:
 
     def __init__(self) -> None:
         self.entries: list[Entry] = []
+        self.facts: dict[str, str] = {}
 
     def _add(self, **kw) -> Entry:
         entry = Entry(ref=f"v{len(self.entries) + 1}", **kw)
@@ -90,14 +92,21 @@ class Registry:
             "n" if entry.kind == "number" else "t", entry.ref, f"Source : {entry.source}", entry.display)
 
     def number(self, value, *, source: str, sql: str | None = None, params: dict | None = None,
-               recipe: dict | None = None, digits: int = 0, scale: float = 1.0, signed: bool = False) -> Markup:
-        """A number printed in French; ``scale`` multiplies the recomputed value (e.g. 100 for %)."""
+               recipe: dict | None = None, digits: int = 0, scale: float = 1.0, signed: bool = False,
+               fact: str | None = None) -> Markup:
+        """A number printed in French; ``scale`` multiplies the recomputed value (e.g. 100 for %).
+
+        ``fact`` names what the number states (e.g. ``n_communes``): every section, and the
+        slides, print a named fact identically, or the build fails."""
         if sql is None and recipe is None:
             raise ValueError("a printed number needs a query or a recipe")
         shown = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value) * scale
-        entry = self._add(kind="number", value=shown, display=fr_number(shown, digits, signed), source=source,
-                          sql=sql, params=dict(params or {}), recipe=recipe, digits=digits, scale=scale,
-                          signed=signed)
+        display = fr_number(shown, digits, signed)
+        if fact is not None and self.facts.setdefault(fact, display) != display:
+            raise ValueError(f"fact {fact!r} printed as {self.facts[fact]!r} and as {display!r}")
+        entry = self._add(kind="number", value=shown, display=display, source=source, sql=sql,
+                          params=dict(params or {}), recipe=recipe, digits=digits, scale=scale, signed=signed,
+                          fact=fact)
         return self._span(entry)
 
     def text(self, value, *, source: str, sql: str | None = None, params: dict | None = None,

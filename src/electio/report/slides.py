@@ -1,0 +1,279 @@
+"""The presentation support: ``reports/soutenance.pptx`` (PowerPoint, 16:9, in French).
+
+Built from the report's own context: every number on a slide is a value the report
+registered (same :class:`~electio.report.registry.Registry`, same traced query), so
+the slides and the dossier cannot disagree. The references of the values used are
+written beside the deck (``soutenance_sources.json``) for the tests and the reader.
+
+python-pptx writes the file (pure Python); diagrams and figures are embedded as PNG.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+from pathlib import Path
+
+from markupsafe import Markup
+from pptx import Presentation
+from pptx.dml.color import RGBColor
+from pptx.util import Emu, Inches, Pt
+
+SOURCES_FILE = "soutenance_sources.json"
+INK = RGBColor(0x1F, 0x2A, 0x37)
+ACCENT = RGBColor(0x2F, 0x6F, 0x9F)
+MUTED = RGBColor(0x5F, 0x6B, 0x7A)
+WIDTH, HEIGHT = Inches(13.333), Inches(7.5)
+#: Smallest font on a slide (points): readable from the back of a meeting room.
+MIN_FONT_PT = 14
+
+_REF = re.compile(r'data-ref="(v\d+)"')
+#: The backtest modes (by their French name) in words a client reads without a glossary.
+MODE_PLAIN = {"conditionnel": "Quand le résultat du département est connu",
+              "conditionnel national": "Quand seul le résultat national est connu",
+              "inconditionnel": "Sans rien connaître du scrutin (vraie prévision)"}
+
+
+class Deck:
+    """A presentation under construction, remembering the traced values it prints."""
+
+    def __init__(self) -> None:
+        self.prs = Presentation()
+        self.prs.slide_width, self.prs.slide_height = WIDTH, HEIGHT
+        self.refs: list[str] = []
+
+    def text(self, value) -> str:
+        """Plain text of a registered value (or of French text holding registered values)."""
+        if value is None:
+            return "—"
+        if isinstance(value, Markup):
+            self.refs += _REF.findall(str(value))
+            # not Markup.striptags(): it would turn the narrow no-break spaces of French numbers into spaces
+            return html.unescape(re.sub(r"<[^>]+>", "", str(value))).strip()
+        return str(value)
+
+    def slide(self, title: str, kicker: str = ""):
+        s = self.prs.slides.add_slide(self.prs.slide_layouts[6])  # blank
+        bar = s.shapes.add_shape(1, 0, 0, WIDTH, Inches(0.12))
+        bar.fill.solid()
+        bar.fill.fore_color.rgb = ACCENT
+        bar.line.fill.background()
+        if kicker:
+            self._box(s, Inches(0.6), Inches(0.3), Inches(12), Inches(0.4), [kicker], size=14, color=MUTED)
+        self._box(s, Inches(0.6), Inches(0.62), Inches(12.1), Inches(0.9), [title], size=28 if len(title) < 48 else 24,
+                  bold=True, color=INK)
+        return s
+
+    def _box(self, s, x, y, w, h, lines, *, size=18, bold=False, color=INK, bullets=False):
+        tf = s.shapes.add_textbox(x, y, w, h).text_frame
+        tf.word_wrap = True
+        for i, line in enumerate(lines):
+            para = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
+            run = para.add_run()
+            run.text = ("• " if bullets else "") + line
+            run.font.size = Pt(size)
+            run.font.bold = bold
+            run.font.color.rgb = color
+            para.space_after = Pt(8 if bullets else 2)
+        return tf
+
+    def bullets(self, s, lines, *, x=Inches(0.6), y=Inches(1.65), w=Inches(12.1), h=Inches(5.4), size=20):
+        return self._box(s, x, y, w, h, [line for line in lines if line], size=size, bullets=True)
+
+    def table(self, s, headers, rows, *, x=Inches(0.6), y=Inches(1.7), w=Inches(12.1), size=16):
+        shape = s.shapes.add_table(len(rows) + 1, len(headers), x, y, w, Inches(0.45) * (len(rows) + 1))
+        tbl = shape.table
+        for j, h in enumerate(headers):
+            self._cell(tbl.cell(0, j), h, size, bold=True)
+        for i, row in enumerate(rows, start=1):
+            for j, value in enumerate(row):
+                self._cell(tbl.cell(i, j), value, size)
+        return tbl
+
+    @staticmethod
+    def _cell(cell, text, size, bold=False):
+        cell.text = text
+        for para in cell.text_frame.paragraphs:
+            for run in para.runs:
+                run.font.size = Pt(size)
+                run.font.bold = bold
+
+    def picture(self, s, png: bytes, *, x=Inches(0.6), y=Inches(1.6), w=None, h=Inches(5.6)):
+        from PIL import Image
+
+        with Image.open(io.BytesIO(png)) as img:
+            ratio = img.width / img.height
+        if w is None or w / h > ratio:
+            w = Emu(int(h * ratio))
+        else:
+            h = Emu(int(w / ratio))
+        s.shapes.add_picture(io.BytesIO(png), x + (Inches(12.1) - w) // 2 if x == Inches(0.6) else x, y, w, h)
+
+    def note(self, s, text: str):
+        self._box(s, Inches(0.6), Inches(6.85), Inches(12.1), Inches(0.5), [text], size=14, color=MUTED)
+
+
+def _count(number: str, noun: str) -> str:
+    """'1 commune', '12 communes' (French plural from 2 on)."""
+    return f"{number} {noun}{'' if number in ('0', '1') else 's'}"
+
+
+def _figure(settings, name: str) -> bytes | None:
+    from electio.report.figures import embedded_png, is_usable_png
+
+    path = Path(settings.reports_dir) / "figures" / name
+    return embedded_png(path, 1600) if path.exists() and is_usable_png(path) else None
+
+
+def build_deck(ctx: dict, tables, settings) -> Deck:
+    """The deck's slides, in the order of a defence: context, data, answer, accuracy, scenarios, limits, actions."""
+    from electio.report.diagram import conceptual_model, data_flow, render
+
+    d = Deck()
+    t = d.text
+    P, I, M, MO, S, SY = (ctx["perimetre"], ctx["indicateurs"], ctx["methode"], ctx["modeles"], ctx["scenarios"],
+                          ctx["synthese"])
+    v = P["v"]
+    dep = f"département {t(v['departement'])}" + (f" ({ctx['departement_name']})" if ctx["departement_name"] else "")
+
+    # 1. Title
+    s = d.slide("Tendances électorales à l'échelle des communes", "Soutenance · dossier de synthèse")
+    d.bullets(s, [f"Périmètre : {dep}, {t(v['n_communes'])} communes",
+                  f"{t(v['n_elections'])} élections de {t(v['first_year'])} à {t(v['last_year'])}, "
+                  f"{t(v['n_indicators'])} indicateurs socio-économiques publics",
+                  f"Données rafraîchies le {t(M['refresh'].get('finished_at'))}"], y=Inches(2.2), size=24)
+
+    # 2. Context and perimeter
+    s = d.slide("Contexte et périmètre", "Pourquoi ce département")
+    d.bullets(s, [f"{t(v['n_communes'])} communes, {t(v['population'])} habitants"
+                  + (f", {t(v['area_km2'])} km²" if v.get("area_km2") else ""),
+                  f"Une grande ville, {t(v['largest_name'])}, qui rassemble {t(v['largest_share'])} % de la population, "
+                  "des communes périurbaines et rurales : des situations sociales contrastées",
+                  "Toutes les élections chargées couvrent toutes les communes de référence" if P["complete"] else
+                  "Certaines élections ne couvrent pas toutes les communes",
+                  "Le périmètre est un paramètre : la même chaîne s'applique à tout autre département"])
+
+    # 3. Data and method
+    s = d.slide("Données et méthode", "Des sources publiques à l'entrepôt, dans un seul sens")
+    d.bullets(s, [f"{t(v['n_files'])} fichiers publics tracés, vérifiés par leur empreinte",
+                  "Contrôles qualité : " + ", ".join(t(x) for x in M["quality_totals"]),
+                  "Communes et nuances harmonisées sur une seule grille"],
+              w=Inches(5.2), size=18)
+    d.picture(s, render(data_flow(), "png", dpi=130), x=Inches(6.0), y=Inches(1.7), w=Inches(7.0), h=Inches(4.9))
+
+    # 4. Data model
+    s = d.slide("Modèle conceptuel des données", "Entités, associations, cardinalités (notation Merise)")
+    d.picture(s, render(conceptual_model(), "png", dpi=110), h=Inches(5.15))
+    d.note(s, "Généré à partir du script de l'entrepôt : il ne peut pas diverger de la base réelle.")
+
+    # 5. Answer on indicators
+    s = d.slide("Quel indicateur est le plus lié au vote ?", "Corrélations entre communes, premiers tours")
+    a = I.get("answer_top_cells")
+    if a:
+        d.bullets(s, [f"Relation la plus forte : « {t(a['indicator'])} » et « {t(a['target'])} », r moyen {t(a['r'])} "
+                      f"(relation {a['sign']}, sur {t(a['n'])} élections)"], h=Inches(1.0), size=20)
+        best = I["best"]["rows"][:6]
+        d.table(s, ["Résultat", "Indicateur le plus corrélé", "r moyen"],
+                [[t(r[0]), t(r[1]), t(r[3])] for r in best], y=Inches(2.9), size=15)
+        d.note(s, f"{t(I['n_correlations'])} corrélations calculées sur les premiers tours. "
+                  "Une corrélation décrit des territoires, pas une cause.")
+    else:
+        d.bullets(s, ["Les corrélations n'ont pas encore été calculées."])
+
+    # 6. Accuracy in plain words
+    s = d.slide("Quelle précision ?", "Tests rétrospectifs : chaque élection prédite avec les seules élections d'avant")
+    if MO["chosen_wmae"]:
+        lines = [f"Modèle retenu : {t(MO['chosen'])}"]
+        for c in MO["chosen_wmae"]:
+            lines.append(f"{MODE_PLAIN.get(c['mode'], 'Mode ' + c['mode'])} : la part prévue d'un bloc dans une "
+                         f"commune s'écarte en moyenne de {t(c['value'])} points de la part observée")
+        for g in MO["gains"]:
+            lines.append(f"{MODE_PLAIN.get(g['mode'], 'Mode ' + g['mode'])} : erreur "
+                         f"{'réduite' if g['better'] else 'non réduite'} de {t(g['gain'])} % par rapport à la "
+                         f"meilleure méthode simple ({t(g['baseline'])})")
+        d.bullets(s, lines, size=19)
+    else:
+        d.bullets(s, ["Les tests rétrospectifs n'ont pas encore été calculés."])
+
+    # 7. Next election
+    heads = SY["headline"]
+    s = d.slide("Prochaine échéance : le résultat attendu",
+                (f"{t(SY['election'])} · " if heads else "") + "prévision départementale, avec son incertitude")
+    if heads:
+        h = heads[0]
+        d.bullets(s, [f"{t(h['lead'])} en tête le plus probable : {t(h['lead_predicted'])} % "
+                      f"(de {t(h['lead_low'])} à {t(h['lead_high'])} %), {t(h['lead_probability'])} % de chances "
+                      f"d'arriver en tête (hypothèse {t(h['swing'])})"], h=Inches(1.0), size=20)
+        d.table(s, [t(x) for x in h["table"]["headers"]],
+                [[re.sub(r"^\s+", "", t(c)) for c in row] for row in h["table"]["rows"]], y=Inches(2.75), size=15)
+    else:
+        d.bullets(s, ["Les scénarios n'ont pas encore été calculés."])
+
+    # 8. Scenarios
+    s = d.slide("Scénarios à un, deux et trois ans", "Hypothèses d'évolution du département")
+    lines = []
+    for o in heads:
+        lines.append(f"Hypothèse {t(o['swing'])} : {t(o['lead'])} en tête le plus probable "
+                     f"({t(o['lead_probability'])} % de chances), {t(o['n_contenders'])} blocs peuvent arriver en tête")
+    d.bullets(s, lines or ["Les scénarios n'ont pas encore été calculés."], h=Inches(1.6), size=18)
+    fig = _figure(settings, "forecast_probability_first.png") or _figure(settings, "forecast_curves_departement.png")
+    if fig:
+        d.picture(s, fig, y=Inches(3.1), h=Inches(3.7))
+
+    # 9. Limits
+    s = d.slide("Limites", "Ce que les données ne peuvent pas dire")
+    d.bullets(s, [f"Un seul département, et {t(v['n_elections'])} élections de types différents : chaque élection test "
+                  "pèse lourd dans la moyenne",
+                  f"{t(v['largest_name'])} pèse {t(v['largest_share'])} % de la population : les statistiques "
+                  "pondérées en dépendent",
+                  "Des résultats agrégés par commune : rien sur le vote d'une personne, et une corrélation n'est pas "
+                  "une cause",
+                  "Candidatures, alliances et campagne inconnues : le niveau départemental dépend de l'hypothèse"])
+
+    # 10. Strategic recommendations
+    s = d.slide("Recommandations stratégiques", "Pour décider")
+    d.bullets(s, ["Raisonner en probabilités : préparer un plan pour chaque bloc qui peut arriver en tête",
+                  "Concentrer l'effort sur les communes nombreuses en inscrits où les blocs sont proches",
+                  "Mettre à jour le niveau départemental avec les sondages nationaux dès qu'ils sont fiables",
+                  "Utiliser les indicateurs pour comprendre les territoires, jamais pour cibler des personnes"])
+
+    # 11. Technical recommendations and data protection
+    s = d.slide("Recommandations techniques et RGPD", "Pour durer, dans le respect des données sensibles")
+    rg = ctx["rgpd"]
+    d.bullets(s, ["Rafraîchir après chaque élection ou publication, comparer les métriques avant tout changement de "
+                  "modèle",
+                  "Ajouter la délinquance communale, les associations, l'éducation ; étendre à d'autres départements",
+                  "Opinions politiques = données sensibles (RGPD, " + t(ctx["fixed"]["rgpd_article"]) + ") : uniquement "
+                  "des résultats publics agrégés, aucun fichier nominatif",
+                  (f"{_count(t(rg['n_small']), 'commune')} de moins de {t(rg['threshold'])} inscrits : parts et "
+                   "probabilités seulement, jamais de nombre de voix" if rg.get("n_small") else ""),
+                  "Accès en lecture seule pour Power BI et les analystes, aucun mot de passe dans le code"], size=18)
+    return d
+
+
+def write_slides(ctx: dict, tables, settings, path: Path) -> Path:
+    """Write the deck and, beside it, the references of the traced values it prints."""
+    deck = build_deck(ctx, tables, settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    deck.prs.save(str(tmp))
+    tmp.replace(path)
+    (path.parent / SOURCES_FILE).write_text(json.dumps({"refs": sorted(set(deck.refs), key=lambda r: int(r[1:]))},
+                                                       indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def slide_texts(path: Path) -> list[list[str]]:
+    """Text of each slide (kicker, title, boxes, table cells; empty shapes left out), for the tests."""
+    out = []
+    for slide in Presentation(str(path)).slides:
+        texts = []
+        for shape in slide.shapes:
+            if shape.has_text_frame and shape.text_frame.text.strip():
+                texts.append(shape.text_frame.text)
+            if shape.has_table:
+                texts += [c.text for row in shape.table.rows for c in row.cells]
+        out.append(texts)
+    return out
