@@ -268,12 +268,16 @@ THEMES_FR = [
 
 def sign_instabilities(summary: pd.DataFrame, closeness: pd.DataFrame | None, labels: dict,
                        targets: dict) -> list[dict]:
-    """Close indicator pairs whose size-controlled relations with one target disagree in sign
-    with what their closeness implies (same sign expected when they move together, opposite
-    when they move against each other)."""
+    """Close indicator pairs (same family, |r| between them >= :data:`CLOSE_MIN_ABS_R`) whose
+    size-controlled relations with one target disagree in sign with what their closeness
+    implies (same sign expected when they move together, opposite when they move apart)."""
     if closeness is None or closeness.empty or summary.empty:
         return []
     close = closeness[closeness["r"].abs() >= CLOSE_MIN_ABS_R]
+    family = {code: info.get("family") for code, info in labels.items()}
+    if family:
+        close = close[[family.get(a) is not None and family.get(a) == family.get(b)
+                       for a, b in zip(close["indicator_a"], close["indicator_b"])]]
     rel = summary.set_index(["indicator_code", "target"])["mean_partial"]
     out = []
     for c in close.itertuples():
@@ -301,12 +305,16 @@ def _by_family(summary: pd.DataFrame, corr: pd.DataFrame, dim_indicator: pd.Data
     for family, group in commune.groupby("family", sort=True):
         codes = set(group["indicator_code"])
         rows = summary[summary["indicator_code"].isin(codes)]
+        controlled, size = rows[rows["size_controlled"]], rows[~rows["size_controlled"]]
         analysed = sorted(set(corr.loc[corr["indicator_code"].isin(codes), "indicator_code"]))
         item = {"family_label_fr": FAMILY_LABELS_FR.get(family, family), "indicators": sorted(codes),
                 "indicators_analysed": analysed,
                 "status": "ok" if len(rows) else "no_correlation",
                 "top": [dict(rank=i + 1, **_describe(r, corr, labels, targets, transforms, elections))
-                        for i, r in enumerate(rows.head(top).itertuples())]}
+                        for i, r in enumerate(controlled.head(top).itertuples())],
+                # The size itself (log population) cannot be size-controlled: its raw relations.
+                "size_relations": [_describe(r, corr, labels, targets, transforms, elections)
+                                   for r in size.head(3).itertuples()]}
         out[family] = item
     return out
 
@@ -314,13 +322,22 @@ def _by_family(summary: pd.DataFrame, corr: pd.DataFrame, dim_indicator: pd.Data
 def _themes(by_family: dict) -> list[dict]:
     out = []
     for theme, families, gap in THEMES_FR:
-        have = [f for f in families if f in by_family and by_family[f]["top"]]
+        have = [f for f in families if f in by_family and (by_family[f]["top"] or by_family[f]["size_relations"])]
         if have:
-            best = max((by_family[f]["top"][0] for f in have), key=lambda r: r["mean_abs_partial_pearson"] or 0)
+            texts = []
+            size = [r for f in have for r in by_family[f]["size_relations"]]
+            if size:
+                s = size[0]
+                texts.append(f"la taille elle-même (« {s['indicator_label_fr']} ») et « {s['target_label_fr']} » : "
+                             f"r moyen {_fmt(s['mean_pearson'])} sur {s['n_elections']} élection(s)")
+            tops = [r for f in have for r in by_family[f]["top"]]
+            if tops:
+                b = max(tops, key=lambda r: r["mean_abs_partial_pearson"] or 0)
+                texts.append(f"« {b['indicator_label_fr']} » et « {b['target_label_fr']} » : r partiel moyen "
+                             f"{_fmt(b['mean_partial_pearson'])} (taille contrôlée) sur {b['n_elections']} "
+                             "élection(s)")
             out.append({"theme_fr": theme, "families": have, "status": "data",
-                        "evidence_fr": f"« {best['indicator_label_fr']} » et « {best['target_label_fr']} » : "
-                                       f"r partiel moyen {_fmt(best['mean_partial_pearson'])} "
-                                       f"(taille contrôlée) sur {best['n_elections']} élection(s)."})
+                        "evidence_fr": "; ".join(texts) + "."})
         else:
             out.append({"theme_fr": theme, "families": families, "status": "gap",
                         "evidence_fr": gap or "Aucune corrélation calculable avec les données chargées."})
@@ -395,9 +412,11 @@ def _summary_fr(top_pairs: list[dict], by_target: dict) -> str:
         return ("Aucune corrélation n'a pu être calculée : l'entrepôt ne contient pas encore d'indicateur "
                 "communal publié avant une élection chargée.")
     best = top_pairs[0]
+    partial = (f", r partiel moyen {_fmt(best['mean_partial_pearson'])} à taille de commune contrôlée"
+               if best.get("size_controlled") else "")
     text = (f"La relation la plus forte, en moyenne sur {best['n_elections']} élection(s), relie "
             f"« {best['indicator_label_fr']} » et « {best['target_label_fr']} » : r pondéré moyen "
-            f"{_fmt(best['mean_pearson'])} (corrélation {best['sign_fr']}), "
+            f"{_fmt(best['mean_pearson'])}{partial} (corrélation {best['sign_fr']}), "
             f"{'stable' if best['stable'] else 'non stable'} d'une élection à l'autre.")
     stable = [f"{v['target_label_fr']} : {v['indicator_label_fr']} ({_fmt(v['mean_pearson'])})"
               for v in by_target.values() if v["stable"]]

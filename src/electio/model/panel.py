@@ -307,13 +307,13 @@ class Panel:
 
 
 def build_panel(tables: dict[str, pd.DataFrame], targets: pd.DataFrame | None = None, *,
-                indicator_cutoff=None, dating: str = DEFAULT_DATING, alternative_dating: bool = False) -> Panel:
+                indicator_cutoff=None, dating: str = DEFAULT_DATING, alternative_dating: bool = True) -> Panel:
     """Panel rows for ``targets`` (election_id, election_type, election_date; default: every first
     round with results). A target election without results (a future one) gets one row per
     commune of dim_commune and NaN targets. ``indicator_cutoff``: indicators must also be usable
     strictly before this date. ``dating``: which date makes an indicator value usable
-    (:data:`DATING_RULES`); ``alternative_dating`` also builds the features of the other rule
-    (:meth:`Panel.with_dating`)."""
+    (:data:`DATING_RULES`); ``alternative_dating`` (default) also builds the features of the other
+    rule (:meth:`Panel.with_dating`, used by the dating variants of :mod:`electio.model.feature_groups`)."""
     blocs = bloc_codes(tables)
     tgts = blocs + [TURNOUT]
     history = first_rounds(tables)
