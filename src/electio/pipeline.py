@@ -23,6 +23,7 @@ from electio.sources.indicators import IndicatorSpec, load_calendar_rules, load_
 from electio.sources.geography import (parse_cog_communes, parse_etalab_communes, parse_etalab_epci,
                                        parse_geojson_features)
 from electio.sources.resolve import ResolvedFile, resolve_source
+from electio.errors import ElectioError
 from electio.settings import Settings, project_file
 from electio.sources.elections.national import parse_official
 from electio.sources.readers import insee_departement
@@ -355,7 +356,16 @@ def build_indicators(lineage: Lineage, geo: Geography, perimeter: Perimeter) -> 
     communes, departements, checks = [], [], []
     for vintage in tqdm(vintages, desc="indicators", unit="file", disable=None):
         parser = getattr(importlib.import_module(f"electio.sources.indicators.{vintage.family}"), vintage.parser)
-        path = lineage.resolve(vintage.source_id, vintage.file)
+        try:
+            path = lineage.resolve(vintage.source_id, vintage.file)
+        except ElectioError as exc:
+            if not vintage.optional:
+                raise
+            # An optional source (the RNA) that is not reachable never sinks the refresh.
+            checks.append(quality.check("indicator_source_missing", None, "warn",
+                                        f"{vintage.source_id}/{vintage.file}: optional source not available, its "
+                                        f"indicators stay empty ({exc})"))
+            continue
         staged = parser(path, departement=departement, **vintage.options)
         levels = staged.values["indicator_code"].map(lambda c: by_code[c].level if c in by_code else "commune")
         if not single:

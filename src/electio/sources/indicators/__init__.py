@@ -118,6 +118,8 @@ class VintageSpec:
     published_note: str        # where the date comes from, or why it is an estimate
     lyon: str                  # 'commune' (file has 69123), 'arrondissements' (only 6938x), 'both'
     options: dict = field(default_factory=dict)
+    #: An optional source (e.g. the RNA, not in the mirror): missing, it is skipped with a warning.
+    optional: bool = False
 
 
 def load_indicator_specs() -> tuple[list[IndicatorSpec], list[VintageSpec]]:
@@ -137,12 +139,12 @@ def load_indicator_specs() -> tuple[list[IndicatorSpec], list[VintageSpec]]:
                 level=item.get("level", "commune"), source_id=item["source"], definition=item["definition"],
                 **_role(item, entry.name)))
         for item in doc.get("vintage", []):
-            known = {"source", "file", "parser", "years", "published_on", "published_note", "lyon"}
+            known = {"source", "file", "parser", "years", "published_on", "published_note", "lyon", "optional"}
             vintages.append(VintageSpec(
                 family=family, source_id=item["source"], file=item["file"], parser=item["parser"],
                 years=tuple(item["years"]), published_on=item["published_on"],
                 published_note=item["published_note"], lyon=item["lyon"],
-                options={k: v for k, v in item.items() if k not in known}))
+                options={k: v for k, v in item.items() if k not in known}, optional=bool(item.get("optional"))))
     codes = [i.code for i in indicators]
     for spec in indicators:
         for other in (spec.denominator, spec.redundant_with):
