@@ -890,6 +890,9 @@ def relation_scatters(corr: pd.DataFrame, tables: dict[str, pd.DataFrame], out_d
         if n_all > len(data):
             source += (f" {n_all - len(data)} commune(s) sans valeur publiée (secret statistique, donnée absente) "
                        "ou sans candidat du bloc ne sont pas représentées.")
+        if pd.notna(stats_row.get("available_before")) and int(stats_row["available_before"]) == 0:
+            source += (" Ce millésime n'était pas encore publié le jour du scrutin : la figure décrit une "
+                       "association, elle ne montre pas ce qu'une prévision aurait pu utiliser.")
         source += " Traitement electio."
         fig = _new(8.5, 6.6, source)
         ax = fig.subplots()
