@@ -255,8 +255,9 @@ THEMES_FR = [
     ("Entreprises", ["entreprises"], None),
     ("Revenus et pauvreté", ["revenus"], None),
     ("Vie associative", [], "Aucune donnée : le Répertoire national des associations (RNA) n'est pas dans le "
-                            "miroir de données. La source est déclarée au catalogue avec son adresse officielle "
-                            "et un lecteur du format RNA est prêt : un téléchargement la remplira."),
+                            "miroir de données. La source est déclarée dans les métadonnées des indicateurs avec "
+                            "son adresse officielle et un lecteur du format RNA est prêt : le fichier, une fois "
+                            "téléchargé et ajouté au catalogue des sources, la remplira."),
     ("Logement", ["logement"], None),
     ("Immigration", ["immigration"], None),
     ("Structure par âge", [], "Aucune donnée : les fichiers du recensement disponibles ne donnent pas la "
@@ -376,7 +377,10 @@ def answer_question(corr: pd.DataFrame, dim_indicator: pd.DataFrame, *, dim_elec
         by_target[target] = item
     top_pairs = strongest_relations(corr, top, dim_indicator=dim_indicator, dim_election=dim_election,
                                     dim_bloc=dim_bloc, transforms=transforms)
-    by_family = _by_family(_eligible(summary, used), used, dim_indicator, labels, targets, transforms, elections, top)
+    # Per family, every relation seen in at least MIN_ELECTIONS elections: the coverage rule compares
+    # indicators across families and would hide a family whose vintages are all recent.
+    by_family = _by_family(summary[summary["n_elections"] >= MIN_ELECTIONS], used, dim_indicator, labels, targets,
+                           transforms, elections, top)
     answer = {
         "question_fr": QUESTION_FR,
         "status": "ok" if top_pairs else "no_data",
@@ -418,7 +422,9 @@ def _summary_fr(top_pairs: list[dict], by_target: dict) -> str:
             f"« {best['indicator_label_fr']} » et « {best['target_label_fr']} » : r pondéré moyen "
             f"{_fmt(best['mean_pearson'])}{partial} (corrélation {best['sign_fr']}), "
             f"{'stable' if best['stable'] else 'non stable'} d'une élection à l'autre.")
-    stable = [f"{v['target_label_fr']} : {v['indicator_label_fr']} ({_fmt(v['mean_pearson'])})"
+    stable = [f"{v['target_label_fr']} : {v['indicator_label_fr']} ("
+              + (f"r partiel {_fmt(v['mean_partial_pearson'])}" if v.get("size_controlled")
+                 else f"taille, r {_fmt(v['mean_pearson'])}") + ")"
               for v in by_target.values() if v["stable"]]
     if stable:
         text += " Relations stables par cible : " + " ; ".join(stable) + "."
