@@ -6,22 +6,19 @@ percentage of registered voters).
 
 Method, in the order it is applied (the report quotes these rules):
 
-1. **Vintage** (no look-ahead): for an election held on day D, an indicator is read in
-   its latest ``indicator_year`` whose ``published_on`` is strictly before D (the latest
-   publication date of the vintage's rows, to be safe). No such vintage: the pair is
-   skipped. A vintage whose values are all missing (secret) does not count.
-2. **Scale-free values** (:func:`indicator_transforms`): a count grows with the size of
-   the commune, so correlating raw counts with vote shares would mostly measure size.
-   Counts (aggregation ``'sum'``) are therefore divided by the commune's population and
-   multiplied by 1,000 ("pour 1 000 habitants"); the population indicator itself (and
-   any density, unit per km²) is replaced by its decimal logarithm; rates, medians and
-   percentages (aggregation ``'weighted_mean'``) are used as published; an area (unit
-   km²) becomes the population density ``log10(population / area)``. The population
-   used as denominator is the population indicator's own vintage for that election
-   (latest published before it), so no future figure leaks in. Without a population
-   indicator in ``dim_indicator``, registered voters at the election are the
-   denominator ("pour 1 000 inscrits"). The transformed values are stored under the
-   indicator's own code; :data:`TRANSFORM_LABELS_FR` names each transformation.
+1. **Vintage** (a description, issue 12): for an election held on day D, an indicator is
+   read in the vintage whose *reference period* is the latest strictly before D
+   (``fact_indicator.reference_date``: 31 December of the year, 1 January for census
+   figures), whatever its publication date: the association is described, not forecast.
+   ``available_before`` records whether the publisher's calendar (``available_on``) had
+   released it before D; the models, not this module, are limited to such values. A
+   vintage whose values are all missing (secret) does not count.
+2. **Scale-free values**: the one rule declared with the indicator metadata and shared with
+   the models (:mod:`electio.sources.indicators.roles`): counts as ratios (per 1,000
+   inhabitants, per 100 active people, per 100 dwellings...), with the denominator of the
+   same reference year when it exists; population in log10; an area as log10 density;
+   rates, medians and percentages as published; weights not analysed. A count whose
+   denominator is not in the warehouse is not analysed.
 3. **Communes**: those with a non-missing (transformed) indicator value, an outcome and
    registered voters > 0. For legislative elections a bloc with no candidate in the
    commune's constituency (``n_labels == 0``) has no outcome there: a 0 % share would say
@@ -39,6 +36,10 @@ Method, in the order it is applied (the report quotes these rules):
    honestly reflects that Lyon alone holds about a quarter of the Rhône's voters
    (n_eff is about 13 for 266 communes). Neighbouring communes are not independent
    (spatial autocorrelation), so p-values remain optimistic; read the interval first.
+5. **Size controlled**: ``partial_pearson`` is the weighted correlation of the residuals of
+   the indicator and of the outcome after a weighted regression on log10 population (the
+   population vintage described for the election, else registered voters), with its own
+   bootstrap interval; the ranking of :mod:`electio.eda.answer` uses it.
 """
 
 from __future__ import annotations

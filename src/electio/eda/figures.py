@@ -648,7 +648,10 @@ def indicator_histograms(tables: dict[str, pd.DataFrame], out_dir: Path) -> list
             always_log = role.transform in (roles.LOG10, roles.LOG10_DENSITY)
             log_scale = len(positive) >= 2 and hi > lo and (always_log or hi / lo > 30)
             shown = positive if log_scale else values
-            bins = np.geomspace(lo, hi, 21) if log_scale else 20
+            # A constant indicator (e.g. a fixed share) gets one bar rather than an error.
+            spread = float(shown.max() - shown.min())
+            varies = spread > 1e-9 * max(abs(float(shown.max())), 1.0)
+            bins = np.geomspace(lo, hi, 21) if log_scale else (20 if varies else 1)
             ax.hist(shown, bins=bins, color="#4C72B0", edgecolor="white", linewidth=0.5)
             if log_scale:
                 ax.set_xscale("log")
