@@ -211,6 +211,12 @@ CREATE TABLE dim_indicator (
     level             NVARCHAR(12)   NOT NULL,
     source_id         NVARCHAR(64)   NOT NULL,
     definition        NVARCHAR(1000) NOT NULL,
+    -- One size rule for the EDA and the models (src/electio/sources/indicators/roles.py):
+    -- identity, log10, ratio (scale x value / denominator), log10_density, none.
+    transform         NVARCHAR(20)   NULL,
+    denominator       NVARCHAR(40)   NULL,
+    scale             FLOAT          NULL,
+    redundant_with    NVARCHAR(40)   NULL,  -- duplicate or complement: not ranked separately
     CONSTRAINT pk_dim_indicator PRIMARY KEY (indicator_code)
 );
 
@@ -230,6 +236,8 @@ CREATE TABLE fact_indicator (
     is_reaggregated   INT           NOT NULL,
     published_on      DATE          NOT NULL,  -- first publication of this vintage
     source_file       NVARCHAR(200) NOT NULL,
+    reference_date    DATE          NULL,  -- reference period (31/12/N, or 1/1/N for the census)
+    available_on      DATE          NULL,  -- publisher's regular calendar (meta_indicator_calendar)
     CONSTRAINT pk_fact_indicator PRIMARY KEY (commune_code, indicator_code, indicator_year),
     CONSTRAINT fk_fact_indicator_commune FOREIGN KEY (commune_code) REFERENCES dim_commune (commune_code),
     CONSTRAINT fk_fact_indicator_indicator FOREIGN KEY (indicator_code) REFERENCES dim_indicator (indicator_code)
@@ -243,14 +251,50 @@ CREATE TABLE fact_indicator_departement (
     value             FLOAT         NULL,
     published_on      DATE          NOT NULL,
     source_file       NVARCHAR(200) NOT NULL,
+    reference_date    DATE          NULL,
+    available_on      DATE          NULL,
     CONSTRAINT pk_fact_indicator_departement PRIMARY KEY (departement_code, indicator_code, indicator_year),
     CONSTRAINT fk_fact_indicator_departement_indicator FOREIGN KEY (indicator_code) REFERENCES dim_indicator (indicator_code)
 );
 
+-- Publication calendar of each indicator source (the [[calendar]] entries of
+-- src/electio/sources/indicators/*.toml): available_on = reference date
+-- (reference 'year_end' = 31/12/N, 'jan1' = 1/1/N) + lag, never before not_before.
+CREATE TABLE meta_indicator_calendar (
+    source_id        NVARCHAR(64)   NOT NULL,
+    reference        NVARCHAR(10)   NOT NULL,
+    lag_months       INT            NOT NULL,
+    lag_days         INT            NOT NULL,
+    not_before       DATE           NULL,
+    rule_fr          NVARCHAR(1000) NOT NULL,
+    rule_source_url  NVARCHAR(1000) NOT NULL,
+    CONSTRAINT pk_meta_indicator_calendar PRIMARY KEY (source_id)
+);
+
+-- Revisions: the same value (commune or département x indicator x year) given by
+-- two files; the first release is loaded, the later file measured against it.
+CREATE TABLE fact_indicator_revision (
+    indicator_code         NVARCHAR(40)  NOT NULL,
+    indicator_year         INT           NOT NULL,
+    level                  NVARCHAR(12)  NOT NULL,
+    first_file             NVARCHAR(200) NOT NULL,
+    later_file             NVARCHAR(200) NOT NULL,
+    n_values               INT           NOT NULL,
+    n_changed              INT           NOT NULL,  -- relative difference above 0.01 %
+    mean_abs_diff          FLOAT         NULL,
+    mean_abs_rel_diff_pct  FLOAT         NULL,
+    max_abs_rel_diff_pct   FLOAT         NULL,
+    CONSTRAINT pk_fact_indicator_revision PRIMARY KEY (indicator_code, indicator_year, level, first_file, later_file),
+    CONSTRAINT fk_fact_indicator_revision_indicator FOREIGN KEY (indicator_code) REFERENCES dim_indicator (indicator_code)
+);
+
 -- Exploratory analysis (electio eda): correlation across communes between an
 -- indicator vintage and an election outcome. target: a bloc code or 'turnout'.
--- Weighted by registered voters; the vintage is the latest published before
--- the election. Grain: election x indicator x target.
+-- Weighted by registered voters; the vintage is the one whose reference period
+-- is the latest before the election (a description, not limited by publication
+-- dates: available_before says whether the publisher's calendar had released it).
+-- partial_*: the same correlation with log10 population partialled out (size
+-- controlled). Grain: election x indicator x target.
 CREATE TABLE fact_correlation (
     election_id      NVARCHAR(20)  NOT NULL,
     indicator_code   NVARCHAR(40)  NOT NULL,
@@ -262,6 +306,10 @@ CREATE TABLE fact_correlation (
     pearson_ci_low   FLOAT         NULL,  -- 95% bootstrap interval over communes
     pearson_ci_high  FLOAT         NULL,
     p_value          FLOAT         NULL,
+    partial_pearson  FLOAT         NULL,
+    partial_ci_low   FLOAT         NULL,
+    partial_ci_high  FLOAT         NULL,
+    available_before INT           NULL,  -- 1 if available (calendar rule) before the election
     CONSTRAINT pk_fact_correlation PRIMARY KEY (election_id, indicator_code, target),
     CONSTRAINT fk_fact_correlation_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id),
     CONSTRAINT fk_fact_correlation_indicator FOREIGN KEY (indicator_code) REFERENCES dim_indicator (indicator_code)
@@ -309,6 +357,27 @@ CREATE TABLE fact_model_metric (
     CONSTRAINT pk_fact_model_metric PRIMARY KEY (model_id, election_id, mode, metric),
     CONSTRAINT fk_fact_model_metric_model FOREIGN KEY (model_id) REFERENCES dim_model (model_id),
     CONSTRAINT fk_fact_model_metric_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id)
+);
+
+-- Which indicator groups carry predictive weight: permutation importance on the
+-- test elections of the backtest (electio.model.importance). feature_group: an
+-- indicator family ('ind:revenus'...) or 'ind:all'; dating: 'calendar' or
+-- 'published' (which indicator values the model could use). importance =
+-- permuted_value - base_value of the metric (wmae, points: > 0 means the group
+-- helps). Grain: model x test election x mode x dating x group x metric.
+CREATE TABLE fact_feature_importance (
+    model_id        NVARCHAR(40) NOT NULL,
+    election_id     NVARCHAR(20) NOT NULL,
+    mode            NVARCHAR(25) NOT NULL,
+    dating          NVARCHAR(12) NOT NULL,
+    feature_group   NVARCHAR(40) NOT NULL,
+    metric          NVARCHAR(40) NOT NULL,
+    n_features      INT          NOT NULL,
+    base_value      FLOAT        NULL,
+    permuted_value  FLOAT        NULL,
+    importance      FLOAT        NULL,
+    CONSTRAINT pk_fact_feature_importance PRIMARY KEY (model_id, election_id, mode, dating, feature_group, metric),
+    CONSTRAINT fk_fact_feature_importance_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id)
 );
 
 -- Forecast scenarios (electio forecast): horizon in years after the reference

@@ -19,10 +19,11 @@ import importlib
 import time
 
 from electio.sources.elections import aktiur, agregees, euro2024, pres2012
-from electio.sources.indicators import IndicatorSpec, load_indicator_specs
+from electio.sources.indicators import IndicatorSpec, load_calendar_rules, load_indicator_specs
 from electio.sources.geography import (parse_cog_communes, parse_etalab_communes, parse_etalab_epci,
                                        parse_geojson_features)
 from electio.sources.resolve import ResolvedFile, resolve_source
+from electio.errors import ElectioError
 from electio.settings import Settings, project_file
 from electio.sources.elections.national import parse_official
 from electio.sources.readers import insee_departement
@@ -35,7 +36,7 @@ from shapely.geometry import shape
 from electio.transform.elections import (ElectionFacts, ElectionSpec, harmonise_election,
                                          load_election_specs, stage_election)
 from electio.transform.indicators import (DEPARTEMENT_COLUMNS, FACT_COLUMNS, departement_values, first_release,
-                                          harmonise_indicators)
+                                          harmonise_indicators, measure_revisions)
 from electio.transform.politics import load_blocs, load_nuances
 
 log = logging.getLogger("electio.pipeline")
@@ -335,6 +336,8 @@ class IndicatorBuild:
     fact_indicator: pd.DataFrame
     fact_indicator_departement: pd.DataFrame
     checks: list[dict] = field(default_factory=list)
+    meta_indicator_calendar: pd.DataFrame | None = None
+    fact_indicator_revision: pd.DataFrame | None = None
 
 
 def build_indicators(lineage: Lineage, geo: Geography, perimeter: Perimeter) -> IndicatorBuild:
@@ -347,12 +350,22 @@ def build_indicators(lineage: Lineage, geo: Geography, perimeter: Perimeter) -> 
     departement = perimeter.departements[0] if single else "*"
     wanted = set(perimeter.departements)
     specs, vintages = load_indicator_specs()
+    calendar = load_calendar_rules()
     by_code: dict[str, IndicatorSpec] = {s.code: s for s in specs}
     dep_map = geo.code_map[geo.code_map["commune_code"].isin(set(geo.dim_commune["commune_code"]))]
     communes, departements, checks = [], [], []
     for vintage in tqdm(vintages, desc="indicators", unit="file", disable=None):
         parser = getattr(importlib.import_module(f"electio.sources.indicators.{vintage.family}"), vintage.parser)
-        path = lineage.resolve(vintage.source_id, vintage.file)
+        try:
+            path = lineage.resolve(vintage.source_id, vintage.file)
+        except ElectioError as exc:
+            if not vintage.optional:
+                raise
+            # An optional source (the RNA) that is not reachable never sinks the refresh.
+            checks.append(quality.check("indicator_source_missing", None, "warn",
+                                        f"{vintage.source_id}/{vintage.file}: optional source not available, its "
+                                        f"indicators stay empty ({exc})"))
+            continue
         staged = parser(path, departement=departement, **vintage.options)
         levels = staged.values["indicator_code"].map(lambda c: by_code[c].level if c in by_code else "commune")
         if not single:
@@ -364,7 +377,7 @@ def build_indicators(lineage: Lineage, geo: Geography, perimeter: Perimeter) -> 
         commune_part = type(staged)(values=staged.values[levels == "commune"], rows_read=staged.rows_read)
         loaded, excluded = 0, {}
         if not commune_part.values.empty:
-            h = harmonise_indicators(commune_part, vintage, by_code, dep_map)
+            h = harmonise_indicators(commune_part, vintage, by_code, dep_map, calendar.get(vintage.source_id))
             communes.append(h.values)
             loaded += len(commune_part.values) - sum(h.excluded.values())
             excluded = h.excluded
@@ -372,7 +385,8 @@ def build_indicators(lineage: Lineage, geo: Geography, perimeter: Perimeter) -> 
         dep_part = staged.values[levels == "departement"]
         if not dep_part.empty:
             for dep in perimeter.departements:
-                values = departement_values(type(staged)(values=dep_part, rows_read=0), vintage, dep)
+                values = departement_values(type(staged)(values=dep_part, rows_read=0), vintage, dep,
+                                            calendar.get(vintage.source_id))
                 departements.append(values)
                 loaded += len(values)
         for r in staged.rejected:
@@ -385,21 +399,30 @@ def build_indicators(lineage: Lineage, geo: Geography, perimeter: Perimeter) -> 
             checks.append(quality.check("indicator_rows_excluded", None, "pass",
                                         f"{vintage.file}: " + "; ".join(f"{n} rows: {k}" for k, n in excluded.items()),
                                         observed=sum(excluded.values())))
-    fact = (first_release(pd.concat(communes, ignore_index=True), ["commune_code", "indicator_code", "indicator_year"])
+    commune_key, dep_key = ["commune_code", "indicator_code", "indicator_year"], ["departement_code",
+                                                                                  "indicator_code", "indicator_year"]
+    revisions = pd.concat([measure_revisions(pd.concat(communes, ignore_index=True), commune_key, "commune")
+                           if communes else None,
+                           measure_revisions(pd.concat(departements, ignore_index=True), dep_key, "departement")
+                           if departements else None], ignore_index=True)
+    fact = (first_release(pd.concat(communes, ignore_index=True), commune_key)
             if communes else pd.DataFrame(columns=FACT_COLUMNS))
     fact_dep = (first_release(pd.concat(departements, ignore_index=True),
                               ["departement_code", "indicator_code", "indicator_year"])
                 if departements else pd.DataFrame(columns=DEPARTEMENT_COLUMNS))
-    dim = pd.DataFrame([{"indicator_code": s.code, "label_fr": s.label_fr, "family": s.family, "unit": s.unit,
-                         "aggregation": s.aggregation, "weight_indicator": s.weight_indicator, "level": s.level,
-                         "source_id": s.source_id, "definition": s.definition} for s in specs])
-    if dim.empty:
-        dim = pd.DataFrame(columns=["indicator_code", "label_fr", "family", "unit", "aggregation",
-                                    "weight_indicator", "level", "source_id", "definition"])
+    dim_columns = ["indicator_code", "label_fr", "family", "unit", "aggregation", "weight_indicator", "level",
+                   "source_id", "definition", "transform", "denominator", "scale", "redundant_with"]
+    dim = pd.DataFrame([{"indicator_code": s.code, **{c: getattr(s, c) for c in dim_columns[1:]}} for s in specs],
+                       columns=dim_columns)
+    cal = pd.DataFrame([vars(r) for r in calendar.values()],
+                       columns=["source_id", "reference", "lag_months", "lag_days", "not_before", "rule_fr",
+                                "rule_source_url"])
     return IndicatorBuild(dim.sort_values("indicator_code").reset_index(drop=True),
                           fact[FACT_COLUMNS].sort_values(["commune_code", "indicator_code", "indicator_year"])
                           .reset_index(drop=True),
-                          fact_dep[DEPARTEMENT_COLUMNS].reset_index(drop=True), checks)
+                          fact_dep[DEPARTEMENT_COLUMNS].reset_index(drop=True), checks,
+                          meta_indicator_calendar=cal.sort_values("source_id").reset_index(drop=True),
+                          fact_indicator_revision=revisions)
 
 
 def _indicator_coverage(vintage, values: pd.DataFrame, n_reference: int) -> dict:
@@ -478,6 +501,8 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
         "dim_indicator": indicators.dim_indicator,
         "fact_indicator": indicators.fact_indicator,
         "fact_indicator_departement": indicators.fact_indicator_departement,
+        "meta_indicator_calendar": indicators.meta_indicator_calendar,
+        "fact_indicator_revision": indicators.fact_indicator_revision,
         "meta_source": lineage.meta_source(),
         "meta_rejected_row": pd.DataFrame(lineage.rejected,
                                           columns=["source_id", "file_name", "row_number", "reason"]),

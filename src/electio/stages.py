@@ -28,7 +28,7 @@ from typing import Callable
 import pandas as pd
 
 from electio.eda.answer import answer_question
-from electio.eda.correlation import N_BOOT, compute_correlations, prepare_inputs
+from electio.eda.correlation import N_BOOT, compute_correlations, indicator_closeness, prepare_inputs
 from electio.eda.figures import write_figures
 from electio.eda.run import write_answer
 from electio.errors import ElectioError, StageSkipped
@@ -37,6 +37,7 @@ from electio.forecast.figures import write_forecast_figures
 from electio.forecast.run import DEFAULT_SEED, SCENARIOS_DIR, forecast_tables
 from electio.forecast.scenarios import build_scenarios, calendar_elections, default_scenarios, read_custom_file
 from electio.model.backtest import backtest_tables
+from electio.model.importance import importance_tables
 from electio.model.figures import backtest_figures
 from electio.model.panel import bloc_codes, first_rounds
 from electio.model.run import figure_path, models_dir
@@ -134,7 +135,7 @@ def _correlations(ctx: Context) -> Output:
     corr = compute_correlations(t, inputs=inputs, **{k: ctx.options[k] for k in ("n_boot", "seed")
                                                      if ctx.options.get(k) is not None})
     answer = answer_question(corr, t.get("dim_indicator"), dim_election=t["dim_election"], dim_bloc=t["dim_bloc"],
-                             transforms=inputs.transforms)
+                             transforms=inputs.transforms, closeness=indicator_closeness(inputs, t["dim_election"]))
     ctx.state["eda_inputs"] = inputs
     return Output({"fact_correlation": corr}, [write_answer(answer, ctx.settings.reports_dir)])
 
@@ -142,6 +143,7 @@ def _correlations(ctx: Context) -> Output:
 def _backtest(ctx: Context) -> Output:
     _enough_communes(ctx.tables)
     out = backtest_tables(ctx.tables)
+    out.update(importance_tables(ctx.tables))  # which indicator groups carry predictive weight
     chosen = out["dim_model"].loc[out["dim_model"]["is_chosen"] == 1, "model_id"]
     return Output(out, note=f"chosen model {chosen.iloc[0]}" if len(chosen) else "no model chosen")
 
@@ -214,7 +216,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("correlations", "indicator x result correlations per election, and the answer to the client's question",
           BASE, ("fact_correlation",), ("reports/eda_answer.json",), _correlations),
     Stage("backtest", "rolling-origin backtest of baselines and models; the selection rule picks one",
-          BASE + NATIONAL, MODEL, (), _backtest),
+          BASE + NATIONAL, MODEL + ("fact_feature_importance",), (), _backtest),
     Stage("train", "retrain the chosen model on every first round (saved in <data>/models)",
           BASE + NATIONAL + MODEL, (), ("<data>/models/*",), _train, after=("backtest",)),
     Stage("forecast", "scenarios for the real upcoming elections (defaults + stored custom files) per commune "

@@ -27,8 +27,9 @@ INDICATORS = [
     ("etablissements", "Établissements employeurs", "entreprises", "établissements", "sum", None),
     ("crimes_dept", "Crimes et délits (département)", "securite", "faits", "sum", None),
 ]
-#: (indicator_year, published_on): 2020 is published on the day of pres_2022_t1, so
-#: pres_2022_t1 must use 2019 while the later elections use 2020.
+#: (indicator_year, published_on): 2020 is published on the day of pres_2022_t1, so a model
+#: of pres_2022_t1 must use 2019; the description (EDA) uses the nearest earlier reference
+#: period, 2020, for every election.
 VINTAGES = [(2019, date(2021, 6, 1)), (2020, date(2022, 4, 10))]
 
 
@@ -88,6 +89,13 @@ def synthetic_tables(n: int = 30, seed: int = 0) -> dict[str, pd.DataFrame]:
                                                       "weight_indicator"])
     dim_indicator["level"] = np.where(dim_indicator["indicator_code"] == "crimes_dept", "departement", "commune")
     dim_indicator["source_id"], dim_indicator["definition"] = "synthetic", "Indicateur synthétique de test."
+    # The size rule declared with the metadata (sources/indicators/*.toml -> dim_indicator).
+    role = {"population": ("log10", None, None), "pop_15_64": ("ratio", "population", 1000.0),
+            "etablissements": ("ratio", "population", 1000.0), "crimes_dept": ("identity", None, None)}
+    dim_indicator["transform"] = [role.get(c, ("identity", None, None))[0] for c in dim_indicator["indicator_code"]]
+    dim_indicator["denominator"] = [role.get(c, (None, None, None))[1] for c in dim_indicator["indicator_code"]]
+    dim_indicator["scale"] = [role.get(c, (None, None, None))[2] for c in dim_indicator["indicator_code"]]
+    dim_indicator["redundant_with"] = None
     fact_rows = []
     for year, published in VINTAGES:
         drift = 1 + 0.01 * (year - 2019)
@@ -99,7 +107,8 @@ def synthetic_tables(n: int = 30, seed: int = 0) -> dict[str, pd.DataFrame]:
                 fact_rows.append({"commune_code": codes[c], "indicator_code": code, "indicator_year": year,
                                   "value": None if secret else float(vals[c]), "is_suppressed": int(secret),
                                   "is_imputed": 0, "is_reaggregated": 0, "published_on": published,
-                                  "source_file": "synthetic.csv"})
+                                  "source_file": "synthetic.csv", "reference_date": date(year, 12, 31),
+                                  "available_on": published})
     fact_indicator = pd.DataFrame(fact_rows)  # dates as datetime.date, like the pipeline's frames
     map_commune_code = pd.DataFrame({"source_code": codes, "commune_code": codes, "relation": "same",
                                      "source_name": None})
@@ -109,7 +118,7 @@ def synthetic_tables(n: int = 30, seed: int = 0) -> dict[str, pd.DataFrame]:
             "fact_indicator": fact_indicator,
             "fact_indicator_departement": pd.DataFrame(columns=["departement_code", "indicator_code",
                                                                 "indicator_year", "value", "published_on",
-                                                                "source_file"])}
+                                                                "source_file", "reference_date", "available_on"])}
 
 
 def square_shapes(codes: list[str], size: float = 1000.0) -> dict:

@@ -71,9 +71,8 @@ def test_answer_per_target_with_sign_values_and_stability():
     assert answer["by_target"]["turnout"]["transformation"] == "identity"
     assert "gauche" not in answer["by_target"]
     assert answer["status"] == "ok" and "Taux de pauvreté" in answer["summary_fr"]
-    # No population indicator here: counts are taken per 1,000 registered voters, and it says so.
-    assert answer["transformations"]["shops"]["transformation"] == "per_1000_registered"
-    assert "inscrits" in answer["transformations"]["shops"]["transformation_fr"]
+    # No population indicator here: a count cannot be made comparable, so it is not analysed.
+    assert "shops" not in answer["transformations"]
 
 
 def test_overall_top_is_sorted_by_mean_abs_r():
@@ -118,4 +117,34 @@ def test_no_correlation_gives_a_no_data_answer():
     answer = answer_question(CORR.iloc[:0], DIM_INDICATOR.iloc[:0])
     assert answer["status"] == "no_data" and answer["top"] == [] and answer["by_target"] == {}
     assert "Aucune corrélation" in answer["summary_fr"]
+    json.dumps(answer, allow_nan=False)
+
+
+def test_ranking_controls_size_drops_redundant_and_covers_every_family():
+    corr = CORR.copy()
+    partial = {"income": 0.2, "poverty": -0.1, "shops": 0.5}
+    corr["partial_pearson"] = corr["indicator_code"].map(partial) * np.sign(corr["pearson"])
+    shops = frame({("shops", "centre"): [0.1, 0.1, 0.1, 0.1, 0.1]}).assign(partial_pearson=0.5)
+    dup = frame({("poverty_copy", "centre"): [-0.95] * 5}).assign(partial_pearson=-0.9)
+    corr = pd.concat([corr, shops, dup], ignore_index=True)
+    dim = pd.concat([DIM_INDICATOR.assign(redundant_with=None),
+                     DIM_INDICATOR.iloc[[1]].assign(indicator_code="poverty_copy", redundant_with="poverty")])
+    answer = answer_question(corr, dim, dim_election=ELECTIONS)
+    # size controlled: shops (partial 0.5) beats poverty (raw r 0.84, partial 0.1); the copy is never ranked
+    assert answer["by_target"]["centre"]["indicator_code"] == "shops"
+    assert "poverty_copy" not in {t["indicator_code"] for t in answer["top"]}
+    assert answer["redundant_not_ranked"] == ["poverty_copy"]
+    assert set(answer["by_family"]) == {"revenus", "entreprises"}
+    assert answer["by_family"]["entreprises"]["top"][0]["mean_partial_pearson"] == pytest.approx(0.5)
+    themes = {t["theme_fr"]: t for t in answer["themes"]}
+    assert themes["Vie associative"]["status"] == "gap" and "RNA" in themes["Vie associative"]["evidence_fr"]
+    assert themes["Entreprises"]["status"] == "data" and themes["Sécurité (délinquance)"]["status"] == "gap"
+    # income and poverty move against each other (r = -0.9): same-sign relations are flagged
+    close = pd.DataFrame({"indicator_a": ["income"], "indicator_b": ["poverty"], "election_id": ["e5_t1"],
+                          "r": [-0.9]})
+    corr2 = corr.copy()
+    corr2.loc[corr2["indicator_code"] == "poverty", "partial_pearson"] = 0.3
+    corr2.loc[corr2["indicator_code"] == "income", "partial_pearson"] = 0.3
+    flagged = answer_question(corr2, dim, dim_election=ELECTIONS, closeness=close)["sign_instabilities"]
+    assert {f["target"] for f in flagged} >= {"centre"} and flagged[0]["r_between"] == -0.9
     json.dumps(answer, allow_nan=False)

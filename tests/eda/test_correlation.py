@@ -8,9 +8,9 @@ import pytest
 from scipy import stats
 
 from electio.eda.correlation import (CORRELATION_COLUMNS, LOG10, LOG10_DENSITY, PER_1000_POPULATION,
-                                     PER_1000_REGISTERED, IDENTITY, MIN_COMMUNES, bootstrap_pearson_ci,
+                                     IDENTITY, MIN_COMMUNES, bootstrap_pearson_ci,
                                      compute_correlations, effective_n, election_indicators, election_targets,
-                                     indicator_transforms, population_indicator, select_vintages,
+                                     indicator_transforms, partial_stats, population_indicator, select_vintages,
                                      weighted_p_value, weighted_pearson, weighted_spearman)
 from electio.warehouse.schema import table_columns
 from tests.eda.synthetic import synthetic_tables
@@ -79,66 +79,82 @@ def test_bootstrap_is_deterministic_with_a_seed_and_brackets_r():
 
 # ---------------------------------------------------------------- inputs: vintages, transformations
 
-def test_vintage_published_on_or_after_the_election_is_never_used(tables):
+def test_vintage_is_the_nearest_earlier_reference_period_whatever_its_publication(tables):
     vintages = select_vintages(tables["fact_indicator"], tables["dim_election"])
-    year = {(r.election_id, r.indicator_code): r.indicator_year for r in vintages.itertuples()}
-    # 2020 is published on 2022-04-10, the very day of pres_2022_t1: not before it.
-    assert year[("pres_2022_t1", "revenu_median")] == 2019
-    assert year[("pres_2022_t2", "revenu_median")] == 2020
-    assert year[("leg_2022_t1", "revenu_median")] == 2020
-    early = tables["dim_election"].assign(election_id="old", election_date=pd.Timestamp("2021-06-01"))
-    assert select_vintages(tables["fact_indicator"], early).empty  # published that day: still too late
+    got = {(r.election_id, r.indicator_code): (r.indicator_year, r.available_before) for r in vintages.itertuples()}
+    # 2020 (reference 31/12/2020) is published on 2022-04-10, the very day of pres_2022_t1: a
+    # description still uses it, flagged as not available before the election.
+    assert got[("pres_2022_t1", "revenu_median")] == (2020, 0)
+    assert got[("pres_2022_t2", "revenu_median")] == (2020, 1)
+    early = tables["dim_election"].assign(election_id="mid2020", election_date=pd.Timestamp("2020-06-01"))
+    years = select_vintages(tables["fact_indicator"], early).set_index("indicator_code")["indicator_year"]
+    assert (years == 2019).all()
+    before = tables["dim_election"].assign(election_id="old", election_date=pd.Timestamp("2019-12-31"))
+    assert select_vintages(tables["fact_indicator"], before).empty  # reference period not over yet
+
+
+def test_reference_date_column_wins_over_the_year(tables):
+    fact = tables["fact_indicator"].assign(
+        reference_date=lambda f: pd.to_datetime(f["indicator_year"].astype(str) + "-01-01"),
+        available_on=pd.Timestamp("2020-01-15"))
+    e = tables["dim_election"].assign(election_id="jan2020", election_date=pd.Timestamp("2020-02-01"))
+    v = select_vintages(fact, e)
+    assert set(v["indicator_year"]) == {2020} and set(v["available_before"]) == {1}
 
 
 def test_correlations_use_the_selected_vintage(corr):
     years = corr.groupby("election_id")["indicator_year"].unique().to_dict()
-    assert list(years["pres_2022_t1"]) == [2019] and list(years["leg_2022_t1"]) == [2020]
+    assert list(years["pres_2022_t1"]) == [2020] and list(years["leg_2022_t1"]) == [2020]
+    flags = corr.groupby("election_id")["available_before"].unique().to_dict()
+    assert list(flags["pres_2022_t1"]) == [0] and list(flags["leg_2022_t1"]) == [1]
 
 
-def test_transformations_rule(tables):
-    dim, fact = tables["dim_indicator"], tables["fact_indicator"]
-    assert population_indicator(dim, fact) == "population"
-    assert indicator_transforms(dim, fact) == {
-        "etablissements": PER_1000_POPULATION, "pop_15_64": PER_1000_POPULATION, "population": LOG10,
-        "revenu_median": IDENTITY, "taux_pauvrete": IDENTITY}  # the département-level one is left out
-    no_pop = dim[dim["family"] != "population"]
-    assert population_indicator(no_pop) is None
-    assert indicator_transforms(no_pop)["etablissements"] == PER_1000_REGISTERED
-    area = pd.concat([dim, dim.head(1).assign(indicator_code="superficie", family="emploi", unit="km²")])
-    assert indicator_transforms(area)["superficie"] == LOG10_DENSITY
-
-
-def test_preferred_population_and_largest_median(tables):
+def test_transformations_are_the_declared_rule(tables):
     dim = tables["dim_indicator"]
-    renamed = dim.replace({"indicator_code": {"population": "population_totale"}})
-    fact = tables["fact_indicator"].replace({"indicator_code": {"population": "population_totale"}})
-    assert population_indicator(renamed, fact) == "population_totale"  # larger than pop_15_64
-    assert population_indicator(renamed) == "population_totale"  # no digit in its code or label
-    both = pd.concat([renamed, dim[dim["indicator_code"] == "population"].assign(
-        indicator_code="population_municipale")])
-    assert population_indicator(both, fact) == "population_municipale"
+    assert indicator_transforms(dim) == {
+        "etablissements": "ratio:1000:population", "pop_15_64": "ratio:1000:population", "population": LOG10,
+        "revenu_median": IDENTITY, "taux_pauvrete": IDENTITY}  # the département-level one is left out
+    # Without declared columns (older warehouse): counts per 1,000 of population_municipale.
+    legacy = dim.drop(columns=["transform", "denominator", "scale", "redundant_with"]).replace(
+        {"indicator_code": {"population": "population_municipale"}})
+    t = indicator_transforms(legacy)
+    assert t["population_municipale"] == LOG10 and t["etablissements"] == PER_1000_POPULATION
+    assert population_indicator(legacy) == "population_municipale" and population_indicator(dim) is None
+    area = pd.concat([legacy, legacy.head(1).assign(indicator_code="superficie", family="emploi", unit="km²")])
+    assert indicator_transforms(area)["superficie"] == LOG10_DENSITY
+    # A ratio whose denominator is not in the warehouse cannot be made comparable: not analysed.
+    assert "etablissements" not in indicator_transforms(dim[dim["indicator_code"] != "population"])
 
 
-def test_per_capita_values(tables):
+def test_per_capita_values_use_the_same_reference_year(tables):
     values, transforms, pop_code = election_indicators(tables)
     v = values.set_index(["election_id", "indicator_code", "commune_code"])["value"]
     f = tables["fact_indicator"].set_index(["indicator_code", "indicator_year", "commune_code"])["value"]
     c = "69005"
     assert v[("pres_2022_t1", "etablissements", c)] == pytest.approx(
-        1000 * f[("etablissements", 2019, c)] / f[("population", 2019, c)])
-    assert v[("leg_2022_t1", "etablissements", c)] == pytest.approx(
         1000 * f[("etablissements", 2020, c)] / f[("population", 2020, c)])
-    assert v[("pres_2022_t1", "population", c)] == pytest.approx(np.log10(f[("population", 2019, c)]))
-    assert v[("pres_2022_t1", "revenu_median", c)] == pytest.approx(f[("revenu_median", 2019, c)])
-    # Without a population indicator, registered voters at the election are the denominator.
-    no_pop = dict(tables, dim_indicator=tables["dim_indicator"].query("family != 'population'"),
-                  fact_indicator=tables["fact_indicator"].query("indicator_code not in ['population', 'pop_15_64']"))
-    values, transforms, pop_code = election_indicators(no_pop)
-    reg = tables["fact_turnout"].set_index(["election_id", "commune_code"])["registered"]
-    got = values.set_index(["election_id", "indicator_code", "commune_code"])["value"]
-    assert pop_code is None and transforms["etablissements"] == PER_1000_REGISTERED
+    assert v[("pres_2022_t1", "population", c)] == pytest.approx(np.log10(f[("population", 2020, c)]))
+    assert v[("pres_2022_t1", "revenu_median", c)] == pytest.approx(f[("revenu_median", 2020, c)])
+    # Only 2019 establishments: divided by the 2019 population although 2020 is described.
+    only19 = dict(tables, fact_indicator=tables["fact_indicator"].query(
+        "not (indicator_code == 'etablissements' and indicator_year == 2020)"))
+    got = election_indicators(only19)[0].set_index(["election_id", "indicator_code", "commune_code"])["value"]
     assert got[("pres_2022_t1", "etablissements", c)] == pytest.approx(
-        1000 * f[("etablissements", 2019, c)] / reg[("pres_2022_t1", c)])
+        1000 * f[("etablissements", 2019, c)] / f[("population", 2019, c)])
+
+
+def test_partial_correlation_controls_size():
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=400)
+    x = z + 0.3 * rng.normal(size=400)
+    y = z + 0.3 * rng.normal(size=400)  # x and y related only through size
+    w = np.ones(400)
+    assert weighted_pearson(x, y, w) > 0.8
+    p = partial_stats(x, y, z, w, n_boot=50, rng=1)
+    assert abs(p["partial_pearson"]) < 0.15
+    y2 = y + x  # a real relation beyond size
+    assert partial_stats(x, y2, z, w, n_boot=0)["partial_pearson"] > 0.5
+    assert np.isnan(partial_stats(z, y, z, w, n_boot=0)["partial_pearson"])  # x is size itself
 
 
 def test_legislative_bloc_without_candidate_has_no_outcome(tables):

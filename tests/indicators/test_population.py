@@ -112,7 +112,7 @@ def test_population_toml_one_vintage_per_millesime():
     series_years = sorted(y for v in mine if v.parser == "parse_population_series" for y in v.years)
     assert series_years == list(range(2013, 2024))
     assert {s.code for s in specs if s.family == "population"} == {
-        "population_municipale", "population_comptee_a_part", "population_totale"}
+        "population_municipale", "population_comptee_a_part", "population_totale", "superficie"}
 
 
 # ----------------------------------------------------------------- the real mirror files

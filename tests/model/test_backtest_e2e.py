@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from electio.model.backtest import TEST_ELECTIONS
+from electio.model.backtest import TEST_ELECTIONS, model_catalog
 from electio.model.national import national_table
 from electio.model.run import figure_path, models_dir, run_backtest, run_train
 from electio.model.selection import HOLDOUT
@@ -30,11 +30,12 @@ def test_backtest_tables_are_complete(built):
     assert set(summary["windows"]) == set(TEST_ELECTIONS)
     assert summary["windows"]["euro_2019_t1"] == ["euro_2014_t1", "pres_2017_t1", "leg_2017_t1"]
     dim = t["dim_model"]
-    assert len(dim) == 6 and dim["is_chosen"].sum() == 1
+    n_models = len(model_catalog())  # baselines, models and their feature-group / dating variants
+    assert len(dim) == n_models and dim["is_chosen"].sum() == 1
     bt = t["fact_backtest"]
     # national_conditional: only the test elections with a complete national result in the warehouse
     nc = len(set(national_table(t).index) & set(TEST_ELECTIONS)) if "fact_national_result" in t else 0
-    cells = 6 * (len(TEST_ELECTIONS) * 2 + nc)
+    cells = n_models * (len(TEST_ELECTIONS) * 2 + nc)
     assert set(bt["mode"]) == {"conditional", "unconditional"} | ({"national_conditional"} if nc else set())
     assert len(bt) == cells * 266 * 7
     assert bt["interval_low"].notna().all() and (bt["interval_low"] <= bt["interval_high"]).all()

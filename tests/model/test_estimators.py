@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from electio.model.backtest import run_backtest_frames, training_elections
+from electio.model.backtest import model_catalog, run_backtest_frames, training_elections
 from electio.model.estimators import LightGBMDeviation, RidgeDeviation, design_matrix
 from electio.model.panel import build_panel
 
@@ -61,7 +61,7 @@ def test_design_matrix_departement_terms(panel):
 
 def test_backtest_on_synthetic_tables(tables):
     result = run_backtest_frames(tables, test_elections=("euro_2019_t1", "pres_2022_t1"))
-    n_models, n_communes, n_targets = 6, 40, 4
+    n_models, n_communes, n_targets = len(model_catalog()), 40, 4
     assert len(result.predictions) == n_models * 2 * 2 * n_communes * n_targets
     assert not result.predictions.duplicated(["model_id", "election_id", "mode", "commune_code", "target"]).any()
     assert result.dim_model["is_chosen"].sum() == 1

@@ -120,3 +120,82 @@ def test_future_election_rows_use_all_history():
     assert len(p) == 3 and p.y.isna().all().all()
     assert feature(p, "pres_2027_t1", "69001", "share_ref__gauche") == pytest.approx(40.0)  # pres_2022
     assert feature(p, "pres_2027_t1", "69001", "ind__revenu") == 999.0  # 2021 vintage now published
+
+
+def test_dating_rule_calendar_vs_published():
+    tables = hand_tables(indicators=REVENU)
+    fact = tables["fact_indicator"]
+    # The 2018 vintage's file was published 2020-06-01 but its calendar date is 2019-01-31:
+    # usable for euro_2019_t1 under the calendar rule, not under the strict published rule.
+    fact["available_on"] = np.where(fact["indicator_year"] == 2018, pd.Timestamp("2019-01-31"),
+                                    pd.to_datetime(fact["published_on"]))
+    cal = build_panel(tables)
+    strict = build_panel(tables, dating="published")
+    assert cal.dating == "calendar" and strict.dating == "published"
+    assert feature(cal, "euro_2019_t1", "69001", "ind__revenu") == 110.0
+    assert source(cal, "euro_2019_t1", "69001", "ind__revenu") == pd.Timestamp("2019-01-31")
+    assert feature(strict, "euro_2019_t1", "69001", "ind__revenu") == 100.0
+    assert_no_leakage(cal)
+    assert_no_leakage(strict)
+    switched = cal.with_dating("published")
+    pd.testing.assert_frame_equal(switched.X[strict.X.columns], strict.X)
+    pd.testing.assert_frame_equal(switched.with_dating("calendar").X[cal.X.columns], cal.X)
+    sub = cal.for_elections(["euro_2019_t1"]).with_dating("published")
+    assert sub.X["ind__revenu"].tolist() == [100.0, 200.0, 300.0]
+    assert not any(c.startswith("ind__") for c in cal.without_indicators().X.columns)
+    with pytest.raises(ValueError):
+        build_panel(tables, dating="whenever")
+
+
+def test_feature_group_variants_use_their_view():
+    from electio.model.feature_groups import VARIANTS
+
+    ids = {v.model_id for v in VARIANTS}
+    assert {"ridge_results_only", "ridge_published", "lightgbm_results_only", "lightgbm_published"} <= ids
+    seen = {}
+
+    class Probe:
+        model_id = "probe"
+
+        def fit(self, panel):
+            seen["columns"] = list(panel.X.columns)
+            seen["dating"] = panel.dating
+            return self
+
+    from electio.model.feature_groups import FeatureView
+
+    class ProbeResults(FeatureView):
+        base, view = Probe, "results_only"
+
+    class ProbePublished(FeatureView):
+        base, view = Probe, "published"
+
+    p = build_panel(hand_tables(indicators=REVENU))
+    ProbeResults().fit(p)
+    assert not any(c.startswith("ind__") for c in seen["columns"])
+    ProbePublished().fit(p)
+    assert "ind__revenu" in seen["columns"] and seen["dating"] == "published"
+
+
+def test_permutation_importance_finds_the_group_a_model_uses():
+    from electio.model.importance import permutation_importance
+    from electio.model.panel import TURNOUT
+
+    class UsesRevenue:
+        """Predicts the gauche share from ind__revenu exactly (a model that needs that group)."""
+
+        def predict(self, panel, departement):
+            out = panel.y.copy()
+            out["gauche"] = panel.X["ind__revenu"] / 10
+            return out
+
+    p = build_panel(hand_tables(indicators=REVENU)).for_elections(["pres_2022_t1"])
+    p.y["gauche"] = p.X["ind__revenu"] / 10
+    p.X["ind__other"] = [1.0, 2.0, 3.0]
+    groups = {"ind:revenus": ["ind__revenu"], "ind:autre": ["ind__other"]}
+    rows = {r["feature_group"]: r for r in permutation_importance(UsesRevenue(), p, groups, mode="conditional",
+                                                                   n_repeats=20)}
+    assert rows["ind:revenus"]["base_value"] == pytest.approx(0.0)
+    assert rows["ind:revenus"]["importance"] > 0
+    assert rows["ind:autre"]["importance"] == pytest.approx(0.0)
+    assert TURNOUT in p.targets

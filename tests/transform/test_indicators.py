@@ -88,3 +88,33 @@ def test_vintage_date_is_recorded_and_first_release_wins():
     b = pd.DataFrame({"k": ["x"], "value": [1.2], "published_on": [date(2025, 3, 1)]})
     kept = first_release(pd.concat([b, a]), ["k"])
     assert kept["value"].tolist() == [1.0] and kept["published_on"].tolist() == [date(2024, 3, 7)]
+
+
+def test_two_dates_per_value_from_the_publisher_calendar(code_map):
+    from electio.sources.indicators import CalendarRule
+
+    census = CalendarRule("s", "jan1", 42, 0, None, "RP N diffusé en juillet N+3", "http://x")
+    h = harmonise_indicators(staged([("69001", "pop", 2019, 100.0, False)]), VINTAGE, SPECS, code_map, census)
+    row = h.values.iloc[0]
+    assert row["reference_date"] == date(2019, 1, 1)
+    assert row["available_on"] == date(2022, 1, 20)  # the file (20/01/2022) came before July 2022
+    ssmsi = CalendarRule("s", "year_end", 3, 0, date(2022, 3, 8), "mars N+1", "http://x")
+    assert ssmsi.available_on(2017) == date(2022, 3, 8)   # the base did not exist before March 2022
+    assert ssmsi.available_on(2023) == date(2024, 3, 31)
+    assert CalendarRule("s", "jan1", 36, -1, None, "", "").available_on(2021) == date(2023, 12, 31)
+    assert CalendarRule("s", "year_end", 0, 160, None, "", "").available_on(2022) == date(2023, 6, 9)
+    no_rule = harmonise_indicators(staged([("69001", "pop", 2019, 100.0, False)]), VINTAGE, SPECS, code_map)
+    assert no_rule.values.iloc[0]["available_on"] == VINTAGE.published_on
+
+
+def test_revisions_between_two_files_are_measured():
+    from electio.transform.indicators import measure_revisions
+
+    first = pd.DataFrame({"commune_code": ["a", "b", "c"], "indicator_code": "pop", "indicator_year": 2016,
+                          "value": [100.0, 200.0, 300.0], "published_on": date(2019, 1, 1), "source_file": "old.csv"})
+    later = first.assign(value=[100.0, 210.0, np.nan], published_on=date(2025, 12, 31), source_file="new.csv")
+    rev = measure_revisions(pd.concat([later, first]), ["commune_code", "indicator_code", "indicator_year"], "commune")
+    r = rev.iloc[0]
+    assert (r["first_file"], r["later_file"], r["n_values"], r["n_changed"]) == ("old.csv", "new.csv", 2, 1)
+    assert r["max_abs_rel_diff_pct"] == pytest.approx(5.0) and r["mean_abs_diff"] == pytest.approx(5.0)
+    assert measure_revisions(first, ["commune_code", "indicator_code", "indicator_year"], "commune").empty

@@ -6,22 +6,19 @@ percentage of registered voters).
 
 Method, in the order it is applied (the report quotes these rules):
 
-1. **Vintage** (no look-ahead): for an election held on day D, an indicator is read in
-   its latest ``indicator_year`` whose ``published_on`` is strictly before D (the latest
-   publication date of the vintage's rows, to be safe). No such vintage: the pair is
-   skipped. A vintage whose values are all missing (secret) does not count.
-2. **Scale-free values** (:func:`indicator_transforms`): a count grows with the size of
-   the commune, so correlating raw counts with vote shares would mostly measure size.
-   Counts (aggregation ``'sum'``) are therefore divided by the commune's population and
-   multiplied by 1,000 ("pour 1 000 habitants"); the population indicator itself (and
-   any density, unit per km²) is replaced by its decimal logarithm; rates, medians and
-   percentages (aggregation ``'weighted_mean'``) are used as published; an area (unit
-   km²) becomes the population density ``log10(population / area)``. The population
-   used as denominator is the population indicator's own vintage for that election
-   (latest published before it), so no future figure leaks in. Without a population
-   indicator in ``dim_indicator``, registered voters at the election are the
-   denominator ("pour 1 000 inscrits"). The transformed values are stored under the
-   indicator's own code; :data:`TRANSFORM_LABELS_FR` names each transformation.
+1. **Vintage** (a description, issue 12): for an election held on day D, an indicator is
+   read in the vintage whose *reference period* is the latest strictly before D
+   (``fact_indicator.reference_date``: 31 December of the year, 1 January for census
+   figures), whatever its publication date: the association is described, not forecast.
+   ``available_before`` records whether the publisher's calendar (``available_on``) had
+   released it before D; the models, not this module, are limited to such values. A
+   vintage whose values are all missing (secret) does not count.
+2. **Scale-free values**: the one rule declared with the indicator metadata and shared with
+   the models (:mod:`electio.sources.indicators.roles`): counts as ratios (per 1,000
+   inhabitants, per 100 active people, per 100 dwellings...), with the denominator of the
+   same reference year when it exists; population in log10; an area as log10 density;
+   rates, medians and percentages as published; weights not analysed. A count whose
+   denominator is not in the warehouse is not analysed.
 3. **Communes**: those with a non-missing (transformed) indicator value, an outcome and
    registered voters > 0. For legislative elections a bloc with no candidate in the
    commune's constituency (``n_labels == 0``) has no outcome there: a 0 % share would say
@@ -39,6 +36,10 @@ Method, in the order it is applied (the report quotes these rules):
    honestly reflects that Lyon alone holds about a quarter of the Rhône's voters
    (n_eff is about 13 for 266 communes). Neighbouring communes are not independent
    (spatial autocorrelation), so p-values remain optimistic; read the interval first.
+5. **Size controlled**: ``partial_pearson`` is the weighted correlation of the residuals of
+   the indicator and of the outcome after a weighted regression on log10 population (the
+   population vintage described for the election, else registered voters), with its own
+   bootstrap interval; the ranking of :mod:`electio.eda.answer` uses it.
 """
 
 from __future__ import annotations
@@ -52,11 +53,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from electio.sources.indicators import roles
+
 log = logging.getLogger("electio.eda")
 
 #: Columns of fact_correlation, in sql/schema.sql order.
 CORRELATION_COLUMNS = ["election_id", "indicator_code", "target", "indicator_year", "n_communes", "pearson",
-                       "spearman", "pearson_ci_low", "pearson_ci_high", "p_value"]
+                       "spearman", "pearson_ci_low", "pearson_ci_high", "p_value", "partial_pearson",
+                       "partial_ci_low", "partial_ci_high", "available_before"]
 TURNOUT = "turnout"
 MIN_COMMUNES = 20
 N_BOOT = 500
@@ -65,24 +69,22 @@ CI_LEVEL = 0.95
 #: Election types whose candidates differ between communes (constituencies).
 BALLOT_VARIES_BY_COMMUNE = frozenset({"legislatives"})
 
-IDENTITY = "identity"
-LOG10 = "log10"
-PER_1000_POPULATION = "per_1000_population"
-PER_1000_REGISTERED = "per_1000_registered"
-LOG10_DENSITY = "log10_density"
-#: Population indicators used as denominator first when present (INSEE's reference
-#: population for per-capita statistics).
-PREFERRED_POPULATION = ("population_municipale",)
+#: Transformations (one rule, declared with the indicator metadata; see
+#: :mod:`electio.sources.indicators.roles`, shared with the model panel).
+IDENTITY, LOG10, LOG10_DENSITY = roles.IDENTITY, roles.LOG10, roles.LOG10_DENSITY
+PER_1000_POPULATION = roles.PER_1000_POPULATION
+indicator_transforms = roles.indicator_transforms
+population_indicator = roles.population_indicator
 
-#: How each transformation is described to the client.
-TRANSFORM_LABELS_FR = {
-    IDENTITY: "valeur publiée (taux, médiane ou part)",
-    LOG10: "logarithme décimal de la valeur publiée",
-    PER_1000_POPULATION: "valeur pour 1 000 habitants (population du millésime publié avant l'élection)",
-    PER_1000_REGISTERED: "valeur pour 1 000 inscrits (aucun indicateur de population disponible)",
-    LOG10_DENSITY: "densité de population : logarithme décimal de la population divisée par la superficie "
-                   "(habitants par km²)",
-}
+
+class _Labels(dict):
+    """French label of any role key (``TRANSFORM_LABELS_FR[key]``)."""
+
+    def __missing__(self, key: str) -> str:
+        return roles.transform_label_fr(key)
+
+
+TRANSFORM_LABELS_FR = _Labels()
 
 
 def fold_text(text: object) -> str:
@@ -91,86 +93,9 @@ def fold_text(text: object) -> str:
     return text.lower().strip()
 
 
-def _is_inhabitants(unit: object) -> bool:
-    u = fold_text(unit)
-    return u.startswith("hab") and "km" not in u
-
-
-def _is_density(unit: object) -> bool:
-    u = fold_text(unit).replace(" ", "")
-    return "/km" in u or "parkm" in u
-
-
-def _is_area(unit: object) -> bool:
-    return fold_text(unit).replace(" ", "") in {"km2", "km^2", "kilometrescarres", "ha", "hectares"}
-
-
-# --------------------------------------------------------------------------- transformations
-
-def population_indicator(dim_indicator: pd.DataFrame, fact_indicator: pd.DataFrame | None = None) -> str | None:
-    """Code of the commune population indicator, or None.
-
-    Candidates: commune level, family 'population', unit in inhabitants, aggregation
-    'sum'. Several (e.g. total population and the 15-64 year olds): the one with the
-    largest median value is the whole population; without values, the first code
-    whose code and label hold no digit (age bands do), then the first code. A code of
-    :data:`PREFERRED_POPULATION` wins over all of this.
-    """
-    if dim_indicator is None or dim_indicator.empty:
-        return None
-    d = dim_indicator
-    cand = d[(d["level"] == "commune") & (d["family"].map(fold_text) == "population")
-             & d["unit"].map(_is_inhabitants) & (d["aggregation"] == "sum")]
-    has_digit = {r.indicator_code: any(ch.isdigit() for ch in f"{r.indicator_code}{r.label_fr}")
-                 for r in cand.itertuples()}
-    codes = sorted(cand["indicator_code"], key=lambda c: (has_digit[c], c))
-    for preferred in PREFERRED_POPULATION:
-        if preferred in codes:
-            return preferred
-    if len(codes) <= 1 or fact_indicator is None or fact_indicator.empty:
-        return codes[0] if codes else None
-    medians = fact_indicator[fact_indicator["indicator_code"].isin(codes)].groupby("indicator_code")["value"].median()
-    medians = medians.reindex(codes).fillna(-np.inf)
-    return sorted(codes, key=lambda c: -medians[c])[0]  # stable sort: ties keep the first code
-
-
-def indicator_transforms(dim_indicator: pd.DataFrame, fact_indicator: pd.DataFrame | None = None) -> dict[str, str]:
-    """Transformation applied before correlating, for each commune-level indicator.
-
-    - the population indicator and densities (unit per km²): ``log10``;
-    - an area (unit km²): ``log10_density`` (population / area), ``log10`` without a
-      population indicator;
-    - other counts (aggregation 'sum'): ``per_1000_population``, or
-      ``per_1000_registered`` when no population indicator exists;
-    - rates, medians, percentages (aggregation 'weighted_mean'): ``identity``.
-    """
-    if dim_indicator is None or dim_indicator.empty:
-        return {}
-    pop = population_indicator(dim_indicator, fact_indicator)
-    out: dict[str, str] = {}
-    for row in dim_indicator[dim_indicator["level"] == "commune"].itertuples():
-        if row.indicator_code == pop or _is_density(row.unit):
-            out[row.indicator_code] = LOG10
-        elif _is_area(row.unit):
-            out[row.indicator_code] = LOG10_DENSITY if pop else LOG10
-        elif row.aggregation == "sum":
-            out[row.indicator_code] = PER_1000_POPULATION if pop else PER_1000_REGISTERED
-        else:
-            out[row.indicator_code] = IDENTITY
-    return dict(sorted(out.items()))
-
-
 def transformed_unit(unit: str, transform: str) -> str:
     """Unit of a transformed indicator, in French, for axis and colour-bar labels."""
-    if transform == LOG10:
-        return f"log10 ({unit})"
-    if transform == LOG10_DENSITY:
-        return f"log10 (habitants par {unit})"
-    if transform == PER_1000_POPULATION:
-        return f"{unit} pour 1 000 habitants"
-    if transform == PER_1000_REGISTERED:
-        return f"{unit} pour 1 000 inscrits"
-    return unit
+    return roles.transformed_unit_key(unit, transform)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -264,25 +189,48 @@ def _dates(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series).dt.normalize()
 
 
-def select_vintages(fact_indicator: pd.DataFrame, dim_election: pd.DataFrame) -> pd.DataFrame:
-    """Indicator year used for each election: latest vintage published strictly before it.
+def reference_dates(fact: pd.DataFrame) -> pd.Series:
+    """Reference date of each row (31 December of indicator_year when the warehouse predates
+    the column)."""
+    fallback = pd.to_datetime(fact["indicator_year"].astype(int).astype(str) + "-12-31")
+    if "reference_date" not in fact:
+        return fallback
+    return pd.to_datetime(fact["reference_date"]).fillna(fallback).dt.normalize()
 
-    Returns election_id, indicator_code, indicator_year, published_on.
+
+def available_dates(fact: pd.DataFrame) -> pd.Series:
+    """Date each row was available under the publisher's calendar (publication date when the
+    warehouse predates the column or the row has none)."""
+    published = _dates(fact["published_on"])
+    if "available_on" not in fact:
+        return published
+    return pd.to_datetime(fact["available_on"]).dt.normalize().fillna(published)
+
+
+def select_vintages(fact_indicator: pd.DataFrame, dim_election: pd.DataFrame) -> pd.DataFrame:
+    """Indicator year described for each election: the vintage whose reference period is the
+    latest strictly before the election day, whatever its publication date (a description of
+    the association, not a forecast). ``available_before`` says whether the publisher's regular
+    calendar had released it before the election (1) or not (0).
+
+    Returns election_id, indicator_code, indicator_year, reference_date, available_before.
     """
-    cols = ["election_id", "indicator_code", "indicator_year", "published_on"]
+    cols = ["election_id", "indicator_code", "indicator_year", "reference_date", "available_before"]
     if fact_indicator is None or fact_indicator.empty or dim_election is None or dim_election.empty:
         return pd.DataFrame(columns=cols)
     observed = fact_indicator[fact_indicator["value"].notna()]
-    vintages = (observed.assign(published_on=_dates(observed["published_on"]))
-                .groupby(["indicator_code", "indicator_year"], as_index=False)["published_on"].max())
+    observed = observed.assign(reference_date=reference_dates(observed), available_on=available_dates(observed))
+    vintages = observed.groupby(["indicator_code", "indicator_year"], as_index=False).agg(
+        reference_date=("reference_date", "max"), available_on=("available_on", "max"))
     elections = dim_election[["election_id", "election_date"]].assign(
         election_date=_dates(dim_election["election_date"]))
     pairs = elections.merge(vintages, how="cross")
-    pairs = pairs[pairs["published_on"] < pairs["election_date"]]
+    pairs = pairs[pairs["reference_date"] < pairs["election_date"]]
     if pairs.empty:
         return pd.DataFrame(columns=cols)
-    pairs = pairs.sort_values(["election_id", "indicator_code", "indicator_year"])
+    pairs = pairs.sort_values(["election_id", "indicator_code", "reference_date", "indicator_year"])
     latest = pairs.groupby(["election_id", "indicator_code"], as_index=False).tail(1)
+    latest = latest.assign(available_before=(latest["available_on"] < latest["election_date"]).astype(int))
     return latest[cols].reset_index(drop=True)
 
 
@@ -292,12 +240,17 @@ class CorrelationInputs:
 
     indicators: election_id, indicator_code, indicator_year, commune_code, value
     (transformed). targets: election_id, commune_code, target, value, weight.
+    size: election_id, commune_code, log_population (the size control of the partial
+    correlations). vintages: :func:`select_vintages`.
     """
 
     indicators: pd.DataFrame
     targets: pd.DataFrame
     transforms: dict[str, str] = field(default_factory=dict)
     population_code: str | None = None
+    size: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["election_id", "commune_code", "log_population"]))
+    vintages: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def pair(self, election_id: str, indicator_code: str, target: str) -> pd.DataFrame:
         """commune_code, x (indicator), y (outcome), weight for one pair; may be empty."""
@@ -335,49 +288,87 @@ def election_targets(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def election_indicators(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, str], str | None]:
-    """Transformed indicator values of the vintage used for each election.
+    """Transformed indicator values of the vintage described for each election.
 
     Returns (frame, transforms, population indicator code). Frame columns:
-    election_id, indicator_code, indicator_year, commune_code, value.
+    election_id, indicator_code, indicator_year, commune_code, value. Ratios divide by the
+    denominator of the same reference year when the warehouse has it, else by the
+    denominator's own vintage for that election (:func:`roles.transform_values`).
     """
     cols = ["election_id", "indicator_code", "indicator_year", "commune_code", "value"]
     dim, fact = tables.get("dim_indicator"), tables.get("fact_indicator")
+    transforms = indicator_transforms(dim)
+    pop_code = population_indicator(dim)
     if dim is None or dim.empty or fact is None or fact.empty:
-        return pd.DataFrame(columns=cols), indicator_transforms(dim), None
-    transforms = indicator_transforms(dim, fact)
-    pop_code = population_indicator(dim, fact)
-    fact = fact[fact["indicator_code"].isin(transforms)]
+        return pd.DataFrame(columns=cols), transforms, pop_code
+    role_map = roles.indicator_roles(dim)
+    fact = fact[fact["indicator_code"].isin(role_map) & fact["value"].notna()]
     vintages = select_vintages(fact, tables.get("dim_election"))
     vals = vintages.merge(fact[["indicator_code", "indicator_year", "commune_code", "value"]],
-                          on=["indicator_code", "indicator_year"])
-    vals = vals[vals["value"].notna()].copy()
-    vals["value"] = vals["value"].astype(float)
-    if pop_code is not None:
-        pop = vals.loc[vals["indicator_code"] == pop_code, ["election_id", "commune_code", "value"]]
-        vals = vals.merge(pop.rename(columns={"value": "_pop"}), on=["election_id", "commune_code"], how="left")
-    else:
-        vals["_pop"] = np.nan
-    turnout = tables.get("fact_turnout")
-    reg = (turnout[["election_id", "commune_code", "registered"]].rename(columns={"registered": "_reg"})
-           if turnout is not None else pd.DataFrame(columns=["election_id", "commune_code", "_reg"]))
-    vals = vals.merge(reg, on=["election_id", "commune_code"], how="left")
-    kind = vals["indicator_code"].map(transforms)
-    raw, pop, reg = vals["value"], vals["_pop"].astype(float), vals["_reg"].astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vals["value"] = np.select(
-            [kind == LOG10, kind == PER_1000_POPULATION, kind == PER_1000_REGISTERED, kind == LOG10_DENSITY],
-            [np.log10(raw.where(raw > 0)), 1000 * raw / pop.where(pop > 0), 1000 * raw / reg.where(reg > 0),
-             np.log10((pop / raw.where(raw > 0)).where(pop > 0))],
-            default=raw)
-    vals = vals[np.isfinite(vals["value"])]
-    out = vals[cols].sort_values(["election_id", "indicator_code", "commune_code"]).reset_index(drop=True)
-    return out, transforms, pop_code
+                          on=["indicator_code", "indicator_year"])[cols]
+    pool = fact[["commune_code", "indicator_code", "indicator_year", "value"]]
+    out = roles.transform_values(vals, role_map, ["election_id"], pool=pool)
+    out = out[out["indicator_code"].isin(transforms)]
+    return out[cols].sort_values(["election_id", "indicator_code", "commune_code"]).reset_index(drop=True), \
+        transforms, pop_code
+
+
+def election_size(tables: dict[str, pd.DataFrame], pop_code: str | None) -> pd.DataFrame:
+    """log10 population of each commune at each election (the population vintage described for
+    it), else log10 registered voters: the size the partial correlations control for."""
+    cols = ["election_id", "commune_code", "log_population"]
+    fact, turnout = tables.get("fact_indicator"), tables.get("fact_turnout")
+    out = pd.DataFrame(columns=cols)
+    if pop_code is not None and fact is not None and not fact.empty:
+        pop = fact[(fact["indicator_code"] == pop_code) & fact["value"].notna()]
+        v = select_vintages(pop, tables.get("dim_election"))
+        vals = v.merge(pop[["indicator_year", "commune_code", "value"]], on="indicator_year")
+        vals = vals[vals["value"] > 0]
+        out = vals.assign(log_population=np.log10(vals["value"].astype(float)))[cols]
+    if turnout is not None and not turnout.empty:
+        reg = turnout[turnout["registered"] > 0]
+        reg = reg.assign(log_population=np.log10(reg["registered"].astype(float)))[cols]
+        have = pd.MultiIndex.from_frame(out[["election_id", "commune_code"]])
+        reg = reg[~pd.MultiIndex.from_frame(reg[["election_id", "commune_code"]]).isin(have)]
+        out = pd.concat([out, reg], ignore_index=True)
+    return out.reset_index(drop=True)
 
 
 def prepare_inputs(tables: dict[str, pd.DataFrame]) -> CorrelationInputs:
     indicators, transforms, pop_code = election_indicators(tables)
+    fact = tables.get("fact_indicator")
+    vintages = (select_vintages(fact, tables.get("dim_election")) if fact is not None and not fact.empty
+                else pd.DataFrame())
     return CorrelationInputs(indicators=indicators, targets=election_targets(tables), transforms=transforms,
-                             population_code=pop_code)
+                             population_code=pop_code, size=election_size(tables, pop_code), vintages=vintages)
+
+
+NO_PARTIAL = {"partial_pearson": np.nan, "partial_ci_low": np.nan, "partial_ci_high": np.nan}
+
+
+def residualise(v: np.ndarray, z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Residual of v after a weighted least-squares fit on [1, z]."""
+    A = np.column_stack([np.ones_like(z), z])
+    sw = np.sqrt(w)
+    coef, *_ = np.linalg.lstsq(A * sw[:, None], v * sw, rcond=None)
+    return v - A @ coef
+
+
+def partial_stats(x, y, z, w, *, n_boot: int = N_BOOT, rng=None) -> dict:
+    """Weighted partial correlation of x and y given z (log population): Pearson r of the
+    residuals of both on z, with a percentile bootstrap interval over communes (the
+    residuals are computed once on the full sample)."""
+    x, y, w = _as_arrays(x, y, w)
+    z = np.asarray(z, dtype=float)
+    nan = dict(NO_PARTIAL)
+    if not np.isfinite(z).all() or np.ptp(z) == 0:
+        return nan
+    rx, ry = residualise(x, z, w), residualise(y, z, w)
+    r = weighted_pearson(rx, ry, w)
+    if not np.isfinite(r) or abs(weighted_pearson(x, z, w)) > 0.999:
+        return nan  # x is size itself (log population): nothing left to relate
+    low, high = bootstrap_pearson_ci(rx, ry, w, n_boot=n_boot, rng=rng) if n_boot > 0 else (np.nan, np.nan)
+    return {"partial_pearson": r, "partial_ci_low": low, "partial_ci_high": high}
 
 
 # --------------------------------------------------------------------------- main entry point
@@ -401,34 +392,81 @@ def compute_correlations(tables: dict[str, pd.DataFrame], *, n_boot: int = N_BOO
     ``tables`` holds warehouse tables by name (as :func:`electio.export.read_tables`
     returns them): dim_election, dim_indicator, fact_indicator, fact_turnout,
     fact_election_result. Pairs with fewer than :data:`MIN_COMMUNES` communes, no vintage
-    published before the election, or a constant indicator or outcome are skipped.
-    Sorted by the primary key; floats rounded to 6 decimals, so that two runs on the
-    same warehouse give identical rows.
+    whose reference period precedes the election, or a constant indicator or outcome are
+    skipped. Sorted by the primary key; floats rounded to 6 decimals, so that two runs on
+    the same warehouse give identical rows.
     """
     inputs = inputs or prepare_inputs(tables)
     rows = []
     targets_by_election = {e: g for e, g in inputs.targets.groupby("election_id", sort=True)}
+    size = {e: g.set_index("commune_code")["log_population"] for e, g in inputs.size.groupby("election_id")}
+    avail = ({} if inputs.vintages is None or inputs.vintages.empty else
+             inputs.vintages.set_index(["election_id", "indicator_code"])["available_before"].to_dict())
     for (election_id, code), ind in inputs.indicators.groupby(["election_id", "indicator_code"], sort=True):
         tgt = targets_by_election.get(election_id)
         if tgt is None:
             continue
         year = int(ind["indicator_year"].iloc[0])
         merged = tgt.merge(ind[["commune_code", "value"]].rename(columns={"value": "x"}), on="commune_code")
+        z_all = size.get(election_id, pd.Series(dtype=float))
         for target, pair in merged.groupby("target", sort=True):
             n = len(pair)
             if n < MIN_COMMUNES:
                 log.debug("%s x %s x %s: %d communes < %d, skipped", election_id, code, target, n, MIN_COMMUNES)
                 continue
-            result = correlation_stats(pair["x"].to_numpy(), pair["value"].to_numpy(), pair["weight"].to_numpy(),
-                                       n_boot=n_boot, rng=pair_rng(seed, election_id, code, target))
+            x, y, w = pair["x"].to_numpy(), pair["value"].to_numpy(), pair["weight"].to_numpy()
+            result = correlation_stats(x, y, w, n_boot=n_boot, rng=pair_rng(seed, election_id, code, target))
             if not np.isfinite(result["pearson"]):
                 log.debug("%s x %s x %s: constant values, skipped", election_id, code, target)
                 continue
+            z = z_all.reindex(pair["commune_code"]).to_numpy(dtype=float)
+            ok = np.isfinite(z)
+            partial = (partial_stats(x[ok], y[ok], z[ok], w[ok], n_boot=n_boot,
+                                     rng=pair_rng(seed, "partial", election_id, code, target))
+                       if ok.sum() >= MIN_COMMUNES else dict(NO_PARTIAL))
             rows.append({"election_id": election_id, "indicator_code": code, "target": target,
-                         "indicator_year": year, "n_communes": n, **result})
+                         "indicator_year": year, "n_communes": n, **result, **partial,
+                         "available_before": avail.get((election_id, code))})
     out = pd.DataFrame(rows, columns=CORRELATION_COLUMNS)
     if out.empty:
         return out.astype({"indicator_year": "int64", "n_communes": "int64"})
-    floats = ["pearson", "spearman", "pearson_ci_low", "pearson_ci_high", "p_value"]
+    floats = ["pearson", "spearman", "pearson_ci_low", "pearson_ci_high", "p_value", "partial_pearson",
+              "partial_ci_low", "partial_ci_high"]
     out[floats] = out[floats].astype(float).round(6)
+    out["available_before"] = out["available_before"].astype("Int64")
     return out.sort_values(["election_id", "indicator_code", "target"]).reset_index(drop=True)
+
+
+def indicator_closeness(inputs: CorrelationInputs, dim_election: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Weighted correlation across communes between every two indicators (transformed values),
+    at the latest first round where both are described: indicator_a, indicator_b, election_id, r.
+    Used to flag sign instabilities between close indicators."""
+    cols = ["indicator_a", "indicator_b", "election_id", "r"]
+    ind = inputs.indicators
+    if ind.empty:
+        return pd.DataFrame(columns=cols)
+    if dim_election is not None and not dim_election.empty:
+        firsts = dim_election[dim_election["round_number"] == 1].sort_values("election_date")["election_id"]
+        order = {e: i for i, e in enumerate(firsts)}
+        ind = ind[ind["election_id"].isin(order)]
+    else:
+        order = {e: i for i, e in enumerate(sorted(ind["election_id"].unique()))}
+    weights = inputs.targets[inputs.targets["target"] == TURNOUT].set_index(["election_id", "commune_code"])["weight"]
+    rows, seen = [], set()
+    for election_id in sorted(ind["election_id"].unique(), key=lambda e: -order[e]):
+        wide = ind[ind["election_id"] == election_id].pivot(index="commune_code", columns="indicator_code",
+                                                           values="value")
+        w = weights.reindex(pd.MultiIndex.from_product([[election_id], wide.index])).to_numpy(float)
+        codes = sorted(wide.columns)
+        for i, a in enumerate(codes):
+            for b in codes[i + 1:]:
+                if (a, b) in seen:
+                    continue
+                ok = wide[a].notna().to_numpy() & wide[b].notna().to_numpy() & np.isfinite(w)
+                if ok.sum() < MIN_COMMUNES:
+                    continue
+                r = weighted_pearson(wide[a].to_numpy()[ok], wide[b].to_numpy()[ok], w[ok])
+                if np.isfinite(r):
+                    seen.add((a, b))
+                    rows.append((a, b, election_id, round(r, 6)))
+    return pd.DataFrame(rows, columns=cols)

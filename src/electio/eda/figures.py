@@ -37,12 +37,13 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from electio.eda.answer import (STABILITY_RULE_FR, TURNOUT_LABEL_FR, relation_summary, restrict_to_first_rounds,
-                                strongest_relations, target_labels)
+from electio.eda.answer import (STABILITY_RULE_FR, TURNOUT_LABEL_FR, redundant_codes, relation_summary,
+                                restrict_to_first_rounds, strongest_relations, target_labels)
 from electio.eda.correlation import TURNOUT, CorrelationInputs, fold_text, prepare_inputs, transformed_unit
 from electio.perimeter import departement_name
 from electio.settings import Settings
 from electio.warehouse.geometry import geometries_from_table
+from electio.sources.indicators import roles
 
 log = logging.getLogger("electio.eda")
 
@@ -577,36 +578,89 @@ def _derived_density(tables: dict[str, pd.DataFrame]) -> tuple[pd.Series, str] |
 
 # --------------------------------------------------------------------------- histograms
 
+def comparable_latest_values(tables: dict[str, pd.DataFrame]) -> dict[str, tuple[pd.Series, int, object]]:
+    """Latest vintage of each analysed commune indicator, made comparable across commune sizes by
+    the one declared rule (:mod:`electio.sources.indicators.roles`): code -> (values by commune,
+    year, role). Population and density are returned as published (positive), to be drawn on a
+    logarithmic axis; counts come back as ratios (per 1,000 inhabitants, per 100 dwellings...)."""
+    dim, fact = tables.get("dim_indicator"), tables.get("fact_indicator")
+    if dim is None or dim.empty or fact is None or fact.empty:
+        return {}
+    role_map = roles.indicator_roles(dim)
+    f = fact[fact["value"].notna() & fact["indicator_code"].isin(role_map)]
+    latest_year = f.groupby("indicator_code")["indicator_year"].transform("max")
+    latest = f[f["indicator_year"] == latest_year][["commune_code", "indicator_code", "indicator_year", "value"]]
+    pool = f[["commune_code", "indicator_code", "indicator_year", "value"]]
+    x = roles.transform_values(latest, role_map, [], pool=pool)
+    out = {}
+    for code, g in x.groupby("indicator_code", sort=True):
+        role = role_map[code]
+        if role.transform == roles.NONE:
+            continue
+        v = g.set_index("commune_code")["value"].astype(float)
+        if role.transform in (roles.LOG10, roles.LOG10_DENSITY):
+            v = 10 ** v
+        files = fact.loc[(fact["indicator_code"] == code) & (fact["indicator_year"] == int(g["indicator_year"].iloc[0])),
+                         "source_file"]
+        v.attrs["source_file"] = str(files.mode().iloc[0]) if len(files) else None
+        out[code] = (v, int(g["indicator_year"].iloc[0]), role)
+    return out
+
+
+def _histogram_unit(unit: str, role) -> str:
+    if role.transform == roles.LOG10:
+        return unit
+    if role.transform == roles.LOG10_DENSITY:
+        return "habitants par km²"
+    return roles.transformed_unit(unit, role)
+
+
 def indicator_histograms(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
-    """One small-multiple figure per indicator family: distribution over communes."""
+    """One small-multiple figure per indicator family: distribution over communes of each
+    indicator made comparable across commune sizes (counts as rates per inhabitant or per
+    their natural denominator; population and density on a logarithmic axis; any skewed
+    positive distribution on a logarithmic axis too, so that no bar holds nearly every commune)."""
     dim = tables.get("dim_indicator")
     if dim is None or dim.empty:
         return []
     where, files = departement_label(tables), []
     dim = dim[dim["level"] == "commune"]
+    comparable = comparable_latest_values(tables)
     for family, group in dim.sort_values(["family", "indicator_code"]).groupby("family", sort=True):
         panels = []
         for row in group.itertuples():
-            values, year = latest_values(tables, row.indicator_code)
-            if len(values) >= 2:
-                panels.append((row, values, year))
+            if row.indicator_code in comparable:
+                values, year, role = comparable[row.indicator_code]
+                if len(values) >= 2:
+                    panels.append((row, values, year, role))
         if not panels:
             continue
-        sources = sorted({_file_publisher(v.attrs.get("source_file"), r.source_id) for r, v, _ in panels})
-        source = f"Source : {', '.join(sources)} (dernier millésime disponible). Traitement electio."
+        sources = sorted({_file_publisher(v.attrs.get("source_file"), r.source_id) for r, v, _, _ in panels})
+        source = (f"Source : {', '.join(sources)} (dernier millésime disponible ; comptages rapportés à la population "
+                  "ou à leur dénominateur). Traitement electio.")
         ncols = min(3, len(panels))
         nrows = int(np.ceil(len(panels) / ncols))
         fig = _new(max(4.6 * ncols, 9.0), 3.6 * nrows + 1.0, source)
         axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
-        for ax, (row, values, year) in zip(axes, panels):
-            lo, hi = float(values.min()), float(values.max())
-            log_scale = lo > 0 and hi / lo > 100
-            bins = np.geomspace(lo, hi, 21) if log_scale else 20
-            ax.hist(values, bins=bins, color="#4C72B0", edgecolor="white", linewidth=0.5)
+        for ax, (row, values, year, role) in zip(axes, panels):
+            positive = values[values > 0]
+            lo, hi = (float(positive.min()), float(positive.max())) if len(positive) else (0.0, 0.0)
+            always_log = role.transform in (roles.LOG10, roles.LOG10_DENSITY)
+            log_scale = len(positive) >= 2 and hi > lo and (always_log or hi / lo > 30)
+            shown = positive if log_scale else values
+            # A constant indicator (e.g. a fixed share) gets one bar rather than an error.
+            spread = float(shown.max() - shown.min())
+            varies = spread > 1e-9 * max(abs(float(shown.max())), 1.0)
+            bins = np.geomspace(lo, hi, 21) if log_scale else (20 if varies else 1)
+            ax.hist(shown, bins=bins, color="#4C72B0", edgecolor="white", linewidth=0.5)
             if log_scale:
                 ax.set_xscale("log")
-            ax.set_title(f"{_wrap(row.label_fr, 45)}\n({year}, {len(values)} communes)", fontsize=9)
-            ax.set_xlabel(row.unit + (" (échelle logarithmique)" if log_scale else ""), fontsize=8)
+            zeros = len(values) - len(shown)
+            note = f", {zeros} à 0 non montrées" if zeros else ""
+            title = "Densité de population" if role.transform == roles.LOG10_DENSITY else row.label_fr
+            ax.set_title(f"{_wrap(title, 45)}\n({year}, {len(values)} communes{note})", fontsize=9)
+            ax.set_xlabel(_wrap(_histogram_unit(row.unit, role) + (" (échelle logarithmique)" if log_scale else ""),
+                                50), fontsize=8)
             ax.set_ylabel("Nombre de communes", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.xaxis.set_major_formatter(_fr_formatter())
@@ -668,9 +722,12 @@ def _indicator_row_labels(tables: dict[str, pd.DataFrame], codes: list[str], tra
     for code in codes:
         label = info.get(code, {}).get("label_fr", code)
         t = transforms.get(code)
-        suffix = {"log10": " (log)", "per_1000_population": " (pour 1 000 hab.)",
-                  "per_1000_registered": " (pour 1 000 inscrits)",
-                  "log10_density": " : densité de population (log)"}.get(t, "")
+        if t is not None and t.startswith("ratio:"):
+            role = roles.role_from_key(t)
+            suffix = f" (pour {roles.fmt_scale(role.scale)} {roles.DENOMINATOR_FR.get(role.denominator, role.denominator)})"
+        else:
+            suffix = {"log10": " (log)", "per_1000_population": " (pour 1 000 hab.)",
+                      "log10_density": " : densité de population (log)"}.get(t, "")
         labels.append(_wrap(label + suffix, 42))
     return labels
 
@@ -751,7 +808,7 @@ def correlation_heatmaps(corr: pd.DataFrame, tables: dict[str, pd.DataFrame], ou
     if not ref.empty:
         matrix = layout(ref.pivot(index="indicator_code", columns="target", values="pearson"))
         n = int(ref["n_communes"].max())
-        source = (f"Source : indicateurs {sources(ref)} (dernier millésime publié avant le scrutin) ; "
+        source = (f"Source : indicateurs {sources(ref)} (millésime dont la période de référence précède le scrutin) ; "
                   f"résultats {_publisher(elections.loc[reference, 'source_id'])}. Calcul electio sur {n} "
                   f"communes au plus.\n{READING_GUIDE_FR}")
         files.append(_heatmap(matrix, _indicator_row_labels(tables, list(matrix.index), transforms),
@@ -766,7 +823,7 @@ def correlation_heatmaps(corr: pd.DataFrame, tables: dict[str, pd.DataFrame], ou
         n_el = used["election_id"].nunique()
         coverage = used.groupby("indicator_code")["election_id"].nunique()
         source = (f"Source : indicateurs {sources(used)} ; résultats du ministère de l'Intérieur. Moyenne des r "
-                  f"pondérés sur les premiers tours où un millésime de l'indicateur était déjà publié (entre "
+                  f"pondérés sur les premiers tours dont un millésime de l'indicateur précède la date (entre "
                   f"crochets : nombre d'élections, sur {n_el}). * {STABILITY_RULE_FR}\n{READING_GUIDE_FR}")
         row_labels = [f"{label} [{coverage.get(code, 0)}]" for code, label in
                       zip(matrix.index, _indicator_row_labels(tables, list(matrix.index), transforms))]
@@ -775,6 +832,18 @@ def correlation_heatmaps(corr: pd.DataFrame, tables: dict[str, pd.DataFrame], ou
                               title=("Corrélations indicateurs × résultats\n"
                                      f"moyenne des premiers tours (jusqu'à {n_el} élections)"),
                               source=source, path=Path(out_dir) / "heatmap_correlation_mean.png", marks=stable))
+        partial = summary[summary["mean_partial"].notna() & ~summary["indicator_code"].isin(redundant_codes(dim))]
+        if not partial.empty:
+            matrix = layout(partial.pivot(index="indicator_code", columns="target", values="mean_partial"))
+            source = (f"Source : indicateurs {sources(used)} ; résultats du ministère de l'Intérieur. Corrélation "
+                      "partielle à la taille (logarithme de la population) : ce qui reste de la relation une fois "
+                      "l'effet de la taille des communes retiré ; moyenne sur les premiers tours. Les indicateurs "
+                      f"redondants (compléments, ventilations) ne sont pas repris.\n{READING_GUIDE_FR}")
+            files.append(_heatmap(matrix, _indicator_row_labels(tables, list(matrix.index), transforms),
+                                  [targets[t] for t in matrix.columns],
+                                  title=("Corrélations à taille de commune contrôlée\n"
+                                         f"moyenne des premiers tours (jusqu'à {n_el} élections)"),
+                                  source=source, path=Path(out_dir) / "heatmap_correlation_partial.png"))
     return files
 
 
@@ -824,6 +893,9 @@ def relation_scatters(corr: pd.DataFrame, tables: dict[str, pd.DataFrame], out_d
         if n_all > len(data):
             source += (f" {n_all - len(data)} commune(s) sans valeur publiée (secret statistique, donnée absente) "
                        "ou sans candidat du bloc ne sont pas représentées.")
+        if pd.notna(stats_row.get("available_before")) and int(stats_row["available_before"]) == 0:
+            source += (" Ce millésime n'était pas encore publié le jour du scrutin : la figure décrit une "
+                       "association, elle ne montre pas ce qu'une prévision aurait pu utiliser.")
         source += " Traitement electio."
         fig = _new(8.5, 6.6, source)
         ax = fig.subplots()

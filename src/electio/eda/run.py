@@ -18,7 +18,8 @@ import pandas as pd
 from sqlalchemy import MetaData, Table, inspect, select
 
 from electio.eda.answer import answer_question
-from electio.eda.correlation import CORRELATION_COLUMNS, N_BOOT, SEED, compute_correlations, prepare_inputs
+from electio.eda.correlation import (CORRELATION_COLUMNS, N_BOOT, SEED, compute_correlations, indicator_closeness,
+                                     prepare_inputs)
 from electio.command import add_common_arguments, run_command, settings_from_args
 from electio.eda.figures import write_figures
 from electio.errors import ElectioError
@@ -104,7 +105,8 @@ def run_eda(settings: Settings, *, n_boot: int = N_BOOT, seed: int = SEED, figur
     corr = compute_correlations(tables, n_boot=n_boot, seed=seed, inputs=inputs)
     n = write_correlations(settings.db_url, corr)
     answer = answer_question(corr, tables.get("dim_indicator"), dim_election=tables["dim_election"],
-                             dim_bloc=tables["dim_bloc"], transforms=inputs.transforms)
+                             dim_bloc=tables["dim_bloc"], transforms=inputs.transforms,
+                             closeness=indicator_closeness(inputs, tables["dim_election"]))
     answer_path = write_answer(answer, settings.reports_dir)
     files = (write_figures(tables, corr, settings, shapes=shapes, arrondissements=arrondissements, inputs=inputs)
              if figures else [])

@@ -216,8 +216,9 @@ def with_projection(tables: dict[str, pd.DataFrame], projection: IndicatorProjec
         return out
     fact = tables.get("fact_indicator")
     out["fact_indicator"] = (projection.rows.copy() if fact is None or fact.empty
-                             else pd.concat([fact, projection.rows.astype(fact.dtypes.to_dict(), errors="ignore")],
-                                            ignore_index=True))
+                             else pd.concat([fact, projection.rows.astype(
+                                 {c: t for c, t in fact.dtypes.items() if c in projection.rows.columns},
+                                 errors="ignore")], ignore_index=True))
     return out
 
 

@@ -36,6 +36,7 @@ from electio.model.estimators import MODELS
 from electio.model import national as nat
 from electio.model.intervals import BLOC_SCALE, LEVEL, LEVELS, WEIGHT, IntervalCalibrator
 from electio.model.metrics import coverage_metrics, election_metrics
+from electio.model.feature_groups import VARIANTS
 from electio.model.panel import Panel, assert_no_leakage, build_panel
 from electio.model.selection import HOLDOUT, choose_model
 
@@ -51,15 +52,15 @@ METRIC_COLUMNS = ["model_id", "election_id", "mode", "metric", "value"]
 
 def default_models() -> list:
     """Fresh instances of every baseline and model, simplest first."""
-    return [cls() for cls in BASELINES + MODELS]
+    return [cls() for cls in BASELINES + MODELS + VARIANTS]
 
 
 def model_catalog() -> dict[str, type]:
-    return {cls.model_id: cls for cls in BASELINES + MODELS}
+    return {cls.model_id: cls for cls in BASELINES + MODELS + VARIANTS}
 
 
 def complexity_ranks() -> dict[str, int]:
-    return {cls.model_id: cls.complexity for cls in BASELINES + MODELS}
+    return {cls.model_id: cls.complexity for cls in BASELINES + MODELS + VARIANTS}
 
 
 def training_elections(panel: Panel, before) -> list[str]:

@@ -15,14 +15,16 @@ that :func:`assert_no_leakage` can prove it:
 * ``log_registered`` — log10 of registered voters at the last first round (size).
 * ``type__<type>`` one-hot and ``territory__metropole_lyon``: static facts known in advance.
 * ``ind__<code>`` — socio-economic indicators of ``fact_indicator`` (commune level): for each
-  commune and indicator, the value of the latest vintage (indicator_year) whose
-  ``published_on`` is strictly before E (and before ``indicator_cutoff`` when given); a
-  commune whose latest vintage is missing (statistical secrecy) carries its previous
-  published value forward. Transformations: the population indicator and densities ->
-  log10; other counts (aggregation 'sum') -> per 1,000 inhabitants with the population
-  vintage chosen by the same rule (per 1,000 registered voters at the last election when
-  there is no population indicator); rates, medians, percentages -> as published. This gap
-  filling happens here, in memory, never in ``fact_indicator``.
+  commune and indicator, the value of the latest vintage (indicator_year) *usable* strictly
+  before E (and before ``indicator_cutoff`` when given); a commune whose latest vintage is
+  missing (statistical secrecy) carries its previous usable value forward. Usable means,
+  under the dating rule of the panel (issue 12): ``calendar`` (default) — released under the
+  publisher's regular calendar (``available_on``, sources/indicators/*.toml ``[[calendar]]``);
+  ``published`` — the strict sensitivity rule, the file we hold was published
+  (``published_on``). The size transformation is the one rule declared with the indicator
+  metadata and shared with the EDA (:mod:`electio.sources.indicators.roles`): population in
+  log10, counts as ratios (per 1,000 inhabitants, per 100 dwellings...), density in log10,
+  rates as published. This gap filling happens here, in memory, never in ``fact_indicator``.
 
 Département totals of E (conditional mode) or the département forecast (unconditional mode)
 are not features of the panel: they are passed to ``predict`` (see :mod:`electio.model.baselines`).
@@ -31,13 +33,13 @@ The département forecast is defined by :func:`departement_forecast`.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from electio.errors import ElectioError
+from electio.sources.indicators import roles
 
 TURNOUT = "turnout"
 ELECTION_TYPES = ("presidentielle", "legislatives", "europeennes")
@@ -150,95 +152,71 @@ def departement_forecast(dept: pd.DataFrame, history: pd.DataFrame, election_typ
 
 # --------------------------------------------------------------------------- indicators
 
-def _fold(text: object) -> str:
-    return unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode().lower().strip()
+#: Dating rules of indicator values (issue 12): 'calendar' = a value is usable when the
+#: publisher's regular calendar had released it (fact_indicator.available_on); 'published' =
+#: only when the file we hold was published (fact_indicator.published_on, the strict
+#: sensitivity rule).
+DATING_RULES = ("calendar", "published")
+DEFAULT_DATING = "calendar"
+
+# One size rule for the models and the EDA (declared with the indicator metadata).
+indicator_transforms = roles.indicator_transforms
+population_indicator = roles.population_indicator
 
 
-def population_indicator(dim_indicator: pd.DataFrame | None, fact_indicator: pd.DataFrame | None = None) -> str | None:
-    """Commune population indicator: level commune, family population, aggregation sum, unit in
-    inhabitants. Among several: codes without digits first (age bands have some), then the one
-    with the most vintages (a denominator is needed for every election), then the largest median."""
-    if dim_indicator is None or dim_indicator.empty:
-        return None
-    d = dim_indicator
-    unit = d["unit"].map(_fold)
-    cand = d[(d["level"] == "commune") & (d["family"].map(_fold) == "population") & (d["aggregation"] == "sum")
-             & unit.str.startswith("hab") & ~unit.str.contains("km")]
-    if cand.empty:
-        return None
-    digit = {r.indicator_code: any(c.isdigit() for c in f"{r.indicator_code}{r.label_fr}") for r in cand.itertuples()}
-    codes = sorted(cand["indicator_code"])
-    n_years = pd.Series(0, index=codes, dtype=float)
-    median = pd.Series(-np.inf, index=codes, dtype=float)
-    if fact_indicator is not None and not fact_indicator.empty:
-        f = fact_indicator[fact_indicator["indicator_code"].isin(codes) & fact_indicator["value"].notna()]
-        n_years = f.groupby("indicator_code")["indicator_year"].nunique().reindex(codes).fillna(0)
-        median = f.groupby("indicator_code")["value"].median().reindex(codes).fillna(-np.inf)
-    return sorted(codes, key=lambda c: (digit[c], -n_years[c], -median[c], c))[0]
-
-
-def indicator_transforms(dim_indicator: pd.DataFrame | None,
-                         fact_indicator: pd.DataFrame | None = None) -> dict[str, str]:
-    """'log10' (population, densities), 'per_1000_population' / 'per_1000_registered' (other counts)
-    or 'identity' (rates, medians, percentages), for each commune-level indicator."""
-    if dim_indicator is None or dim_indicator.empty:
-        return {}
-    pop = population_indicator(dim_indicator, fact_indicator)
-    out = {}
-    for r in dim_indicator[dim_indicator["level"] == "commune"].itertuples():
-        unit = _fold(r.unit).replace(" ", "")
-        if r.indicator_code == pop or "/km" in unit or "parkm" in unit:
-            out[r.indicator_code] = "log10"
-        elif r.aggregation == "sum":
-            out[r.indicator_code] = "per_1000_population" if pop else "per_1000_registered"
-        else:
-            out[r.indicator_code] = "identity"
-    return dict(sorted(out.items()))
+def usable_dates(fact: pd.DataFrame, dating: str) -> pd.Series:
+    """Date from which each fact_indicator row may be used under ``dating``."""
+    if dating not in DATING_RULES:
+        raise ValueError(f"unknown dating rule {dating!r} (expected one of {DATING_RULES})")
+    published = pd.to_datetime(fact["published_on"]).dt.normalize()
+    if dating == "published" or "available_on" not in fact:
+        return published
+    # Rows without a calendar date (e.g. projected vintages) fall back to their publication.
+    return pd.to_datetime(fact["available_on"]).dt.normalize().fillna(published)
 
 
 def _latest_values(fact: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """Per (commune, indicator): latest non-missing value published strictly before cutoff."""
-    usable = fact[fact["published_on"] < cutoff]
+    """Per (commune, indicator): latest non-missing value usable strictly before cutoff
+    (``fact['usable_on']``)."""
+    cols = ["commune_code", "indicator_code", "indicator_year", "value", "usable_on"]
+    usable = fact[fact["usable_on"] < cutoff]
     if usable.empty:
-        return usable[["commune_code", "indicator_code", "value", "published_on", "indicator_year"]]
-    usable = usable.sort_values(["commune_code", "indicator_code", "indicator_year", "published_on"])
-    latest = usable.groupby(["commune_code", "indicator_code"], sort=False).tail(1)
-    return latest[["commune_code", "indicator_code", "value", "published_on", "indicator_year"]]
+        return usable[cols]
+    usable = usable.sort_values(["commune_code", "indicator_code", "indicator_year", "usable_on"])
+    return usable.groupby(["commune_code", "indicator_code"], sort=False).tail(1)[cols]
 
 
-def indicator_features(fact: pd.DataFrame, transforms: dict[str, str], pop_code: str | None,
-                       communes: pd.Index, cutoff: pd.Timestamp, registered_prev: pd.Series,
-                       registered_date: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Transformed indicator features (columns ind__<code>) and their source dates, on ``communes``."""
-    cols = [f"ind__{c}" for c in transforms]
+def indicator_features(fact: pd.DataFrame | None, role_map: dict, communes: pd.Index, cutoff: pd.Timestamp
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Transformed indicator features (columns ind__<code>) and their source dates, on ``communes``.
+
+    ``fact`` carries a ``usable_on`` date per row (:func:`usable_dates`). A ratio uses the
+    denominator of the same reference year when it was usable before ``cutoff``, else the
+    denominator's latest usable vintage; its source date is the later of both."""
+    codes = roles.analysed(role_map)
+    cols = [f"ind__{c}" for c in codes]
     values = pd.DataFrame(np.nan, index=communes, columns=cols)
     sources = pd.DataFrame(pd.NaT, index=communes, columns=cols, dtype="datetime64[ns]")
-    if not transforms or fact is None or fact.empty:
+    if not codes or fact is None or fact.empty:
         return values, sources
-    latest = _latest_values(fact, cutoff)
-    val = latest.pivot(index="commune_code", columns="indicator_code", values="value").reindex(communes)
-    pub = latest.pivot(index="commune_code", columns="indicator_code", values="published_on").reindex(communes)
-    pop = val[pop_code] if pop_code in val else pd.Series(np.nan, index=communes)
-    pop_pub = pub[pop_code] if pop_code in pub else pd.Series(pd.NaT, index=communes)
-    reg = registered_prev.reindex(communes).astype(float)
-    for code, kind in transforms.items():
+    usable = fact[fact["usable_on"] < cutoff]
+    latest = _latest_values(usable, cutoff)
+    x = roles.transform_values(latest[["commune_code", "indicator_code", "indicator_year", "value"]], role_map,
+                               [], pool=usable[["commune_code", "indicator_code", "indicator_year", "value"]])
+    val = x.pivot(index="commune_code", columns="indicator_code", values="value").reindex(communes)
+    pub = latest.pivot(index="commune_code", columns="indicator_code", values="usable_on").reindex(communes)
+    den_pub = usable.groupby(["commune_code", "indicator_code"])["usable_on"].max().unstack()
+    den_pub = den_pub.reindex(communes)
+    for code in codes:
         if code not in val:
             continue
-        raw, src = val[code].astype(float), pd.to_datetime(pub[code])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if kind == "log10":
-                x = np.log10(raw.where(raw > 0))
-            elif kind == "per_1000_population":
-                x = 1000.0 * raw / pop.where(pop > 0)
-                src = pd.concat([src, pd.to_datetime(pop_pub)], axis=1).max(axis=1)
-            elif kind == "per_1000_registered":
-                x = 1000.0 * raw / reg.where(reg > 0)
-                src = src.where(src > registered_date, registered_date).where(src.notna())
-            else:
-                x = raw
-        x = x.where(np.isfinite(x))
-        values[f"ind__{code}"] = x
-        sources[f"ind__{code}"] = src.where(x.notna())
+        src = pd.to_datetime(pub[code])
+        den = role_map[code].denominator
+        if den is not None and den in den_pub:
+            src = pd.concat([src, pd.to_datetime(den_pub[den])], axis=1).max(axis=1)
+        v = val[code].astype(float)
+        values[f"ind__{code}"] = v
+        sources[f"ind__{code}"] = src.where(v.notna())
     return values, sources
 
 
@@ -264,6 +242,11 @@ class Panel:
     dept_forecast_used: dict = field(default_factory=dict)
     blocs: list = field(default_factory=lambda: list(DEFAULT_BLOCS))
     transforms: dict = field(default_factory=dict)
+    #: Dating rule of the ``ind__`` features of ``X`` (:data:`DATING_RULES`).
+    dating: str = DEFAULT_DATING
+    #: The ``ind__`` features (and their source dates) under the other dating rule, when
+    #: built with ``alternative_dating=True``: {rule: (X_ind, sources_ind)}.
+    alternatives: dict = field(default_factory=dict)
 
     @property
     def targets(self) -> list[str]:
@@ -279,7 +262,30 @@ class Panel:
     def subset(self, mask) -> "Panel":
         mask = np.asarray(mask, dtype=bool)
         take = lambda f: f.loc[mask].reset_index(drop=True)  # noqa: E731
-        return replace(self, rows=take(self.rows), X=take(self.X), sources=take(self.sources), y=take(self.y))
+        alternatives = {k: (take(x), take(src)) for k, (x, src) in self.alternatives.items()}
+        return replace(self, rows=take(self.rows), X=take(self.X), sources=take(self.sources), y=take(self.y),
+                       alternatives=alternatives)
+
+    def with_dating(self, dating: str) -> "Panel":
+        """The same panel with the ``ind__`` features of another dating rule (built with
+        ``alternative_dating=True``)."""
+        if dating == self.dating:
+            return self
+        if dating not in self.alternatives:
+            raise ElectioError(f"the panel has no {dating!r} indicator features (build_panel(alternative_dating=True))")
+        x_ind, s_ind = self.alternatives[dating]
+        keep = [c for c in self.X.columns if not c.startswith("ind__")]
+        X = pd.concat([self.X[keep], x_ind], axis=1)
+        S = pd.concat([self.sources[keep], s_ind], axis=1)
+        alternatives = {k: v for k, v in self.alternatives.items() if k != dating}
+        alternatives[self.dating] = (self.X[[c for c in self.X.columns if c.startswith("ind__")]],
+                                     self.sources[[c for c in self.sources.columns if c.startswith("ind__")]])
+        return replace(self, X=X, sources=S, dating=dating, alternatives=alternatives)
+
+    def without_indicators(self) -> "Panel":
+        """Results-only features (the ``ind__`` columns dropped)."""
+        keep = [c for c in self.X.columns if not c.startswith("ind__")]
+        return replace(self, X=self.X[keep], sources=self.sources[keep], alternatives={})
 
     def for_elections(self, election_ids) -> "Panel":
         return self.subset(self.rows["election_id"].isin(list(election_ids)).to_numpy())
@@ -301,11 +307,13 @@ class Panel:
 
 
 def build_panel(tables: dict[str, pd.DataFrame], targets: pd.DataFrame | None = None, *,
-                indicator_cutoff=None) -> Panel:
+                indicator_cutoff=None, dating: str = DEFAULT_DATING, alternative_dating: bool = True) -> Panel:
     """Panel rows for ``targets`` (election_id, election_type, election_date; default: every first
     round with results). A target election without results (a future one) gets one row per
-    commune of dim_commune and NaN targets. ``indicator_cutoff``: indicators must also have been
-    published strictly before this date."""
+    commune of dim_commune and NaN targets. ``indicator_cutoff``: indicators must also be usable
+    strictly before this date. ``dating``: which date makes an indicator value usable
+    (:data:`DATING_RULES`); ``alternative_dating`` (default) also builds the features of the other
+    rule (:meth:`Panel.with_dating`, used by the dating variants of :mod:`electio.model.feature_groups`)."""
     blocs = bloc_codes(tables)
     tgts = blocs + [TURNOUT]
     history = first_rounds(tables)
@@ -320,11 +328,16 @@ def build_panel(tables: dict[str, pd.DataFrame], targets: pd.DataFrame | None = 
     territory = communes_ref["territory"] if "territory" in communes_ref else pd.Series(dtype=object)
 
     dim_ind, fact_ind = tables.get("dim_indicator"), tables.get("fact_indicator")
-    transforms = indicator_transforms(dim_ind, fact_ind)
-    pop_code = population_indicator(dim_ind, fact_ind)
+    role_map = roles.indicator_roles(dim_ind)
+    transforms = indicator_transforms(dim_ind)
+    other_rules = [r for r in DATING_RULES if r != dating] if alternative_dating else []
+    facts = {}
     if fact_ind is not None and not fact_ind.empty:
-        fact_ind = fact_ind[fact_ind["value"].notna() & fact_ind["indicator_code"].isin(transforms)].copy()
-        fact_ind["published_on"] = pd.to_datetime(fact_ind["published_on"]).dt.normalize()
+        fact_ind = fact_ind[fact_ind["value"].notna() & fact_ind["indicator_code"].isin(role_map)]
+        for rule in [dating] + other_rules:
+            facts[rule] = fact_ind.assign(usable_on=usable_dates(fact_ind, rule))
+    alt_x = {r: [] for r in other_rules}
+    alt_s = {r: [] for r in other_rules}
     cutoff_all = pd.Timestamp(indicator_cutoff).normalize() if indicator_cutoff is not None else None
 
     frames_rows, frames_x, frames_src, frames_y = [], [], [], []
@@ -380,8 +393,11 @@ def build_panel(tables: dict[str, pd.DataFrame], targets: pd.DataFrame | None = 
         for col in STATIC_FEATURES:
             S[col] = pd.NaT
         cutoff = edate if cutoff_all is None else min(edate, cutoff_all)
-        ind_x, ind_s = indicator_features(fact_ind, transforms, pop_code, communes, cutoff, reg_prev,
-                                          last_any.election_date if last_any is not None else pd.NaT)
+        ind_x, ind_s = indicator_features(facts.get(dating), role_map, communes, cutoff)
+        for rule in other_rules:
+            ax, asrc = indicator_features(facts.get(rule), role_map, communes, cutoff)
+            alt_x[rule].append(ax.reset_index(drop=True))
+            alt_s[rule].append(asrc.reset_index(drop=True).apply(pd.to_datetime))
         X = pd.concat([X, ind_x], axis=1)
         S = pd.concat([S, ind_s], axis=1)
 
@@ -412,7 +428,9 @@ def build_panel(tables: dict[str, pd.DataFrame], targets: pd.DataFrame | None = 
                   y=pd.concat(frames_y, ignore_index=True).astype(float), dept=dept,
                   dept_forecast=pd.DataFrame(fc_rows).T[tgts].astype(float),
                   dept_forecast_source=pd.Series(fc_src, dtype="datetime64[ns]"),
-                  dept_forecast_used=fc_used, blocs=blocs, transforms=transforms)
+                  dept_forecast_used=fc_used, blocs=blocs, transforms=transforms, dating=dating,
+                  alternatives={r: (pd.concat(alt_x[r], ignore_index=True).astype(float),
+                                    pd.concat(alt_s[r], ignore_index=True)) for r in other_rules})
     return panel
 
 

@@ -13,26 +13,34 @@ Rules (DESIGN.md, harmonisation; issue 3):
 * A code absent from a vintage's geography (an empty cell for a commune that did
   not exist that year) is not a value and is dropped before aggregation.
 * No gap filling here: models interpolate in their own, separate step.
+* Two dates per value (issue 12): ``published_on`` is the publication of the file we hold;
+  ``available_on`` is when the value would have been available under the publisher's
+  regular calendar (:class:`~electio.sources.indicators.CalendarRule`, never later than
+  ``published_on``); ``reference_date`` dates the reference period (31 December N for a
+  year's flows and end-of-year stocks, 1 January N for census and legal populations).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from electio.errors import ElectioError
-from electio.sources.indicators import IndicatorSpec, StagedIndicators, VintageSpec
+from electio.sources.indicators import CalendarRule, IndicatorSpec, StagedIndicators, VintageSpec
 from electio.transform.communes import harmonise_communes
 
 LYON = "69123"
 LYON_ARRONDISSEMENTS = {f"6938{i}" for i in range(1, 10)}
 
 FACT_COLUMNS = ["commune_code", "indicator_code", "indicator_year", "value", "is_suppressed", "is_imputed",
-                "is_reaggregated", "published_on", "source_file"]
+                "is_reaggregated", "published_on", "source_file", "reference_date", "available_on"]
 DEPARTEMENT_COLUMNS = ["departement_code", "indicator_code", "indicator_year", "value", "published_on",
-                       "source_file"]
+                       "source_file", "reference_date", "available_on"]
+REVISION_COLUMNS = ["indicator_code", "indicator_year", "level", "first_file", "later_file", "n_values", "n_changed",
+                    "mean_abs_diff", "mean_abs_rel_diff_pct", "max_abs_rel_diff_pct"]
 
 
 @dataclass
@@ -51,8 +59,24 @@ def drop_lyon_double_listing(values: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return values[~doubled], int(doubled.sum())
 
 
+def vintage_dates(years: pd.Series, vintage: VintageSpec, calendar: CalendarRule | None
+                  ) -> tuple[list[date], list[date]]:
+    """(reference_date, available_on) of each indicator year of a vintage. Without a calendar
+    rule the value is available when the file was published, referenced at 31 December."""
+    refs, avail = [], []
+    for y in years:
+        y = int(y)
+        if calendar is None:
+            refs.append(date(y, 12, 31))
+            avail.append(vintage.published_on)
+        else:
+            refs.append(calendar.reference_date(y))
+            avail.append(min(calendar.available_on(y), vintage.published_on))
+    return refs, avail
+
+
 def harmonise_indicators(staged: StagedIndicators, vintage: VintageSpec, specs: dict[str, IndicatorSpec],
-                         code_map: pd.DataFrame) -> HarmonisedIndicators:
+                         code_map: pd.DataFrame, calendar: CalendarRule | None = None) -> HarmonisedIndicators:
     """Commune-level values of one vintage on the reference list (``code_map`` is
     restricted to the perimeter's communes)."""
     where = f"{vintage.source_id}/{vintage.file}"
@@ -87,6 +111,7 @@ def harmonise_indicators(staged: StagedIndicators, vintage: VintageSpec, specs: 
     result = result.rename(columns={"year": "indicator_year"})
     result["published_on"] = vintage.published_on
     result["source_file"] = vintage.file
+    result["reference_date"], result["available_on"] = vintage_dates(result["indicator_year"], vintage, calendar)
     for flag in ("is_suppressed", "is_imputed", "is_reaggregated"):
         result[flag] = result[flag].astype(int)
     return HarmonisedIndicators(values=result[FACT_COLUMNS], excluded={k: v for k, v in excluded.items() if v})
@@ -124,12 +149,41 @@ def _aggregate(frame: pd.DataFrame, *, weights: pd.Series | None) -> pd.DataFram
                 "is_reaggregated"]]
 
 
-def departement_values(staged: StagedIndicators, vintage: VintageSpec, departement: str) -> pd.DataFrame:
+def departement_values(staged: StagedIndicators, vintage: VintageSpec, departement: str,
+                       calendar: CalendarRule | None = None) -> pd.DataFrame:
     """Département-level indicators of the perimeter, as published."""
     values = staged.values[staged.values["source_code"] == departement]
     out = values.rename(columns={"source_code": "departement_code", "year": "indicator_year"})
     out = out.assign(published_on=vintage.published_on, source_file=vintage.file)
+    out["reference_date"], out["available_on"] = vintage_dates(out["indicator_year"], vintage, calendar)
     return out[DEPARTEMENT_COLUMNS]
+
+
+def measure_revisions(frame: pd.DataFrame, key: list[str], level: str) -> pd.DataFrame:
+    """Where several files give the same value (same key, e.g. commune x indicator x year), how
+    much a later file revises the first release: per indicator x year x later file, the number
+    of values compared and changed (relative difference above 0.01 %), and the mean and
+    largest relative differences (percent of the first release). ``frame`` holds every file's
+    rows, before :func:`first_release` keeps one."""
+    if frame.empty:
+        return pd.DataFrame(columns=REVISION_COLUMNS)
+    f = frame[frame["value"].notna()].sort_values(key + ["published_on", "source_file"], kind="mergesort")
+    first = f.drop_duplicates(key, keep="first")
+    later = f[f.duplicated(key, keep="first")]
+    if later.empty:
+        return pd.DataFrame(columns=REVISION_COLUMNS)
+    m = later.merge(first[key + ["value", "source_file"]], on=key, suffixes=("", "_first"))
+    m = m[m["source_file"] != m["source_file_first"]]
+    diff = (m["value"].astype(float) - m["value_first"].astype(float)).abs()
+    rel = 100 * diff / m["value_first"].astype(float).abs().where(m["value_first"] != 0)
+    m = m.assign(diff=diff, rel=rel, changed=(rel.fillna(diff * 100) > 0.01))
+    g = m.groupby(["indicator_code", "indicator_year", "source_file_first", "source_file"], sort=True)
+    out = g.agg(n_values=("diff", "size"), n_changed=("changed", "sum"), mean_abs_diff=("diff", "mean"),
+                mean_abs_rel_diff_pct=("rel", "mean"), max_abs_rel_diff_pct=("rel", "max")).reset_index()
+    out = out.rename(columns={"source_file_first": "first_file", "source_file": "later_file"}).assign(level=level)
+    for col in ("mean_abs_diff", "mean_abs_rel_diff_pct", "max_abs_rel_diff_pct"):
+        out[col] = out[col].astype(float).round(4)
+    return out[REVISION_COLUMNS].astype({"n_values": int, "n_changed": int})
 
 
 def first_release(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
