@@ -101,6 +101,11 @@ GRAIN_FR = {
     "meta_quality_check": "un contrôle qualité du rafraîchissement et son résultat",
     "meta_refresh": "un rafraîchissement de l'entrepôt (historique)",
     "meta_stage_run": "une étape du dernier rafraîchissement : faite ou sautée, avec la raison",
+    "dim_commune_geometry": "une partie du contour d'une commune (ou d'un arrondissement de Lyon)",
+    "fact_national_result": "une élection et un bloc en France entière : voix et part des exprimés",
+    "fact_national_turnout": "une élection en France entière : inscrits, votants, exprimés",
+    "fact_departement_result": "une élection, un département, un bloc : voix et exprimés",
+    "fact_horizon_error": "une règle de prévision et une avance (en années) : erreur mesurée sur le passé",
 }
 
 
@@ -967,7 +972,7 @@ def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *
     ctx["synthese"] = _synthesis_section(p, lab, tables)
     ctx["fixed"] = _fixed(p)
     ctx["figures"] = _figures(p, lab, tables, figures_dir)
-    ctx["evolution"] = _evolution_map(lab, tables, settings)
+    ctx["evolution"] = _evolution_map(lab, tables)
     ctx["group_fr"] = figs.GROUP_FR
     ctx["flow_diagram"] = diagrams.get("data_flow")
     ctx["mode_fr"] = MODE_FR
@@ -979,14 +984,14 @@ def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *
     return html, reg, ctx
 
 
-def _evolution_map(lab: Labels, tables, settings: Settings) -> dict | None:
+def _evolution_map(lab: Labels, tables) -> dict | None:
     """The report's own diverging map of changes since the previous election of the same type."""
     from electio.report.diagram import render
     from electio.report.maps import change_map, shapes_for
 
-    if not ds.has(tables, "fact_election_result", "map_commune_code"):
+    if not ds.has(tables, "fact_election_result"):
         return None
-    m = change_map(tables, shapes_for(tables, settings))
+    m = change_map(tables, shapes_for(tables))
     if m is None:
         return None
     caption = Markup("Évolution des principaux blocs par commune entre {} et {}, avec un zoom sur la Métropole de "
