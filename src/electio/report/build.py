@@ -702,7 +702,7 @@ def _scenarios_section(p: Printer, lab: Labels, tables) -> dict:
     fd = ds.forecast_departement(tables)
     per_scenario = []  # one table per hypothesis: blocs in rows, one column per horizon
     for swing, group in sc.frame.groupby("swing", sort=False):
-        group = group.sort_values("horizon_years")
+        group = group.sort_values(["target_year", "horizon_years", "scenario_id"])
         sub = fd.frame[fd.frame["scenario_id"].isin(set(group["scenario_id"]))]
         if sub.empty:
             continue
@@ -722,8 +722,8 @@ def _scenarios_section(p: Printer, lab: Labels, tables) -> dict:
                 cells.append(Markup('<strong>{}</strong> <span class="interval">({} – {})</span>{}').format(
                     p.cell(fd, r, "predicted"), p.cell(fd, r, "interval_low"), p.cell(fd, r, "interval_high"), proba))
             rows.append(cells)
-        headers = ["Cible"] + [Markup("{} ({})").format(p.cell(sc, h, "target_year"),
-                                                        Markup(_horizon_words(int(h["horizon_years"]))))
+        headers = ["Cible"] + [p._emit(h["label_fr"], ds.Col(sc.cols["label_fr"].source, sc.cols["label_fr"].sql,
+                                                             kind="text", derive="scenario_election"), sc.params(h))
                                for _, h in group.iterrows()]
         per_scenario.append({"label": Markup(SWING_FR.get(swing, swing)), "help": Markup(SWING_HELP_FR.get(swing, "")),
                              "table": table(headers, rows, numeric=set(range(1, len(headers))), css="scenario")})
@@ -758,7 +758,11 @@ def headline_scenarios(tables) -> list[str]:
     sc = sc[sc["scenario_id"].isin(set(fd["scenario_id"]))]
     if sc.empty:
         return []
-    first = sc[sc["target_year"] == sc["target_year"].min()]
+    # The earliest year; on a tie, the presidential election (the scheduled one, the brief's default) first.
+    types = {t: i for i, t in enumerate(ELECTION_TYPE_FR)}
+    sc = sc.assign(_t=sc["election_type"].map(types).fillna(len(types)))
+    year, kind = sc.sort_values(["target_year", "_t"]).iloc[0][["target_year", "election_type"]]
+    first = sc[(sc["target_year"] == year) & (sc["election_type"] == kind)]
     order = {k: i for i, k in enumerate(SWING_FR)}
     return first.assign(_o=first["swing"].map(order).fillna(len(order))).sort_values(["_o", "scenario_id"])[
         "scenario_id"].tolist()
@@ -854,12 +858,6 @@ def _fixed(p: Printer) -> dict:
 SMALL_COMMUNE = 100
 #: Vote counts from 1 to this number are "small cells".
 SMALL_COUNT = 4
-
-
-def _horizon_words(years: int) -> str:
-    """'horizon un an', 'horizon deux ans'... (words: the digits of the table are the traced years)."""
-    words = {1: "un an", 2: "deux ans", 3: "trois ans", 4: "quatre ans", 5: "cinq ans"}
-    return "horizon " + words.get(years, "plusieurs années")
 
 
 def _limits_section(p: Printer, tables) -> dict:
