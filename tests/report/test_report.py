@@ -223,7 +223,7 @@ def test_change_map_is_diverging_with_a_lyon_zoom_and_legible(enriched):
     from electio.report.maps import change_map, shapes_for
 
     tables = read_tables(enriched.db_url)
-    m = change_map(tables, shapes_for(tables, enriched))
+    m = change_map(tables, shapes_for(tables))
     assert m is not None and len(m.blocs) >= 2
     norm = m.figure.axes[0].patches[0]  # drawn
     assert norm is not None

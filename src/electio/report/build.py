@@ -101,6 +101,11 @@ GRAIN_FR = {
     "meta_quality_check": "un contrôle qualité du rafraîchissement et son résultat",
     "meta_refresh": "un rafraîchissement de l'entrepôt (historique)",
     "meta_stage_run": "une étape du dernier rafraîchissement : faite ou sautée, avec la raison",
+    "dim_commune_geometry": "une partie du contour d'une commune (ou d'un arrondissement de Lyon)",
+    "fact_national_result": "une élection et un bloc en France entière : voix et part des exprimés",
+    "fact_national_turnout": "une élection en France entière : inscrits, votants, exprimés",
+    "fact_departement_result": "une élection, un département, un bloc : voix et exprimés",
+    "fact_horizon_error": "une règle de prévision et une avance (en années) : erreur mesurée sur le passé",
 }
 
 
@@ -697,7 +702,7 @@ def _scenarios_section(p: Printer, lab: Labels, tables) -> dict:
     fd = ds.forecast_departement(tables)
     per_scenario = []  # one table per hypothesis: blocs in rows, one column per horizon
     for swing, group in sc.frame.groupby("swing", sort=False):
-        group = group.sort_values("horizon_years")
+        group = group.sort_values(["target_year", "horizon_years", "scenario_id"])
         sub = fd.frame[fd.frame["scenario_id"].isin(set(group["scenario_id"]))]
         if sub.empty:
             continue
@@ -717,8 +722,8 @@ def _scenarios_section(p: Printer, lab: Labels, tables) -> dict:
                 cells.append(Markup('<strong>{}</strong> <span class="interval">({} – {})</span>{}').format(
                     p.cell(fd, r, "predicted"), p.cell(fd, r, "interval_low"), p.cell(fd, r, "interval_high"), proba))
             rows.append(cells)
-        headers = ["Cible"] + [Markup("{} ({})").format(p.cell(sc, h, "target_year"),
-                                                        Markup(_horizon_words(int(h["horizon_years"]))))
+        headers = ["Cible"] + [p._emit(h["label_fr"], ds.Col(sc.cols["label_fr"].source, sc.cols["label_fr"].sql,
+                                                             kind="text", derive="scenario_election"), sc.params(h))
                                for _, h in group.iterrows()]
         per_scenario.append({"label": Markup(SWING_FR.get(swing, swing)), "help": Markup(SWING_HELP_FR.get(swing, "")),
                              "table": table(headers, rows, numeric=set(range(1, len(headers))), css="scenario")})
@@ -753,7 +758,11 @@ def headline_scenarios(tables) -> list[str]:
     sc = sc[sc["scenario_id"].isin(set(fd["scenario_id"]))]
     if sc.empty:
         return []
-    first = sc[sc["target_year"] == sc["target_year"].min()]
+    # The earliest year; on a tie, the presidential election (the scheduled one, the brief's default) first.
+    types = {t: i for i, t in enumerate(ELECTION_TYPE_FR)}
+    sc = sc.assign(_t=sc["election_type"].map(types).fillna(len(types)))
+    year, kind = sc.sort_values(["target_year", "_t"]).iloc[0][["target_year", "election_type"]]
+    first = sc[(sc["target_year"] == year) & (sc["election_type"] == kind)]
     order = {k: i for i, k in enumerate(SWING_FR)}
     return first.assign(_o=first["swing"].map(order).fillna(len(order))).sort_values(["_o", "scenario_id"])[
         "scenario_id"].tolist()
@@ -849,12 +858,6 @@ def _fixed(p: Printer) -> dict:
 SMALL_COMMUNE = 100
 #: Vote counts from 1 to this number are "small cells".
 SMALL_COUNT = 4
-
-
-def _horizon_words(years: int) -> str:
-    """'horizon un an', 'horizon deux ans'... (words: the digits of the table are the traced years)."""
-    words = {1: "un an", 2: "deux ans", 3: "trois ans", 4: "quatre ans", 5: "cinq ans"}
-    return "horizon " + words.get(years, "plusieurs années")
 
 
 def _limits_section(p: Printer, tables) -> dict:
@@ -967,7 +970,7 @@ def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *
     ctx["synthese"] = _synthesis_section(p, lab, tables)
     ctx["fixed"] = _fixed(p)
     ctx["figures"] = _figures(p, lab, tables, figures_dir)
-    ctx["evolution"] = _evolution_map(lab, tables, settings)
+    ctx["evolution"] = _evolution_map(lab, tables)
     ctx["group_fr"] = figs.GROUP_FR
     ctx["flow_diagram"] = diagrams.get("data_flow")
     ctx["mode_fr"] = MODE_FR
@@ -979,14 +982,14 @@ def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *
     return html, reg, ctx
 
 
-def _evolution_map(lab: Labels, tables, settings: Settings) -> dict | None:
+def _evolution_map(lab: Labels, tables) -> dict | None:
     """The report's own diverging map of changes since the previous election of the same type."""
     from electio.report.diagram import render
     from electio.report.maps import change_map, shapes_for
 
-    if not ds.has(tables, "fact_election_result", "map_commune_code"):
+    if not ds.has(tables, "fact_election_result"):
         return None
-    m = change_map(tables, shapes_for(tables, settings))
+    m = change_map(tables, shapes_for(tables))
     if m is None:
         return None
     caption = Markup("Évolution des principaux blocs par commune entre {} et {}, avec un zoom sur la Métropole de "

@@ -57,7 +57,7 @@ ENTITY_FR = {
     "dim_bloc": "BLOC POLITIQUE", "dim_nuance": "NUANCE OU CANDIDAT", "dim_indicator": "INDICATEUR",
     "dim_model": "MODÈLE", "dim_scenario": "SCÉNARIO", "dim_commune_geometry": "CONTOUR",
     "fact_indicator_departement": "VALEUR DÉPARTEMENTALE", "fact_forecast_departement": "PRÉVISION DÉPARTEMENTALE",
-    "fact_national_turnout": "PARTICIPATION NATIONALE",
+    "fact_national_turnout": "PARTICIPATION NATIONALE", "fact_horizon_error": "ERREUR SELON L'HORIZON",
 }
 #: Verb (association name) of each fact table linking several entities, and of single links.
 ASSOCIATION_FR = {
@@ -101,6 +101,12 @@ COLUMN_FR = {
     "refresh_id": "rafraîchissement", "started_at": "début", "finished_at": "fin", "departement": "département",
     "electio_version": "version", "elections_loaded": "élections chargées", "communes_loaded": "communes chargées",
     "checks_failed": "contrôles en échec", "summary": "résumé", "note": "note", "geometry_geojson": "contour",
+    "geometry_code": "code du contour", "part_number": "numéro de partie", "geojson_part": "tracé (GeoJSON)",
+    "rule": "règle", "lead_bucket": "tranche d'avance", "n_election_pairs": "paires d'élections",
+    "n_departements": "départements", "mean_lead_years": "avance moyenne (ans)",
+    "bloc_rms_log": "erreur quadratique des blocs (log)", "bloc_mean_signed_log": "biais moyen des blocs (log)",
+    "bloc_mae_points": "erreur absolue des blocs (points)", "turnout_mae_points": "erreur sur la participation",
+    "growth_vs_0_1": "croissance de l'erreur", "stage": "étape",
 }
 
 
@@ -180,12 +186,13 @@ _MCD_POS = {
     "map_commune_code": (1.5, 4.8), "map_commune_code->dim_commune": (1.5, 3.7),
     "fact_indicator": (4.4, 4.6), "dim_indicator": (6, 3.6), "fact_correlation": (5.6, 1.6),
     "fact_indicator_departement": (7.5, 4.7), "fact_indicator_departement->dim_indicator": (7.5, 3.6),
-    "dim_model": (6, 0), "fact_backtest": (4.4, 0.3), "fact_model_metric": (7.5, 1.0),
+    "dim_model": (6, 0), "fact_backtest": (4.75, 0.5), "fact_model_metric": (7.5, 1.0),
     "dim_scenario": (1.5, 6.1), "fact_forecast": (3, 5.2), "fact_forecast_departement": (0, 6.1),
     "fact_forecast_departement->dim_scenario": (0.3, 5.1),
     "fact_national_result": (1.5, -1.0), "fact_departement_result": (3, -1.0),
-    "fact_national_turnout": (4.4, -1.0), "fact_national_turnout->dim_election": (4.4, -0.2),
+    "fact_national_turnout": (4.7, -1.25), "fact_national_turnout->dim_election": (3.9, -0.45),
     "dim_commune_geometry": (4.4, 6.1), "dim_commune_geometry->dim_commune": (4.4, 5.4),
+    "fact_horizon_error": (7.5, 6.2),
 }
 _SX, _SY = 1.75, 1.4  # inches per grid unit
 _FS = 9.5  # base font size (points) of the MCD

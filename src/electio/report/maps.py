@@ -127,12 +127,12 @@ def change_map(tables: dict[str, pd.DataFrame], shapes: dict, n_blocs: int = 4) 
     return ChangeMap(fig, latest, previous, blocs)
 
 
-def shapes_for(tables: dict[str, pd.DataFrame], settings) -> dict:
-    """Commune boundaries (Lambert-93) as the exploratory maps use them; empty if unavailable."""
+def shapes_for(tables: dict[str, pd.DataFrame]) -> dict:
+    """Commune boundaries (Lambert-93) from the warehouse's dim_commune_geometry; empty if it has none."""
     try:
         from electio.eda.figures import load_commune_shapes
 
-        return load_commune_shapes(settings, tables["map_commune_code"])
-    except Exception as exc:  # boundaries are optional: the report says the map is missing
+        return load_commune_shapes(tables)
+    except LookupError as exc:  # boundaries are optional: the report goes without the change map
         log.warning("commune boundaries unavailable, change map left out: %s", exc)
         return {}

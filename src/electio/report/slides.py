@@ -105,7 +105,8 @@ class Deck:
 
         with Image.open(io.BytesIO(png)) as img:
             ratio = img.width / img.height
-        if w is None or w / h > ratio:
+        w = Inches(12.1) if w is None else w  # the box the picture must fit in, keeping its proportions
+        if w / h > ratio:
             w = Emu(int(h * ratio))
         else:
             h = Emu(int(w / ratio))
