@@ -74,6 +74,24 @@ def test_unchanged_stage_is_reused_with_identical_outputs_and_rerun_when_an_inpu
     assert len(calls) == 4 and not r4.reused and not r5.reused
 
 
+def test_a_changed_undeclared_input_is_seen(tmp_path):
+    """A stage that reads a table it does not declare (here 'geo') is recomputed when it changes."""
+    calls: list = []
+
+    def run(ctx: Context) -> Output:
+        calls.append(1)
+        return Output({"toy_out": ctx.tables["src"].assign(g=len(ctx.tables.get("geo", ())))})
+
+    stage = Stage("toy", "test", ("src",), ("toy_out",), (), run)
+    for i, geo in enumerate([[1], [1], [1, 2]]):
+        ctx = _ctx(tmp_path, i, [1, 2])
+        ctx.tables["geo"] = pd.DataFrame({"g": geo})
+        result = run_stage_cached(stage, ctx, {}, StageCache(tmp_path / "data"), run_stage)
+        assert result.reused == (i == 1)
+        assert ctx.tables["toy_out"]["g"].tolist() == [len(geo)] * 2
+    assert len(calls) == 2
+
+
 def test_damaged_entry_is_recomputed(tmp_path):
     calls: list = []
     stage = _toy_stage(calls)

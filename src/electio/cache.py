@@ -11,6 +11,10 @@ the in-memory state it leaves for later stages, its note) are stored under a **k
 - the code version: a digest of every file of the ``electio`` package, ``sql/`` and ``data/``
   reference files, and the versions of the numerical libraries.
 
+A stage may read a table it does not declare (the figures read ``dim_commune_geometry``): the
+tables it actually touched during its cold run are recorded with their digests
+(:class:`TrackingTables`), and an entry is reused only if they are all unchanged too.
+
 The table building from the sources (``sources``) is cached the same way, keyed on the
 content of the source files it can read (cache and mirror), the perimeter and the code.
 
@@ -115,6 +119,47 @@ class Entry:
     files: list[tuple[str, str]] = field(default_factory=list)   # (root, relative path)
     note: str = ""
     extra: dict = field(default_factory=dict)
+    accessed: dict[str, str] = field(default_factory=dict)  # every table the stage touched -> digest
+
+
+class TrackingTables(dict):
+    """The run's tables, recording which ones a stage reads (any iteration counts as all)."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.accessed: set[str] = set()
+
+    def __getitem__(self, key):
+        self.accessed.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.accessed.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key) -> bool:
+        self.accessed.add(key)
+        return super().__contains__(key)
+
+    def __iter__(self):  # also makes dict(tables) / {**tables} go through keys() and __getitem__
+        self.accessed.update(super().keys())
+        return super().__iter__()
+
+    def keys(self):
+        self.accessed.update(super().keys())
+        return super().keys()
+
+    def items(self):
+        self.accessed.update(super().keys())
+        return super().items()
+
+    def values(self):
+        self.accessed.update(super().keys())
+        return super().values()
+
+    def copy(self):
+        self.accessed.update(super().keys())
+        return dict(super().items())
 
 
 class StageCache:
@@ -125,6 +170,21 @@ class StageCache:
         self.force, self.keep = force, keep
         self.keys: dict[str, str] = {}          # stage -> key of this run
         self.reused: dict[str, str] = {}        # stage -> key reused
+        self._digests: dict[int, tuple[pd.DataFrame, str]] = {}
+
+    def digest(self, frame: pd.DataFrame) -> str:
+        """frame_digest, computed once per frame object in a run (stages never edit frames in place)."""
+        hit = self._digests.get(id(frame))
+        if hit is not None and hit[0] is frame:
+            return hit[1]
+        value = frame_digest(frame)
+        self._digests[id(frame)] = (frame, value)
+        return value
+
+    def accessed_digests(self, tables: dict, names) -> dict[str, str]:
+        return {n: (self.digest(tables[n]) if isinstance(dict.get(tables, n), pd.DataFrame) else
+                    "absent" if n not in dict.keys(tables) else repr(type(dict.get(tables, n))))
+                for n in sorted(names)}
 
     def path(self, name: str, key: str) -> Path:
         return self.root / name / key
@@ -253,7 +313,7 @@ def stage_key(stage, ctx, store: StageCache) -> str:
     h.update(f"{stage.name}|{code_version()}|{_text(ctx.options)}".encode())
     for name in stage.reads:
         frame = ctx.tables.get(name)
-        h.update(f"{name}:{frame_digest(frame) if frame is not None else 'absent'}".encode())
+        h.update(f"{name}:{store.digest(frame) if frame is not None else 'absent'}".encode())
     for name in stage.after:
         h.update(f"after {name}:{store.keys.get(name, 'none')}".encode())
     extra = EXTRA_INPUTS.get(stage.name)
@@ -291,6 +351,12 @@ def run_stage_cached(stage, ctx, done: dict, store: StageCache | None, run_stage
     dirs = _dirs(ctx.settings)
     entry = store.load(stage.name, key)
     if entry is not None:
+        now = store.accessed_digests(ctx.tables, entry.accessed)
+        changed = [n for n, d in entry.accessed.items() if now.get(n) != d]
+        if changed:
+            log.info("%s: undeclared input %s changed: recomputed", stage.name, ", ".join(changed[:5]))
+            entry = None
+    if entry is not None:
         files = store.restore_files(stage.name, key, entry, dirs)
         ctx.tables.update(entry.tables)
         ctx.state.update(entry.state)
@@ -302,9 +368,17 @@ def run_stage_cached(stage, ctx, done: dict, store: StageCache | None, run_stage
                         sum(len(f) for f in entry.tables.values()), files, reused=True)
     before_state = dict(ctx.state)
     before_files = _snapshot(dirs)
-    result = run_stage(stage, ctx, done)
+    before_tables = dict(ctx.tables)
+    shared, ctx.tables = ctx.tables, TrackingTables(ctx.tables)
+    try:
+        result = run_stage(stage, ctx, done)
+    finally:  # the run's dict object is shared with the refresh: give it the stage's writes
+        tracked, ctx.tables = ctx.tables, shared
+        shared.update(dict.items(tracked))
     if result.status != "done":
         return result
+    # Tables the stage read, as they were before it wrote any.
+    accessed = store.accessed_digests(before_tables, tracked.accessed - (set(stage.writes) - set(before_tables)))
     after_files = _snapshot(dirs)
     written = {k: dirs[k[0]] / k[1] for k, v in after_files.items() if before_files.get(k) != v}
     outside = [f for f in result.files if Path(f).is_file()
@@ -314,6 +388,6 @@ def run_stage_cached(stage, ctx, done: dict, store: StageCache | None, run_stage
         return result
     state = {k: v for k, v in ctx.state.items() if k not in before_state or before_state[k] is not v}
     tables = {t: ctx.tables[t] for t in stage.writes if t in ctx.tables}
-    entry = Entry(tables=tables, state=state, files=sorted(written), note=result.reason)
+    entry = Entry(tables=tables, state=state, files=sorted(written), note=result.reason, accessed=accessed)
     store.save(stage.name, key, entry, written)
     return replace(result, seconds=time.perf_counter() - t0)
