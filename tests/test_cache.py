@@ -143,3 +143,33 @@ def test_refresh_command_offers_force(flag, capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert flag in capsys.readouterr().out
+
+
+def test_parts_of_a_stage_are_reused_separately(tmp_path):
+    """The figures stage's parts: a change in one part's tables redraws that part only."""
+    from electio.cache import cached_part
+
+    calls = {"a": 0, "b": 0}
+
+    def draw(part, ctx):
+        def fn(t):
+            calls[part] += 1
+            path = Path(ctx.settings.reports_dir) / "figures" / f"{part}.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(str(t[part]["v"].sum()))
+            return [path]
+        return fn
+
+    def run(ctx: Context) -> Output:
+        files = cached_part(ctx, "a", ("a",), draw("a", ctx)) + cached_part(ctx, "b", ("b",), draw("b", ctx))
+        return Output(files=files)
+
+    stage = Stage("toyfig", "test", ("a", "b"), (), ("reports/figures/*",), run)
+    for i, b in enumerate([[1], [1], [2]]):
+        ctx = _ctx(tmp_path, i, [0])
+        ctx.tables.update(a=pd.DataFrame({"v": [5]}), b=pd.DataFrame({"v": b}))
+        result = run_stage_cached(stage, ctx, {}, StageCache(tmp_path / "data"), run_stage)
+        assert result.reused == (i == 1)
+        assert sorted(f.name for f in result.files) == ["a.txt", "b.txt"]
+        assert (ctx.settings.reports_dir / "figures" / "b.txt").read_text() == str(sum(b))
+    assert calls == {"a": 1, "b": 2}

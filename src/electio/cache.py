@@ -36,6 +36,7 @@ import pickle
 import shutil
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -337,11 +338,64 @@ def _snapshot(dirs: dict[str, Path]) -> dict[tuple[str, str], tuple[int, int]]:
     return snap
 
 
+#: The store of the stage being run, for :func:`cached_part` (None outside a cached refresh).
+_ACTIVE: ContextVar[StageCache | None] = ContextVar("electio_stage_cache", default=None)
+
+
+def _changed(store: StageCache, tables: dict, entry: Entry) -> list[str]:
+    now = store.accessed_digests(tables, entry.accessed)
+    return [n for n, d in entry.accessed.items() if now.get(n) != d]
+
+
+def cached_part(ctx, name: str, reads: tuple[str, ...], fn: Callable[[dict], list]) -> list[Path]:
+    """Inside a stage, one independent part that only writes files (e.g. the forecast figures of
+    the figures stage): ``fn(tables)`` -> files, reused when the tables it reads are unchanged,
+    so a new scenario redraws the forecast figures but not the maps."""
+    store = _ACTIVE.get()
+    if store is None:
+        return fn(ctx.tables)
+    h = _h()
+    h.update(f"part {name}|{code_version()}|{_text(ctx.options)}".encode())
+    for t in reads:
+        frame = dict.get(ctx.tables, t)
+        h.update(f"{t}:{store.digest(frame) if isinstance(frame, pd.DataFrame) else 'absent'}".encode())
+    key, label, dirs = h.hexdigest(), f"part-{name}", _dirs(ctx.settings)
+    entry = store.load(label, key)
+    if entry is not None and _changed(store, ctx.tables, entry):
+        entry = None
+    if entry is not None:
+        if isinstance(ctx.tables, TrackingTables):
+            ctx.tables.accessed.update(entry.accessed)
+        store.reused[label] = key
+        log.info("%s: inputs unchanged, files reused from the cache (%s)", name, key[:12])
+        return store.restore_files(label, key, entry, dirs)
+    before_files = _snapshot(dirs)
+    tracked = TrackingTables(dict.items(ctx.tables))
+    files = fn(tracked)
+    if isinstance(ctx.tables, TrackingTables):
+        ctx.tables.accessed.update(tracked.accessed)
+    written = {k: dirs[k[0]] / k[1] for k, v in _snapshot(dirs).items() if before_files.get(k) != v}
+    outside = [f for f in files if Path(f).is_file()
+               and not any(Path(f).resolve().is_relative_to(d.resolve()) for d in dirs.values())]
+    if not outside:
+        accessed = store.accessed_digests(ctx.tables, tracked.accessed)
+        store.save(label, key, Entry(files=sorted(written), accessed=accessed), written)
+    return files
+
+
 def run_stage_cached(stage, ctx, done: dict, store: StageCache | None, run_stage: Callable):
     """:func:`electio.stages.run_stage` with reuse: an unchanged stage restores its stored
     outputs instead of running; a stage that ran stores them for the next refresh."""
     if store is None or not cacheable(stage):
         return run_stage(stage, ctx, done)
+    token = _ACTIVE.set(store)
+    try:
+        return _run_stage_cached(stage, ctx, done, store, run_stage)
+    finally:
+        _ACTIVE.reset(token)
+
+
+def _run_stage_cached(stage, ctx, done: dict, store: StageCache, run_stage: Callable):
     blocked = [a for a in stage.after if a in done and done[a].status != "done"]
     if blocked:  # the runner says why
         return run_stage(stage, ctx, done)
@@ -351,8 +405,7 @@ def run_stage_cached(stage, ctx, done: dict, store: StageCache | None, run_stage
     dirs = _dirs(ctx.settings)
     entry = store.load(stage.name, key)
     if entry is not None:
-        now = store.accessed_digests(ctx.tables, entry.accessed)
-        changed = [n for n, d in entry.accessed.items() if now.get(n) != d]
+        changed = _changed(store, ctx.tables, entry)
         if changed:
             log.info("%s: undeclared input %s changed: recomputed", stage.name, ", ".join(changed[:5]))
             entry = None
