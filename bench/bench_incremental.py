@@ -85,12 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--baseline", help="checkout of the baseline code (its src/ goes first on PYTHONPATH)")
+    parser.add_argument("--code", help="checkout of the code to measure (default: this one); e.g. a `git archive` "
+                        "of HEAD, so that edits during a long run do not change the code between runs")
     parser.add_argument("--mirror", default=str(DEFAULT_MIRROR))
     parser.add_argument("--json")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
     machine = machine_info()
-    print(f"code {machine['git_head']} (modified: {machine['tracked_files_modified']}), baseline {args.baseline}, "
+    print(f"code {args.code or machine['git_head']} (modified: {machine['tracked_files_modified']}), baseline {args.baseline}, "
           f"load average at start {machine['loadavg_at_start']}", flush=True)
     base = Path(tempfile.mkdtemp(prefix="electio-bench-incremental-"))
     rounds = []
@@ -101,13 +103,14 @@ def main(argv: list[str] | None = None) -> int:
                 env = {"PYTHONPATH": str(Path(args.baseline) / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
                 rnd["before"] = one_run(f"before-{i + 1}", base / f"before-{i + 1}", args.mirror, base / "logs", env)
             work = base / f"after-{i + 1}"
-            rnd["cold"] = one_run(f"cold-{i + 1}", work, args.mirror, base / "logs")
+            env = {"PYTHONPATH": str(Path(args.code) / "src"), "PYTHONDONTWRITEBYTECODE": "1"} if args.code else None
+            rnd["cold"] = one_run(f"cold-{i + 1}", work, args.mirror, base / "logs", env)
             cold = snapshot(work)
-            rnd["warm"] = one_run(f"warm-{i + 1}", work, args.mirror, base / "logs")
+            rnd["warm"] = one_run(f"warm-{i + 1}", work, args.mirror, base / "logs", env)
             rnd["identity_cold_vs_warm"] = compare(cold, snapshot(work))
             (work / "data" / "scenarios").mkdir(parents=True, exist_ok=True)
             shutil.copy(SCENARIO_EXAMPLE, work / "data" / "scenarios" / "bench_custom.csv")
-            rnd["one_change"] = one_run(f"change-{i + 1}", work, args.mirror, base / "logs")
+            rnd["one_change"] = one_run(f"change-{i + 1}", work, args.mirror, base / "logs", env)
             rounds.append(rnd)
             print(f"  identity cold vs warm: {json.dumps(rnd['identity_cold_vs_warm'])}", flush=True)
     finally:
