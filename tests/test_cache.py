@@ -173,3 +173,33 @@ def test_parts_of_a_stage_are_reused_separately(tmp_path):
         assert sorted(f.name for f in result.files) == ["a.txt", "b.txt"]
         assert (ctx.settings.reports_dir / "figures" / "b.txt").read_text() == str(sum(b))
     assert calls == {"a": 1, "b": 2}
+
+
+def test_memoised_items_are_reused_one_by_one(tmp_path, monkeypatch):
+    """The forecast's scenarios: adding one computes that one only; the others are reused."""
+    import electio.cache as cache
+
+    calls: list = []
+    items: list = []  # like the scenario files: an input outside the tables and options
+    monkeypatch.setattr(cache, "MEMO_STAGES", ("toy",))
+    monkeypatch.setitem(cache.EXTRA_INPUTS, "toy", lambda ctx: repr(items))
+
+    def run(ctx: Context) -> Output:
+        rows = [cache.memo("item", (i,), lambda i=i: calls.append(i) or {"i": i, "sq": i * i}) for i in items]
+        return Output({"toy_out": pd.DataFrame(rows)})
+
+    stage = Stage("toy", "test", ("src",), ("toy_out",), (), run)
+    outs = []
+    for n, now in enumerate([[1, 2], [1, 2, 3]]):
+        items[:] = now
+        ctx = _ctx(tmp_path, n, [n])  # the stage itself reruns (its input changed)...
+        run_stage_cached(stage, ctx, {}, StageCache(tmp_path / "data"), run_stage)
+        outs.append(ctx.tables["toy_out"])
+    assert calls == [1, 2, 1, 2, 3] and outs[1]["sq"].tolist() == [1, 4, 9]
+    items[:] = [1, 2, 3, 4]
+    ctx = _ctx(tmp_path, 8, [1])  # ...and with the inputs of run 1 again, only item 4 is computed
+    run_stage_cached(stage, ctx, {}, StageCache(tmp_path / "data"), run_stage)
+    assert calls == [1, 2, 1, 2, 3, 4]
+    ctx = _ctx(tmp_path, 9, [2], options={"seed": 1})  # other options: recomputed
+    run_stage_cached(stage, ctx, {}, StageCache(tmp_path / "data"), run_stage)
+    assert calls == [1, 2, 1, 2, 3, 4, 1, 2, 3, 4]

@@ -52,6 +52,8 @@ log = logging.getLogger("electio.cache")
 CACHE_DIR = ".stage-cache"
 #: Entries kept per stage (the current one and the previous: undoing an edit is free too).
 KEEP = 3
+#: Entries kept per memoised computation (one per scenario: a few dozen at most).
+MEMO_KEEP = 64
 #: Output folders of a run whose new files a stage owns (settings attribute prefix).
 ROOTS = ("exports", "reports", "powerbi")
 #: Files of the checkout that the code version covers, besides the package itself.
@@ -203,7 +205,8 @@ class StageCache:
             log.warning("cache entry %s unreadable (%s): recomputed", path, exc)
             return None
 
-    def save(self, name: str, key: str, entry: Entry, files: dict[tuple[str, str], Path]) -> None:
+    def save(self, name: str, key: str, entry: Entry, files: dict[tuple[str, str], Path], *,
+             keep: int | None = None) -> None:
         final = self.path(name, key)
         tmp = final.with_name(f".{key}.tmp-{uuid.uuid4().hex[:6]}")
         try:
@@ -220,12 +223,12 @@ class StageCache:
             log.warning("could not store the %s outputs in the cache: %s", name, exc)
             shutil.rmtree(tmp, ignore_errors=True)
             return
-        self._prune(name, keep_key=key)
+        self._prune(name, keep_key=key, keep=keep or self.keep)
 
-    def _prune(self, name: str, keep_key: str) -> None:
+    def _prune(self, name: str, keep_key: str, keep: int) -> None:
         folder = self.root / name
         entries = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in [p for p in entries if p.name != keep_key][self.keep - 1:]:
+        for old in [p for p in entries if p.name != keep_key][keep - 1:]:
             shutil.rmtree(old, ignore_errors=True)
 
     def restore_files(self, name: str, key: str, entry: Entry, dirs: dict[str, Path]) -> list[Path]:
@@ -302,11 +305,26 @@ def _forecast_extra(ctx) -> str:
 
 
 EXTRA_INPUTS: dict[str, Callable] = {"forecast": _forecast_extra}
+#: Stages whose items are memoised one by one (:func:`memo`).
+MEMO_STAGES = ("forecast",)
 
 
 def cacheable(stage) -> bool:
     """Stages that declare the tables they read and do not read the warehouse themselves."""
     return bool(stage.reads) and not stage.needs_warehouse
+
+
+def memo_base(stage, ctx, store: StageCache) -> str:
+    """Every input of the stage except its extra ones: its options, upstream keys, code and the
+    digest of every table of the run (a memoised item may read any of them)."""
+    h = _h()
+    h.update(f"{stage.name}|{code_version()}|{_text(ctx.options)}".encode())
+    for name in stage.after:
+        h.update(f"after {name}:{store.keys.get(name, 'none')}".encode())
+    for name, frame in sorted(dict.items(ctx.tables)):
+        if isinstance(frame, pd.DataFrame):
+            h.update(f"{name}:{store.digest(frame)}".encode())
+    return h.hexdigest()
 
 
 def stage_key(stage, ctx, store: StageCache) -> str:
@@ -340,6 +358,26 @@ def _snapshot(dirs: dict[str, Path]) -> dict[tuple[str, str], tuple[int, int]]:
 
 #: The store of the stage being run, for :func:`cached_part` (None outside a cached refresh).
 _ACTIVE: ContextVar[StageCache | None] = ContextVar("electio_stage_cache", default=None)
+#: (stage name, digest of every input of the stage but its extra inputs), for :func:`memo`.
+_STAGE: ContextVar[tuple[str, str] | None] = ContextVar("electio_stage_base", default=None)
+
+
+def memo(kind: str, parts, fn: Callable):
+    """Inside a cached stage, ``fn()`` for one independent item (e.g. one scenario of the
+    forecast, whose draws depend only on the scenario and the stage's inputs), reused when
+    ``parts`` and every table of the run are unchanged. Outside a cached refresh: ``fn()``."""
+    store, stage = _ACTIVE.get(), _STAGE.get()
+    if store is None or stage is None:
+        return fn()
+    key = hashlib.blake2b(f"{stage[1]}|{kind}|{_text(parts)}".encode(), digest_size=16).hexdigest()
+    label = f"memo-{stage[0]}-{kind}"
+    entry = store.load(label, key)
+    if entry is not None:
+        store.reused[f"{label}/{key[:8]}"] = key
+        return entry.extra["value"]
+    value = fn()
+    store.save(label, key, Entry(extra={"value": value}), {}, keep=MEMO_KEEP)
+    return value
 
 
 def _changed(store: StageCache, tables: dict, entry: Entry) -> list[str]:
@@ -389,9 +427,11 @@ def run_stage_cached(stage, ctx, done: dict, store: StageCache | None, run_stage
     if store is None or not cacheable(stage):
         return run_stage(stage, ctx, done)
     token = _ACTIVE.set(store)
+    base = _STAGE.set((stage.name, memo_base(stage, ctx, store)) if stage.name in MEMO_STAGES else None)
     try:
         return _run_stage_cached(stage, ctx, done, store, run_stage)
     finally:
+        _STAGE.reset(base)
         _ACTIVE.reset(token)
 
 
