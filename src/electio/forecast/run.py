@@ -176,7 +176,7 @@ def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scen
     from electio.forecast.horizons import HORIZON_COLUMNS, horizon_table
     from electio.forecast.horizons import lead_errors as measure_lead_errors
 
-    all_leads = measure_lead_errors(tables)
+    all_leads = memo("lead_errors", (), lambda: measure_lead_errors(tables))  # the archive's, not the scenarios'
     lead_errors = all_leads[all_leads["rule"] == "status_quo"]
     horizon = horizon_table(all_leads)
     horizon = horizon.reindex(columns=HORIZON_COLUMNS) if not horizon.empty else pd.DataFrame(columns=HORIZON_COLUMNS)
