@@ -61,9 +61,10 @@ def compare(a: dict, b: dict) -> dict:
             "files_compared": len(set(a["files"]) | set(b["files"])), "files_differing": f_diff}
 
 
-def one_run(label: str, work: Path, mirror: str, log_dir: Path, env: dict | None = None) -> dict:
+def one_run(label: str, work: Path, mirror: str, log_dir: Path, env: dict | None = None,
+            flags: tuple[str, ...] = ()) -> dict:
     cmd = [str(Path(__file__).resolve().parent / "bench_refresh.py"), "--child", "--workdir", str(work),
-           "--mirror", mirror, "--departement", "69", "--flags", json.dumps([])]
+           "--mirror", mirror, "--departement", "69", "--flags", json.dumps(list(flags))]
     load = round(os.getloadavg()[0], 2)
     r = run_child(cmd, log=log_dir / f"{label}.log", env=env, timeout=1800)
     s = r.result.get("summary")
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mirror", default=str(DEFAULT_MIRROR))
     parser.add_argument("--json")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--force-check", action="store_true",
+                        help="after the one-change run, run again with --force in the same folder and compare: "
+                             "reused and memoised outputs against a full recomputation on the same inputs")
     args = parser.parse_args(argv)
     machine = machine_info()
     print(f"code {args.code or machine['git_head']} (modified: {machine['tracked_files_modified']}), baseline {args.baseline}, "
@@ -111,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
             (work / "data" / "scenarios").mkdir(parents=True, exist_ok=True)
             shutil.copy(SCENARIO_EXAMPLE, work / "data" / "scenarios" / "bench_custom.csv")
             rnd["one_change"] = one_run(f"change-{i + 1}", work, args.mirror, base / "logs", env)
+            if args.force_check:
+                changed = snapshot(work)
+                rnd["forced"] = one_run(f"forced-{i + 1}", work, args.mirror, base / "logs", env, ("--force",))
+                rnd["identity_one_change_vs_forced"] = compare(changed, snapshot(work))
+                print(f"  identity one-change vs forced: {json.dumps(rnd['identity_one_change_vs_forced'])}",
+                      flush=True)
             rounds.append(rnd)
             print(f"  identity cold vs warm: {json.dumps(rnd['identity_cold_vs_warm'])}", flush=True)
     finally:
@@ -118,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {base}")
         else:
             shutil.rmtree(base, ignore_errors=True)
-    labels = [k for k in ("before", "cold", "warm", "one_change") if k in rounds[0]]
+    labels = [k for k in ("before", "cold", "warm", "one_change", "forced") if k in rounds[0]]
     stage_names = list(dict.fromkeys(s for r in rounds for k in labels for s in r[k]["stages"]))
     rows = []
     for name in stage_names:
