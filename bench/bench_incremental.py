@@ -61,9 +61,10 @@ def compare(a: dict, b: dict) -> dict:
             "files_compared": len(set(a["files"]) | set(b["files"])), "files_differing": f_diff}
 
 
-def one_run(label: str, work: Path, mirror: str, log_dir: Path, env: dict | None = None) -> dict:
+def one_run(label: str, work: Path, mirror: str, log_dir: Path, env: dict | None = None,
+            flags: tuple[str, ...] = ()) -> dict:
     cmd = [str(Path(__file__).resolve().parent / "bench_refresh.py"), "--child", "--workdir", str(work),
-           "--mirror", mirror, "--departement", "69", "--flags", json.dumps([])]
+           "--mirror", mirror, "--departement", "69", "--flags", json.dumps(list(flags))]
     load = round(os.getloadavg()[0], 2)
     r = run_child(cmd, log=log_dir / f"{label}.log", env=env, timeout=1800)
     s = r.result.get("summary")
@@ -85,12 +86,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--baseline", help="checkout of the baseline code (its src/ goes first on PYTHONPATH)")
+    parser.add_argument("--code", help="checkout of the code to measure (default: this one); e.g. a `git archive` "
+                        "of HEAD, so that edits during a long run do not change the code between runs")
     parser.add_argument("--mirror", default=str(DEFAULT_MIRROR))
     parser.add_argument("--json")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--force-check", action="store_true",
+                        help="after the one-change run, run again with --force in the same folder and compare: "
+                             "reused and memoised outputs against a full recomputation on the same inputs")
     args = parser.parse_args(argv)
     machine = machine_info()
-    print(f"code {machine['git_head']} (modified: {machine['tracked_files_modified']}), baseline {args.baseline}, "
+    print(f"code {args.code or machine['git_head']} (modified: {machine['tracked_files_modified']}), baseline {args.baseline}, "
           f"load average at start {machine['loadavg_at_start']}", flush=True)
     base = Path(tempfile.mkdtemp(prefix="electio-bench-incremental-"))
     rounds = []
@@ -101,13 +107,20 @@ def main(argv: list[str] | None = None) -> int:
                 env = {"PYTHONPATH": str(Path(args.baseline) / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
                 rnd["before"] = one_run(f"before-{i + 1}", base / f"before-{i + 1}", args.mirror, base / "logs", env)
             work = base / f"after-{i + 1}"
-            rnd["cold"] = one_run(f"cold-{i + 1}", work, args.mirror, base / "logs")
+            env = {"PYTHONPATH": str(Path(args.code) / "src"), "PYTHONDONTWRITEBYTECODE": "1"} if args.code else None
+            rnd["cold"] = one_run(f"cold-{i + 1}", work, args.mirror, base / "logs", env)
             cold = snapshot(work)
-            rnd["warm"] = one_run(f"warm-{i + 1}", work, args.mirror, base / "logs")
+            rnd["warm"] = one_run(f"warm-{i + 1}", work, args.mirror, base / "logs", env)
             rnd["identity_cold_vs_warm"] = compare(cold, snapshot(work))
             (work / "data" / "scenarios").mkdir(parents=True, exist_ok=True)
             shutil.copy(SCENARIO_EXAMPLE, work / "data" / "scenarios" / "bench_custom.csv")
-            rnd["one_change"] = one_run(f"change-{i + 1}", work, args.mirror, base / "logs")
+            rnd["one_change"] = one_run(f"change-{i + 1}", work, args.mirror, base / "logs", env)
+            if args.force_check:
+                changed = snapshot(work)
+                rnd["forced"] = one_run(f"forced-{i + 1}", work, args.mirror, base / "logs", env, ("--force",))
+                rnd["identity_one_change_vs_forced"] = compare(changed, snapshot(work))
+                print(f"  identity one-change vs forced: {json.dumps(rnd['identity_one_change_vs_forced'])}",
+                      flush=True)
             rounds.append(rnd)
             print(f"  identity cold vs warm: {json.dumps(rnd['identity_cold_vs_warm'])}", flush=True)
     finally:
@@ -115,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {base}")
         else:
             shutil.rmtree(base, ignore_errors=True)
-    labels = [k for k in ("before", "cold", "warm", "one_change") if k in rounds[0]]
+    labels = [k for k in ("before", "cold", "warm", "one_change", "forced") if k in rounds[0]]
     stage_names = list(dict.fromkeys(s for r in rounds for k in labels for s in r[k]["stages"]))
     rows = []
     for name in stage_names:

@@ -74,6 +74,24 @@ def test_unchanged_stage_is_reused_with_identical_outputs_and_rerun_when_an_inpu
     assert len(calls) == 4 and not r4.reused and not r5.reused
 
 
+def test_a_changed_undeclared_input_is_seen(tmp_path):
+    """A stage that reads a table it does not declare (here 'geo') is recomputed when it changes."""
+    calls: list = []
+
+    def run(ctx: Context) -> Output:
+        calls.append(1)
+        return Output({"toy_out": ctx.tables["src"].assign(g=len(ctx.tables.get("geo", ())))})
+
+    stage = Stage("toy", "test", ("src",), ("toy_out",), (), run)
+    for i, geo in enumerate([[1], [1], [1, 2]]):
+        ctx = _ctx(tmp_path, i, [1, 2])
+        ctx.tables["geo"] = pd.DataFrame({"g": geo})
+        result = run_stage_cached(stage, ctx, {}, StageCache(tmp_path / "data"), run_stage)
+        assert result.reused == (i == 1)
+        assert ctx.tables["toy_out"]["g"].tolist() == [len(geo)] * 2
+    assert len(calls) == 2
+
+
 def test_damaged_entry_is_recomputed(tmp_path):
     calls: list = []
     stage = _toy_stage(calls)
@@ -125,3 +143,63 @@ def test_refresh_command_offers_force(flag, capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert flag in capsys.readouterr().out
+
+
+def test_parts_of_a_stage_are_reused_separately(tmp_path):
+    """The figures stage's parts: a change in one part's tables redraws that part only."""
+    from electio.cache import cached_part
+
+    calls = {"a": 0, "b": 0}
+
+    def draw(part, ctx):
+        def fn(t):
+            calls[part] += 1
+            path = Path(ctx.settings.reports_dir) / "figures" / f"{part}.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(str(t[part]["v"].sum()))
+            return [path]
+        return fn
+
+    def run(ctx: Context) -> Output:
+        files = cached_part(ctx, "a", ("a",), draw("a", ctx)) + cached_part(ctx, "b", ("b",), draw("b", ctx))
+        return Output(files=files)
+
+    stage = Stage("toyfig", "test", ("a", "b"), (), ("reports/figures/*",), run)
+    for i, b in enumerate([[1], [1], [2]]):
+        ctx = _ctx(tmp_path, i, [0])
+        ctx.tables.update(a=pd.DataFrame({"v": [5]}), b=pd.DataFrame({"v": b}))
+        result = run_stage_cached(stage, ctx, {}, StageCache(tmp_path / "data"), run_stage)
+        assert result.reused == (i == 1)
+        assert sorted(f.name for f in result.files) == ["a.txt", "b.txt"]
+        assert (ctx.settings.reports_dir / "figures" / "b.txt").read_text() == str(sum(b))
+    assert calls == {"a": 1, "b": 2}
+
+
+def test_memoised_items_are_reused_one_by_one(tmp_path, monkeypatch):
+    """The forecast's scenarios: adding one computes that one only; the others are reused."""
+    import electio.cache as cache
+
+    calls: list = []
+    items: list = []  # like the scenario files: an input outside the tables and options
+    monkeypatch.setattr(cache, "MEMO_STAGES", ("toy",))
+    monkeypatch.setitem(cache.EXTRA_INPUTS, "toy", lambda ctx: repr(items))
+
+    def run(ctx: Context) -> Output:
+        rows = [cache.memo("item", (i,), lambda i=i: calls.append(i) or {"i": i, "sq": i * i}) for i in items]
+        return Output({"toy_out": pd.DataFrame(rows)})
+
+    stage = Stage("toy", "test", ("src",), ("toy_out",), (), run)
+    outs = []
+    for n, now in enumerate([[1, 2], [1, 2, 3]]):
+        items[:] = now
+        ctx = _ctx(tmp_path, n, [n])  # the stage itself reruns (its input changed)...
+        run_stage_cached(stage, ctx, {}, StageCache(tmp_path / "data"), run_stage)
+        outs.append(ctx.tables["toy_out"])
+    assert calls == [1, 2, 1, 2, 3] and outs[1]["sq"].tolist() == [1, 4, 9]
+    items[:] = [1, 2, 3, 4]
+    ctx = _ctx(tmp_path, 8, [1])  # ...and with the inputs of run 1 again, only item 4 is computed
+    run_stage_cached(stage, ctx, {}, StageCache(tmp_path / "data"), run_stage)
+    assert calls == [1, 2, 1, 2, 3, 4]
+    ctx = _ctx(tmp_path, 9, [2], options={"seed": 1})  # other options: recomputed
+    run_stage_cached(stage, ctx, {}, StageCache(tmp_path / "data"), run_stage)
+    assert calls == [1, 2, 1, 2, 3, 4, 1, 2, 3, 4]

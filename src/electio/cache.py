@@ -11,6 +11,10 @@ the in-memory state it leaves for later stages, its note) are stored under a **k
 - the code version: a digest of every file of the ``electio`` package, ``sql/`` and ``data/``
   reference files, and the versions of the numerical libraries.
 
+A stage may read a table it does not declare (the figures read ``dim_commune_geometry``): the
+tables it actually touched during its cold run are recorded with their digests
+(:class:`TrackingTables`), and an entry is reused only if they are all unchanged too.
+
 The table building from the sources (``sources``) is cached the same way, keyed on the
 content of the source files it can read (cache and mirror), the perimeter and the code.
 
@@ -32,6 +36,7 @@ import pickle
 import shutil
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -47,6 +52,8 @@ log = logging.getLogger("electio.cache")
 CACHE_DIR = ".stage-cache"
 #: Entries kept per stage (the current one and the previous: undoing an edit is free too).
 KEEP = 3
+#: Entries kept per memoised computation (one per scenario: a few dozen at most).
+MEMO_KEEP = 64
 #: Output folders of a run whose new files a stage owns (settings attribute prefix).
 ROOTS = ("exports", "reports", "powerbi")
 #: Files of the checkout that the code version covers, besides the package itself.
@@ -115,6 +122,47 @@ class Entry:
     files: list[tuple[str, str]] = field(default_factory=list)   # (root, relative path)
     note: str = ""
     extra: dict = field(default_factory=dict)
+    accessed: dict[str, str] = field(default_factory=dict)  # every table the stage touched -> digest
+
+
+class TrackingTables(dict):
+    """The run's tables, recording which ones a stage reads (any iteration counts as all)."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.accessed: set[str] = set()
+
+    def __getitem__(self, key):
+        self.accessed.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.accessed.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key) -> bool:
+        self.accessed.add(key)
+        return super().__contains__(key)
+
+    def __iter__(self):  # also makes dict(tables) / {**tables} go through keys() and __getitem__
+        self.accessed.update(super().keys())
+        return super().__iter__()
+
+    def keys(self):
+        self.accessed.update(super().keys())
+        return super().keys()
+
+    def items(self):
+        self.accessed.update(super().keys())
+        return super().items()
+
+    def values(self):
+        self.accessed.update(super().keys())
+        return super().values()
+
+    def copy(self):
+        self.accessed.update(super().keys())
+        return dict(super().items())
 
 
 class StageCache:
@@ -125,6 +173,21 @@ class StageCache:
         self.force, self.keep = force, keep
         self.keys: dict[str, str] = {}          # stage -> key of this run
         self.reused: dict[str, str] = {}        # stage -> key reused
+        self._digests: dict[int, tuple[pd.DataFrame, str]] = {}
+
+    def digest(self, frame: pd.DataFrame) -> str:
+        """frame_digest, computed once per frame object in a run (stages never edit frames in place)."""
+        hit = self._digests.get(id(frame))
+        if hit is not None and hit[0] is frame:
+            return hit[1]
+        value = frame_digest(frame)
+        self._digests[id(frame)] = (frame, value)
+        return value
+
+    def accessed_digests(self, tables: dict, names) -> dict[str, str]:
+        return {n: (self.digest(tables[n]) if isinstance(dict.get(tables, n), pd.DataFrame) else
+                    "absent" if n not in dict.keys(tables) else repr(type(dict.get(tables, n))))
+                for n in sorted(names)}
 
     def path(self, name: str, key: str) -> Path:
         return self.root / name / key
@@ -142,7 +205,8 @@ class StageCache:
             log.warning("cache entry %s unreadable (%s): recomputed", path, exc)
             return None
 
-    def save(self, name: str, key: str, entry: Entry, files: dict[tuple[str, str], Path]) -> None:
+    def save(self, name: str, key: str, entry: Entry, files: dict[tuple[str, str], Path], *,
+             keep: int | None = None) -> None:
         final = self.path(name, key)
         tmp = final.with_name(f".{key}.tmp-{uuid.uuid4().hex[:6]}")
         try:
@@ -159,12 +223,12 @@ class StageCache:
             log.warning("could not store the %s outputs in the cache: %s", name, exc)
             shutil.rmtree(tmp, ignore_errors=True)
             return
-        self._prune(name, keep_key=key)
+        self._prune(name, keep_key=key, keep=keep or self.keep)
 
-    def _prune(self, name: str, keep_key: str) -> None:
+    def _prune(self, name: str, keep_key: str, keep: int) -> None:
         folder = self.root / name
         entries = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in [p for p in entries if p.name != keep_key][self.keep - 1:]:
+        for old in [p for p in entries if p.name != keep_key][keep - 1:]:
             shutil.rmtree(old, ignore_errors=True)
 
     def restore_files(self, name: str, key: str, entry: Entry, dirs: dict[str, Path]) -> list[Path]:
@@ -241,6 +305,8 @@ def _forecast_extra(ctx) -> str:
 
 
 EXTRA_INPUTS: dict[str, Callable] = {"forecast": _forecast_extra}
+#: Stages whose items are memoised one by one (:func:`memo`).
+MEMO_STAGES = ("forecast",)
 
 
 def cacheable(stage) -> bool:
@@ -248,12 +314,25 @@ def cacheable(stage) -> bool:
     return bool(stage.reads) and not stage.needs_warehouse
 
 
+def memo_base(stage, ctx, store: StageCache) -> str:
+    """Every input of the stage except its extra ones: its options, upstream keys, code and the
+    digest of every table of the run (a memoised item may read any of them)."""
+    h = _h()
+    h.update(f"{stage.name}|{code_version()}|{_text(ctx.options)}".encode())
+    for name in stage.after:
+        h.update(f"after {name}:{store.keys.get(name, 'none')}".encode())
+    for name, frame in sorted(dict.items(ctx.tables)):
+        if isinstance(frame, pd.DataFrame):
+            h.update(f"{name}:{store.digest(frame)}".encode())
+    return h.hexdigest()
+
+
 def stage_key(stage, ctx, store: StageCache) -> str:
     h = _h()
     h.update(f"{stage.name}|{code_version()}|{_text(ctx.options)}".encode())
     for name in stage.reads:
         frame = ctx.tables.get(name)
-        h.update(f"{name}:{frame_digest(frame) if frame is not None else 'absent'}".encode())
+        h.update(f"{name}:{store.digest(frame) if frame is not None else 'absent'}".encode())
     for name in stage.after:
         h.update(f"after {name}:{store.keys.get(name, 'none')}".encode())
     extra = EXTRA_INPUTS.get(stage.name)
@@ -277,11 +356,86 @@ def _snapshot(dirs: dict[str, Path]) -> dict[tuple[str, str], tuple[int, int]]:
     return snap
 
 
+#: The store of the stage being run, for :func:`cached_part` (None outside a cached refresh).
+_ACTIVE: ContextVar[StageCache | None] = ContextVar("electio_stage_cache", default=None)
+#: (stage name, digest of every input of the stage but its extra inputs), for :func:`memo`.
+_STAGE: ContextVar[tuple[str, str] | None] = ContextVar("electio_stage_base", default=None)
+
+
+def memo(kind: str, parts, fn: Callable):
+    """Inside a cached stage, ``fn()`` for one independent item (e.g. one scenario of the
+    forecast, whose draws depend only on the scenario and the stage's inputs), reused when
+    ``parts`` and every table of the run are unchanged. Outside a cached refresh: ``fn()``."""
+    store, stage = _ACTIVE.get(), _STAGE.get()
+    if store is None or stage is None:
+        return fn()
+    key = hashlib.blake2b(f"{stage[1]}|{kind}|{_text(parts)}".encode(), digest_size=16).hexdigest()
+    label = f"memo-{stage[0]}-{kind}"
+    entry = store.load(label, key)
+    if entry is not None:
+        store.reused[f"{label}/{key[:8]}"] = key
+        return entry.extra["value"]
+    value = fn()
+    store.save(label, key, Entry(extra={"value": value}), {}, keep=MEMO_KEEP)
+    return value
+
+
+def _changed(store: StageCache, tables: dict, entry: Entry) -> list[str]:
+    now = store.accessed_digests(tables, entry.accessed)
+    return [n for n, d in entry.accessed.items() if now.get(n) != d]
+
+
+def cached_part(ctx, name: str, reads: tuple[str, ...], fn: Callable[[dict], list]) -> list[Path]:
+    """Inside a stage, one independent part that only writes files (e.g. the forecast figures of
+    the figures stage): ``fn(tables)`` -> files, reused when the tables it reads are unchanged,
+    so a new scenario redraws the forecast figures but not the maps."""
+    store = _ACTIVE.get()
+    if store is None:
+        return fn(ctx.tables)
+    h = _h()
+    h.update(f"part {name}|{code_version()}|{_text(ctx.options)}".encode())
+    for t in reads:
+        frame = dict.get(ctx.tables, t)
+        h.update(f"{t}:{store.digest(frame) if isinstance(frame, pd.DataFrame) else 'absent'}".encode())
+    key, label, dirs = h.hexdigest(), f"part-{name}", _dirs(ctx.settings)
+    entry = store.load(label, key)
+    if entry is not None and _changed(store, ctx.tables, entry):
+        entry = None
+    if entry is not None:
+        if isinstance(ctx.tables, TrackingTables):
+            ctx.tables.accessed.update(entry.accessed)
+        store.reused[label] = key
+        log.info("%s: inputs unchanged, files reused from the cache (%s)", name, key[:12])
+        return store.restore_files(label, key, entry, dirs)
+    before_files = _snapshot(dirs)
+    tracked = TrackingTables(dict.items(ctx.tables))
+    files = fn(tracked)
+    if isinstance(ctx.tables, TrackingTables):
+        ctx.tables.accessed.update(tracked.accessed)
+    written = {k: dirs[k[0]] / k[1] for k, v in _snapshot(dirs).items() if before_files.get(k) != v}
+    outside = [f for f in files if Path(f).is_file()
+               and not any(Path(f).resolve().is_relative_to(d.resolve()) for d in dirs.values())]
+    if not outside:
+        accessed = store.accessed_digests(ctx.tables, tracked.accessed)
+        store.save(label, key, Entry(files=sorted(written), accessed=accessed), written)
+    return files
+
+
 def run_stage_cached(stage, ctx, done: dict, store: StageCache | None, run_stage: Callable):
     """:func:`electio.stages.run_stage` with reuse: an unchanged stage restores its stored
     outputs instead of running; a stage that ran stores them for the next refresh."""
     if store is None or not cacheable(stage):
         return run_stage(stage, ctx, done)
+    token = _ACTIVE.set(store)
+    base = _STAGE.set((stage.name, memo_base(stage, ctx, store)) if stage.name in MEMO_STAGES else None)
+    try:
+        return _run_stage_cached(stage, ctx, done, store, run_stage)
+    finally:
+        _STAGE.reset(base)
+        _ACTIVE.reset(token)
+
+
+def _run_stage_cached(stage, ctx, done: dict, store: StageCache, run_stage: Callable):
     blocked = [a for a in stage.after if a in done and done[a].status != "done"]
     if blocked:  # the runner says why
         return run_stage(stage, ctx, done)
@@ -290,6 +444,11 @@ def run_stage_cached(stage, ctx, done: dict, store: StageCache | None, run_stage
     store.keys[stage.name] = key
     dirs = _dirs(ctx.settings)
     entry = store.load(stage.name, key)
+    if entry is not None:
+        changed = _changed(store, ctx.tables, entry)
+        if changed:
+            log.info("%s: undeclared input %s changed: recomputed", stage.name, ", ".join(changed[:5]))
+            entry = None
     if entry is not None:
         files = store.restore_files(stage.name, key, entry, dirs)
         ctx.tables.update(entry.tables)
@@ -302,9 +461,17 @@ def run_stage_cached(stage, ctx, done: dict, store: StageCache | None, run_stage
                         sum(len(f) for f in entry.tables.values()), files, reused=True)
     before_state = dict(ctx.state)
     before_files = _snapshot(dirs)
-    result = run_stage(stage, ctx, done)
+    before_tables = dict(ctx.tables)
+    shared, ctx.tables = ctx.tables, TrackingTables(ctx.tables)
+    try:
+        result = run_stage(stage, ctx, done)
+    finally:  # the run's dict object is shared with the refresh: give it the stage's writes
+        tracked, ctx.tables = ctx.tables, shared
+        shared.update(dict.items(tracked))
     if result.status != "done":
         return result
+    # Tables the stage read, as they were before it wrote any.
+    accessed = store.accessed_digests(before_tables, tracked.accessed - (set(stage.writes) - set(before_tables)))
     after_files = _snapshot(dirs)
     written = {k: dirs[k[0]] / k[1] for k, v in after_files.items() if before_files.get(k) != v}
     outside = [f for f in result.files if Path(f).is_file()
@@ -314,6 +481,6 @@ def run_stage_cached(stage, ctx, done: dict, store: StageCache | None, run_stage
         return result
     state = {k: v for k, v in ctx.state.items() if k not in before_state or before_state[k] is not v}
     tables = {t: ctx.tables[t] for t in stage.writes if t in ctx.tables}
-    entry = Entry(tables=tables, state=state, files=sorted(written), note=result.reason)
+    entry = Entry(tables=tables, state=state, files=sorted(written), note=result.reason, accessed=accessed)
     store.save(stage.name, key, entry, written)
     return replace(result, seconds=time.perf_counter() - t0)

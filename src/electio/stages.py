@@ -27,6 +27,7 @@ from typing import Callable
 
 import pandas as pd
 
+from electio.cache import cached_part
 from electio.eda.answer import answer_question
 from electio.eda.correlation import N_BOOT, compute_correlations, indicator_closeness, prepare_inputs
 from electio.eda.figures import write_figures
@@ -190,11 +191,15 @@ def _figures(ctx: Context) -> Output:
     t, s = ctx.tables, ctx.settings
     if t.get("fact_correlation") is None or t["fact_correlation"].empty:
         raise StageSkipped("no correlations in the warehouse")
-    files = write_figures(t, t["fact_correlation"], s, inputs=ctx.state.get("eda_inputs"))
+    # Three independent parts, each reused when its own tables are unchanged (electio.cache).
+    files = cached_part(ctx, "eda_figures", BASE + ("fact_correlation",),
+                        lambda t: write_figures(t, t["fact_correlation"], s, inputs=ctx.state.get("eda_inputs")))
     if not t.get("fact_model_metric", pd.DataFrame()).empty:
-        files += backtest_figures(t["fact_model_metric"], t["dim_model"], figure_path(s))
+        files += cached_part(ctx, "backtest_figures", MODEL,
+                             lambda t: backtest_figures(t["fact_model_metric"], t["dim_model"], figure_path(s)))
     if not t.get("fact_forecast", pd.DataFrame()).empty:
-        files += write_forecast_figures(t, s)
+        files += cached_part(ctx, "forecast_figures", BASE + NATIONAL + MODEL + FORECAST,
+                             lambda t: write_forecast_figures(t, s))
     return Output(files=[Path(f) for f in files])
 
 

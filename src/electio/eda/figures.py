@@ -19,6 +19,7 @@ import re
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -167,27 +168,48 @@ def _new(width: float, height: float, footer: str, extra_lines: float = 0) -> Fi
 
 # --------------------------------------------------------------------------- geometry
 
-def to_lambert93(geom: BaseGeometry) -> BaseGeometry:
-    """WGS84 longitude/latitude geometry -> Lambert-93 metres."""
+@lru_cache(maxsize=1)
+def _wgs84_to_lambert93():
+    """The transformer, built once: building one costs ~40 ms, more than projecting a commune."""
     from pyproj import Transformer
 
-    transform = Transformer.from_crs(4326, 2154, always_xy=True).transform
+    return Transformer.from_crs(4326, 2154, always_xy=True).transform
+
+
+def to_lambert93(geom: BaseGeometry) -> BaseGeometry:
+    """WGS84 longitude/latitude geometry -> Lambert-93 metres."""
+    transform = _wgs84_to_lambert93()
     return shapely.transform(geom, lambda xy: np.column_stack(transform(xy[:, 0], xy[:, 1])))
+
+
+#: The last geometry table projected, with its projection: the EDA and forecast maps of one run
+#: share it instead of projecting every commune twice (shapely geometries are immutable).
+_PROJECTED: dict = {}
+
+
+def _projected(table: pd.DataFrame | None) -> tuple[dict, dict]:
+    hit = _PROJECTED.get("last")
+    if hit is not None and hit[0] is table:
+        return hit[1], hit[2]
+    communes, arrondissements = geometries_from_table(table)
+    out = ({code: to_lambert93(geom) for code, geom in sorted(communes.items())},
+           {code: to_lambert93(geom) for code, geom in sorted(arrondissements.items())})
+    _PROJECTED["last"] = (table, *out)
+    return out
 
 
 def load_commune_shapes(tables: dict[str, pd.DataFrame]) -> dict[str, BaseGeometry]:
     """Current communes' boundaries (Lambert-93), from the warehouse's dim_commune_geometry."""
-    communes, _ = geometries_from_table(tables.get("dim_commune_geometry"))
+    communes, _ = _projected(tables.get("dim_commune_geometry"))
     if not communes:
         raise LookupError("the warehouse has no commune boundaries (dim_commune_geometry is empty: no boundary "
                           "file in the perimeter file of this département)")
-    return {code: to_lambert93(geom) for code, geom in sorted(communes.items())}
+    return dict(communes)
 
 
 def load_lyon_arrondissements(tables: dict[str, pd.DataFrame]) -> dict[str, BaseGeometry]:
     """Municipal arrondissements drawn inside their commune (Lyon 69381-69389), Lambert-93."""
-    _, arrondissements = geometries_from_table(tables.get("dim_commune_geometry"))
-    return {code: to_lambert93(geom) for code, geom in sorted(arrondissements.items())}
+    return dict(_projected(tables.get("dim_commune_geometry"))[1])
 
 
 def _polygons(geom: BaseGeometry) -> list:

@@ -29,6 +29,7 @@ import pandas as pd
 from sqlalchemy import inspect
 
 from electio.command import add_common_arguments, run_command, settings_from_args
+from electio.cache import memo
 from electio.errors import ElectioError
 from electio.forecast.figures import write_forecast_figures
 from electio.forecast.projection import IndicatorProjection, indicators_used, project_indicators, with_projection
@@ -175,7 +176,7 @@ def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scen
     from electio.forecast.horizons import HORIZON_COLUMNS, horizon_table
     from electio.forecast.horizons import lead_errors as measure_lead_errors
 
-    all_leads = measure_lead_errors(tables)
+    all_leads = memo("lead_errors", (), lambda: measure_lead_errors(tables))  # the archive's, not the scenarios'
     lead_errors = all_leads[all_leads["rule"] == "status_quo"]
     horizon = horizon_table(all_leads)
     horizon = horizon.reindex(columns=HORIZON_COLUMNS) if not horizon.empty else pd.DataFrame(columns=HORIZON_COLUMNS)
@@ -188,7 +189,7 @@ def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scen
     model_id = trained.metadata.get("model_id", type(trained.model).__name__)
     panels: dict = {}
     dims, facts, depts, swings = [], [], [], {}
-    for s in scenarios:
+    def one(s: Scenario) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         key = pd.Timestamp(s.election_date), s.election_type
         if key not in panels:
             panels[key] = _future_panel(tables, s, codes)
@@ -199,15 +200,22 @@ def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scen
             draws = simulate(panel, trained.model, trained.calibrator, swing, scenario_seed(seed, s),
                              n_swing=n_swing, n_rep=n_rep, projection=projection, pop_code=pop_code)
         commune, dept = summarise(s.scenario_id, draws)
+        median = dept.set_index("target")["predicted"]
+        dim = {"scenario_id": s.scenario_id, "label_fr": s.label_fr, "reference_year": int(s.reference_year),
+               "horizon_years": int(s.horizon), "target_year": int(s.target_year),
+               "election_type": s.election_type, "swing": s.swing,
+               "description": describe(s, swing, projection, model_id=model_id, n_swing=n_swing, n_rep=n_rep,
+                                       seed=seed, blocs=history.blocs, median=median)}
+        log.info("forecast %s: %d communes, %d draws", s.scenario_id, len(draws.communes), draws.shares.shape[0])
+        return commune, dept, dim
+
+    for s in scenarios:
+        # Each scenario's draws depend on it alone (own seed): in a cached refresh an unchanged
+        # scenario is reused (electio.cache.memo), so a new custom file costs its own scenarios.
+        commune, dept, dim = memo("scenario", (repr(s), s.scenario_id, seed, n_swing, n_rep), lambda: one(s))
         facts.append(commune)
         depts.append(dept)
-        median = dept.set_index("target")["predicted"]
-        dims.append({"scenario_id": s.scenario_id, "label_fr": s.label_fr, "reference_year": int(s.reference_year),
-                     "horizon_years": int(s.horizon), "target_year": int(s.target_year),
-                     "election_type": s.election_type, "swing": s.swing,
-                     "description": describe(s, swing, projection, model_id=model_id, n_swing=n_swing, n_rep=n_rep,
-                                             seed=seed, blocs=history.blocs, median=median)})
-        log.info("forecast %s: %d communes, %d draws", s.scenario_id, len(draws.communes), draws.shares.shape[0])
+        dims.append(dim)
     fact = _round(pd.concat(facts, ignore_index=True)[FACT_COLUMNS])
     dept = _round(pd.concat(depts, ignore_index=True)[DEPT_COLUMNS])
     projections = {k[0]: v[1] for k, v in panels.items()}
