@@ -162,6 +162,16 @@ def test_workbook_has_frozen_headers_filters_widths_dates_and_text_codes(exporte
     assert "onglet v_resultats_communes" in contents.set_index("table").loc["fact_election_result", "fichier"]
 
 
+def test_cells_longer_than_excel_allows_stay_in_csv(tmp_path):
+    tables = small_warehouse()
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    tables["dim_indicator"].loc[0, "definition"] = "x" * 40_000  # beyond Excel's 32,767 characters a cell
+    write_warehouse(url, tables)
+    export_tables(url, tmp_path / "exports")
+    assert "dim_indicator" not in openpyxl.load_workbook(tmp_path / "exports" / WORKBOOK, read_only=True).sheetnames
+    assert len(pd.read_csv(tmp_path / "exports" / "dim_indicator.csv")["definition"].iloc[0]) == 40_000
+
+
 def test_exports_are_readable_by_others(exported):
     _, out = exported
     assert out.stat().st_mode & 0o755 == 0o755

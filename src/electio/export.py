@@ -90,6 +90,16 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 # --- workbook -------------------------------------------------------------------------------
 
+#: Excel truncates a cell's text beyond this (commune boundaries as GeoJSON are longer).
+EXCEL_MAX_CHARS = 32_767
+
+
+def _too_long_for_excel(frame: pd.DataFrame) -> bool:
+    return any(frame[c].astype("string").str.len().max(skipna=True) > EXCEL_MAX_CHARS
+               for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_datetime64_any_dtype(frame[c]) and frame[c].notna().any())
+
+
 def _column_width(name: str, col: pd.Series) -> float:
     sample = col.head(5000)
     if pd.api.types.is_datetime64_any_dtype(sample):
@@ -185,17 +195,18 @@ def export_tables(db_url: str, out_dir: Path) -> list[Path]:
         write_csv_excel_fr(indicators, staging / EXCEL_FR_DIR / "data_dictionary_indicators.csv")
         (staging / "data_dictionary.md").write_text(dictionary_markdown(columns, indicators), encoding="utf-8")
         in_book = {n: f for n, f in tables.items()
-                   if len(f) <= XLSX_MAX_ROWS and SHOWN_AS_VIEW.get(n) not in tables}
+                   if len(f) <= XLSX_MAX_ROWS and SHOWN_AS_VIEW.get(n) not in tables and not _too_long_for_excel(f)}
         for name in sorted(set(tables) - set(in_book)):
-            if len(tables[name]) > XLSX_MAX_ROWS:
-                log.info("%s has %d rows: CSV only, not in the workbook", name, len(tables[name]))
+            if len(tables[name]) > XLSX_MAX_ROWS or _too_long_for_excel(tables[name]):
+                log.info("%s: CSV only (more than %d rows or cells over Excel's %d characters)", name,
+                         XLSX_MAX_ROWS, EXCEL_MAX_CHARS)
 
         def where(n: str) -> str:
             if n in in_book:
                 return f"{n}.csv + onglet {n[:31]}"
             if SHOWN_AS_VIEW.get(n) in tables:
                 return f"{n}.csv (dans le classeur : onglet {SHOWN_AS_VIEW[n]}, avec les libellés)"
-            return f"{n}.csv (trop de lignes pour un onglet)"
+            return f"{n}.csv (trop de lignes ou de texte pour un onglet)"
 
         contents = pd.DataFrame({"table": list(tables), "lignes": [len(f) for f in tables.values()],
                                  "fichier": [where(n) for n in tables]})
