@@ -132,7 +132,7 @@ def shapes_for(tables: dict[str, pd.DataFrame], settings) -> dict:
     try:
         from electio.eda.figures import load_commune_shapes
 
-        return load_commune_shapes(settings, tables["map_commune_code"])
+        return load_commune_shapes(tables)  # dim_commune_geometry (the warehouse), not boundary files
     except Exception as exc:  # boundaries are optional: the report says the map is missing
         log.warning("commune boundaries unavailable, change map left out: %s", exc)
         return {}
