@@ -38,6 +38,8 @@ GROUPS = {  # prefix -> (title, header colour, background)
 FONT = "DejaVu Sans"
 #: Width (inches) at which the report prints a diagram on A4 (17 cm of text width).
 PRINT_WIDTH_IN = 6.7
+#: Printable box of an A4 landscape page holding a diagram (inches: 26.7 cm x 17.5 cm).
+LANDSCAPE_BOX = (10.5, 6.9)
 #: Smallest font size (points) acceptable once printed at that width.
 MIN_PRINTED_PT = 5.5
 
@@ -58,6 +60,7 @@ ENTITY_FR = {
     "dim_model": "MODÈLE", "dim_scenario": "SCÉNARIO", "dim_commune_geometry": "CONTOUR",
     "fact_indicator_departement": "VALEUR DÉPARTEMENTALE", "fact_forecast_departement": "PRÉVISION DÉPARTEMENTALE",
     "fact_national_turnout": "PARTICIPATION NATIONALE", "fact_horizon_error": "ERREUR SELON L'HORIZON",
+    "fact_indicator_revision": "RÉVISION D'INDICATEUR", "fact_feature_importance": "IMPORTANCE DES VARIABLES",
 }
 #: Verb (association name) of each fact table linking several entities, and of single links.
 ASSOCIATION_FR = {
@@ -70,6 +73,7 @@ ASSOCIATION_FR = {
     ("dim_nuance", "dim_bloc"): "RATTACHÉE À", ("fact_indicator_departement", "dim_indicator"): "VALEUR DE",
     ("fact_forecast_departement", "dim_scenario"): "RÉSULTE DE", ("dim_commune_geometry", "dim_commune"): "DÉLIMITE",
     ("fact_national_turnout", "dim_election"): "CONCERNE",
+    ("fact_indicator_revision", "dim_indicator"): "RÉVISE", ("fact_feature_importance", "dim_election"): "TESTÉE SUR",
 }
 COLUMN_FR = {
     "commune_code": "code commune", "commune_name": "nom", "departement_code": "département", "territory": "territoire",
@@ -107,6 +111,12 @@ COLUMN_FR = {
     "bloc_rms_log": "erreur quadratique des blocs (log)", "bloc_mean_signed_log": "biais moyen des blocs (log)",
     "bloc_mae_points": "erreur absolue des blocs (points)", "turnout_mae_points": "erreur sur la participation",
     "growth_vs_0_1": "croissance de l'erreur", "stage": "étape",
+    "transform": "transformation", "denominator": "dénominateur", "scale": "échelle", "redundant_with": "redondant avec",
+    "first_file": "premier fichier", "later_file": "fichier suivant", "n_values": "valeurs comparées",
+    "n_changed": "valeurs modifiées", "mean_abs_diff": "écart absolu moyen", "mean_abs_rel_diff_pct": "écart relatif moyen (%)",
+    "max_abs_rel_diff_pct": "écart relatif maximal (%)", "dating": "datation", "feature_group": "groupe de variables",
+    "n_features": "variables", "base_value": "erreur de référence", "permuted_value": "erreur après permutation",
+    "importance": "importance", "reference_date": "date de référence", "available_on": "disponible le",
 }
 
 
@@ -193,6 +203,8 @@ _MCD_POS = {
     "fact_national_turnout": (4.7, -1.25), "fact_national_turnout->dim_election": (3.9, -0.45),
     "dim_commune_geometry": (4.4, 6.1), "dim_commune_geometry->dim_commune": (4.4, 5.4),
     "fact_horizon_error": (7.5, 6.2),
+    "fact_indicator_revision": (7.5, 2.75), "fact_indicator_revision->dim_indicator": (6.9, 2.6),
+    "fact_feature_importance": (7.5, -1.0), "fact_feature_importance->dim_election": (6.3, -0.55),
 }
 _SX, _SY = 1.75, 1.4  # inches per grid unit
 _FS = 9.5  # base font size (points) of the MCD
@@ -468,9 +480,12 @@ def data_flow() -> Figure:
 
 # --------------------------------------------------------------------------- rendering
 
-def smallest_printed_font(fig: Figure, print_width_in: float = PRINT_WIDTH_IN) -> float:
-    """Smallest font size (points) of the figure once scaled to ``print_width_in`` inches wide."""
-    scale = min(1.0, print_width_in / fig.get_figwidth())
+def smallest_printed_font(fig: Figure, print_width_in: float = PRINT_WIDTH_IN,
+                          print_height_in: float | None = None) -> float:
+    """Smallest font size (points) of the figure once scaled to fit ``print_width_in`` x ``print_height_in``
+    inches (the printable box of the page it is printed on)."""
+    scale = min(1.0, print_width_in / fig.get_figwidth(),
+                print_height_in / fig.get_figheight() if print_height_in else 1.0)
     sizes = [t.get_fontsize() for t in fig.findobj(lambda o: hasattr(o, "get_fontsize") and hasattr(o, "get_text"))
              if t.get_text().strip()]
     return min(sizes) * scale
