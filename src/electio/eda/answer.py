@@ -40,7 +40,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from electio.eda.correlation import TRANSFORM_LABELS_FR, TURNOUT, transformed_unit
+from electio.eda.correlation import TRANSFORM_LABELS_FR, TURNOUT, indicator_transforms, transformed_unit
+from electio.transform.politics import load_blocs
 
 STABLE_MIN_ABS_R = 0.3
 STABLE_MIN_SHARE = 0.8
@@ -162,8 +163,6 @@ def _labels(dim_indicator: pd.DataFrame | None) -> dict[str, dict]:
 def target_labels(dim_bloc: pd.DataFrame | None = None) -> dict[str, str]:
     """French label of every target: blocs (dim_bloc or data/reference/blocs.csv) and turnout."""
     if dim_bloc is None or dim_bloc.empty:
-        from electio.transform.politics import load_blocs
-
         dim_bloc = load_blocs()
     labels = dict(zip(dim_bloc.sort_values("sort_order")["bloc_code"], dim_bloc.sort_values("sort_order")["label_fr"]))
     labels[TURNOUT] = TURNOUT_LABEL_FR
@@ -354,8 +353,6 @@ def answer_question(corr: pd.DataFrame, dim_indicator: pd.DataFrame, *, dim_elec
     JSON-serialisable (plain types, no NaN: missing numbers are None).
     """
     if transforms is None and dim_indicator is not None and not dim_indicator.empty:
-        from electio.eda.correlation import indicator_transforms
-
         transforms = indicator_transforms(dim_indicator)
     transforms = transforms or {}
     used = restrict_to_first_rounds(corr, dim_election)

@@ -38,13 +38,28 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from electio.eda.answer import (STABILITY_RULE_FR, TURNOUT_LABEL_FR, redundant_codes, relation_summary,
-                                restrict_to_first_rounds, strongest_relations, target_labels)
-from electio.eda.correlation import TURNOUT, CorrelationInputs, fold_text, prepare_inputs, transformed_unit
+from electio.eda.answer import (
+    STABILITY_RULE_FR,
+    TURNOUT_LABEL_FR,
+    redundant_codes,
+    relation_summary,
+    restrict_to_first_rounds,
+    strongest_relations,
+    target_labels,
+)
+from electio.eda.correlation import (
+    TURNOUT,
+    CorrelationInputs,
+    fold_text,
+    population_indicator,
+    prepare_inputs,
+    transformed_unit,
+)
 from electio.perimeter import departement_name
 from electio.settings import Settings
-from electio.warehouse.geometry import geometries_from_table
+from electio.sources.catalog import load_catalog
 from electio.sources.indicators import roles
+from electio.warehouse.geometry import geometries_from_table
 
 log = logging.getLogger("electio.eda")
 
@@ -108,8 +123,6 @@ def departement_label(tables: dict[str, pd.DataFrame]) -> str:
 def _publisher(source_id: str) -> str:
     """Short publisher name of a catalogued source, for source lines."""
     try:
-        from electio.sources.catalog import load_catalog
-
         publisher = load_catalog()[source_id].publisher
     except Exception:  # a synthetic or uncatalogued source: show its id
         return source_id
@@ -120,8 +133,6 @@ def _file_publisher(file_name: str | None, fallback_source_id: str) -> str:
     """Publisher of the catalogued source holding ``file_name`` (a vintage's own file)."""
     if file_name:
         try:
-            from electio.sources.catalog import load_catalog
-
             for source in load_catalog().values():
                 if any(f.name == file_name for f in source.files):
                     return _publisher(source.id)
@@ -238,7 +249,6 @@ def _path(geom: BaseGeometry, *, holes: bool = True) -> MplPath | None:
 @dataclass
 class MapContext:
     """Commune shapes plus the overlays drawn on every map."""
-
     shapes: Mapping[str, BaseGeometry]
     outline: BaseGeometry | None = None
     metropole: BaseGeometry | None = None
@@ -582,7 +592,6 @@ def _derived_density(tables: dict[str, pd.DataFrame]) -> tuple[pd.Series, str] |
     if dim is None or dim.empty or "area_km2" not in dim:
         return None
     area = dim.set_index("commune_code")["area_km2"].astype(float)
-    from electio.eda.correlation import population_indicator
 
     pop_code = population_indicator(tables.get("dim_indicator"), tables.get("fact_indicator"))
     if pop_code is not None:

@@ -13,7 +13,7 @@ Rules (both applied to every pair where the target type has an earlier election 
 * ``status_quo`` — :func:`electio.model.panel.departement_forecast` (mean of the last
   same-type and last any-type results; turnout of the last same-type election);
 * ``trend`` — the damped, recency-weighted log-linear trend of :mod:`electio.forecast.simulate`
-  (needs enough elections up to S: :data:`electio.forecast.simulate.MIN_TREND_DOF`).
+  (needs enough elections up to S: :data:`electio.forecast.trend.MIN_TREND_DOF`).
 
 Errors: blocs ``log(true + 1) - log(forecast + 1)`` (signed), plus ``abs_points`` = |true -
 forecast| in points; turnout in points (only where the département's turnout is known).
@@ -27,6 +27,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from electio.forecast.trend import DAMPING_PER_YEAR, fit_trend, trend_center_sd
+from electio.forecast.trend import _years as decimal_years
 from electio.model.national import LOG_OFFSET, departement_history_long, election_dates
 from electio.model.panel import TURNOUT, bloc_codes, departement_forecast
 
@@ -51,8 +53,6 @@ def _years(a, b) -> float:
 
 
 def _trend_forecast(d: pd.DataFrame, prev: pd.DataFrame, election_type: str, date, blocs) -> pd.Series | None:
-    from electio.forecast.simulate import DAMPING_PER_YEAR, _trend_center_sd, _years as years, fit_trend
-
     if prev[prev["election_id"].isin(d.index)].shape[0] < 3:
         return None
     prev = prev[prev["election_id"].isin(d.index)].reset_index(drop=True)
@@ -60,8 +60,8 @@ def _trend_forecast(d: pd.DataFrame, prev: pd.DataFrame, election_type: str, dat
     fit = fit_trend(prev, y, election_type)
     if fit is None:
         return None
-    lead = float(years([pd.Timestamp(date)])[0] - fit.last_year)
-    center, _, _ = _trend_center_sd(fit, lead, DAMPING_PER_YEAR)
+    lead = float(decimal_years([pd.Timestamp(date)])[0] - fit.last_year)
+    center, _, _ = trend_center_sd(fit, lead, DAMPING_PER_YEAR)
     shares = np.clip(np.exp(center) - LOG_OFFSET, 0.0, None)
     out = pd.Series(100.0 * shares / shares.sum(), index=blocs)
     same = prev[prev["election_type"] == election_type]

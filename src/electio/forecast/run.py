@@ -28,15 +28,34 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import inspect
 
-from electio.command import add_common_arguments, run_command, settings_from_args
 from electio.cache import memo
+from electio.command import add_common_arguments, run_command, settings_from_args
 from electio.errors import ElectioError
 from electio.forecast.figures import write_forecast_figures
+from electio.forecast.horizons import HORIZON_COLUMNS, horizon_table
+from electio.forecast.horizons import lead_errors as measure_lead_errors
 from electio.forecast.projection import IndicatorProjection, indicators_used, project_indicators, with_projection
-from electio.forecast.scenarios import (SWINGS, Scenario, build_scenarios, calendar_elections, default_scenarios,
-                                        parse_election_key, read_custom_file)
-from electio.forecast.simulate import (LEVEL, N_REP, N_SWING, History, SwingDistribution, departement_history,
-                                       simulate, summarise, swing_distribution)
+from electio.forecast.scenarios import (
+    SWINGS,
+    Scenario,
+    build_scenarios,
+    calendar_elections,
+    default_scenarios,
+    fold,
+    parse_election_key,
+    read_custom_file,
+)
+from electio.forecast.simulate import (
+    LEVEL,
+    N_REP,
+    N_SWING,
+    History,
+    SwingDistribution,
+    departement_history,
+    simulate,
+    summarise,
+    swing_distribution,
+)
 from electio.model.panel import assert_no_leakage, bloc_codes, build_panel, first_rounds, population_indicator
 from electio.model.run import models_dir
 from electio.model.train import load_model
@@ -173,8 +192,6 @@ def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scen
     scenarios = list(scenarios) if scenarios is not None else default_scenarios(last.year)
     if not scenarios:
         raise ElectioError("no scenario to forecast")
-    from electio.forecast.horizons import HORIZON_COLUMNS, horizon_table
-    from electio.forecast.horizons import lead_errors as measure_lead_errors
 
     all_leads = memo("lead_errors", (), lambda: measure_lead_errors(tables))  # the archive's, not the scenarios'
     lead_errors = all_leads[all_leads["rule"] == "status_quo"]
@@ -269,7 +286,6 @@ def run_forecast(settings, *, scenarios: list[Scenario] | None = None, seed: int
     trained = load_model(models_dir(settings))
     _check_model_matches(trained, tables)
     if callable(scenarios):  # built from the warehouse's last election year
-        from electio.model.panel import first_rounds
 
         scenarios = scenarios(int(first_rounds(tables)["election_date"].max().year))
     result = run_scenarios(tables, trained, scenarios, seed=seed, n_swing=n_swing, n_rep=n_rep)
@@ -410,8 +426,6 @@ def warehouse_labels(settings) -> dict[str, str]:
 def nuance_labels(dim_nuance: pd.DataFrame | None) -> dict[str, str | None]:
     """Folded label / display name of every list, candidate or nuance -> its bloc (None when the
     reference gives it different blocs in different elections: ambiguous)."""
-    from electio.forecast.scenarios import fold
-
     if dim_nuance is None or dim_nuance.empty:
         return {}
     found: dict[str, set] = {}

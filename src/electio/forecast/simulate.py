@@ -58,17 +58,33 @@ import numpy as np
 import pandas as pd
 
 from electio.errors import ElectioError
+from electio.forecast.horizons import lead_error_vectors
+from electio.forecast.projection import perturb_features
+from electio.forecast.trend import (
+    DAMPING_PER_YEAR,
+    HALF_LIFE_YEARS,
+    MIN_TREND_DOF,
+    _years,
+    damped_lead,
+    fit_trend,
+    trend_center_sd,
+)
+from electio.model import national as nat
 from electio.model.intervals import from_scale
-from electio.model.panel import (TURNOUT, Panel, bloc_codes, commune_outcomes, departement_forecast,
-                                 departement_totals, first_rounds)
+from electio.model.panel import (
+    TURNOUT,
+    Panel,
+    bloc_codes,
+    commune_outcomes,
+    departement_forecast,
+    departement_totals,
+    first_rounds,
+)
 
 log = logging.getLogger("electio.forecast")
 
 LEVEL = 0.80
-HALF_LIFE_YEARS = 5.0
-DAMPING_PER_YEAR = 0.75
 LOG_OFFSET = 1.0  # points added before the log of the trend (tames blocs near 0)
-MIN_TREND_DOF = 2
 N_SWING = 500
 N_REP = 4
 CHUNK = 50
@@ -80,7 +96,6 @@ RAKE_ITERATIONS = 8
 @dataclass
 class History:
     """Département values of every first round with results (index election_id, ordered by date)."""
-
     elections: pd.DataFrame   # election_id, election_type, election_date
     dept: pd.DataFrame        # targets (blocs + turnout), percent
     blocs: list
@@ -97,11 +112,6 @@ def departement_history(tables: dict[str, pd.DataFrame]) -> History:
     outcomes = outcomes[outcomes.index.get_level_values("election_id").isin(set(elections["election_id"]))]
     dept = departement_totals(outcomes, blocs).reindex(elections["election_id"])
     return History(elections=elections.reset_index(drop=True), dept=dept[blocs + [TURNOUT]], blocs=blocs)
-
-
-def _years(dates) -> np.ndarray:
-    d = pd.to_datetime(pd.Series(dates))
-    return (d.dt.year + (d.dt.day_of_year - 1) / 365.25).to_numpy(float)
 
 
 def rule_errors(history: History, *, offset: float = LOG_OFFSET) -> pd.DataFrame:
@@ -167,7 +177,6 @@ def multivariate_t_from_errors(errors: np.ndarray, rng: np.random.Generator, n: 
 @dataclass
 class SwingDistribution:
     """Département values of one scenario: a centre and a sampler (n -> n x targets array)."""
-
     hypothesis: str
     targets: list
     center: pd.Series
@@ -213,8 +222,6 @@ def status_quo_swing(history: History, election_type: str, date, *, lead_errors:
     """Status-quo centre; spread = the rule's past errors **at the scenario's lead** (from the
     last election to ``date``) when ``lead_errors`` (:func:`electio.forecast.horizons.lead_errors`)
     is given, else the rule's errors at every past election."""
-    from electio.forecast.horizons import lead_error_vectors
-
     fc, _, used = departement_forecast(history.dept, history.elections, election_type, date)
     if fc.isna().any():
         raise ElectioError("no earlier first round to build the status-quo hypothesis from")
@@ -229,8 +236,6 @@ def status_quo_swing(history: History, election_type: str, date, *, lead_errors:
         err = rule_errors(history)
     weights = None
     if tables is not None and isinstance(err.index, pd.MultiIndex) and "departement_code" in err.index.names:
-        from electio.model import national as nat
-
         deps = nat.perimeter_departements(tables)
         if len(deps) == 1:  # errors of départements of similar size weigh more (national.size_weights)
             idx = pd.MultiIndex.from_arrays([err.index.get_level_values("election_id"),
@@ -254,8 +259,6 @@ def national_swing(history: History, tables: dict, shares: Mapping[str, float], 
     (:mod:`electio.model.national`); spread = that rule's past errors over every département
     and election with a national result (log scale for blocs), turnout: national turnout given
     -> the rule's turnout errors, else the status-quo turnout and its errors."""
-    from electio.model import national as nat
-
     deps = nat.perimeter_departements(tables)
     if nat.national_table(tables).empty:
         raise ElectioError("national scenarios need national results of past elections in the warehouse "
@@ -317,62 +320,6 @@ def custom_swing(history: History, shares: Mapping[str, float], election_type: s
         "fixed": fixed, "turnout_given": TURNOUT in shares, "past_errors_of": list(err.index)})
 
 
-@dataclass
-class TrendFit:
-    """Weighted least squares of log(share + offset) on an intercept, election-type effects and time."""
-
-    coef: np.ndarray          # p x B
-    xtwx_inv: np.ndarray      # p x p
-    resid_w: np.ndarray       # n x B, residuals x sqrt(weight)
-    dof: int
-    last_year: float
-    design_types: list        # types with a dummy column (the target type is the base)
-    base_type: str
-
-    def x(self, time_offset: float) -> np.ndarray:
-        return np.r_[1.0, np.zeros(len(self.design_types)), time_offset]
-
-    @property
-    def sigma(self) -> np.ndarray:
-        return self.resid_w.T @ self.resid_w / self.dof
-
-
-def fit_trend(elections: pd.DataFrame, values: np.ndarray, election_type: str, *,
-              half_life: float = HALF_LIFE_YEARS) -> TrendFit | None:
-    """None when there are too few elections (residual df < MIN_TREND_DOF)."""
-    t = _years(elections["election_date"])
-    last = float(t.max())
-    types = list(dict.fromkeys(elections["election_type"]))
-    base = election_type if election_type in types else elections["election_type"].iloc[-1]
-    others = [ty for ty in types if ty != base]
-    X = np.column_stack([np.ones(len(t))] + [(elections["election_type"] == ty).to_numpy(float) for ty in others]
-                        + [t - last])
-    dof = len(t) - X.shape[1]
-    if dof < MIN_TREND_DOF:
-        return None
-    w = 0.5 ** ((last - t) / half_life)
-    inv = np.linalg.pinv(X.T @ (w[:, None] * X))
-    coef = inv @ X.T @ (w[:, None] * values)
-    resid = values - X @ coef
-    return TrendFit(coef, inv, resid * np.sqrt(w)[:, None], dof, last, others, base)
-
-
-def damped_lead(lead_years: float, damping: float = DAMPING_PER_YEAR) -> float:
-    """Years of slope applied after ``lead_years`` when the slope decays by ``damping`` per year."""
-    if lead_years <= 0:
-        return 0.0
-    if damping >= 1:
-        return lead_years
-    return (1 - damping ** lead_years) / (-np.log(damping))
-
-
-def _trend_center_sd(fit: TrendFit, lead: float, damping: float) -> tuple[np.ndarray, np.ndarray, float]:
-    x_mean = fit.x(damped_lead(lead, damping))
-    x_var = fit.x(max(lead, 0.0))
-    q = float(x_var @ fit.xtwx_inv @ x_var)
-    return x_mean @ fit.coef, np.sqrt(np.diag(fit.sigma) * (1 + q)), q
-
-
 def trend_calibration(history: History, *, half_life: float = HALF_LIFE_YEARS, damping: float = DAMPING_PER_YEAR,
                       offset: float = LOG_OFFSET) -> tuple[float, list[str]]:
     """Past forecast errors of the trend rule: each first round re-forecast from the earlier ones
@@ -391,7 +338,7 @@ def trend_calibration(history: History, *, half_life: float = HALF_LIFE_YEARS, d
         if fit is None or fit.dof < 3:
             continue
         lead = float(_years([e["election_date"]])[0] - fit.last_year)
-        center, sd, _ = _trend_center_sd(fit, lead, damping)
+        center, sd, _ = trend_center_sd(fit, lead, damping)
         actual = np.log(history.dept.loc[e["election_id"], blocs].to_numpy(float) + offset)
         z2 = ((actual - center) / np.where(sd > 0, sd, np.nan)) ** 2
         ratios.extend((z2 / (fit.dof / (fit.dof - 2))).tolist())
@@ -411,7 +358,7 @@ def trend_swing(history: History, election_type: str, date, *, half_life: float 
         raise ElectioError(f"the trend hypothesis needs at least {MIN_TREND_DOF} more first rounds than "
                            f"parameters; the warehouse has {len(el)}")
     lead = float(_years([pd.Timestamp(date)])[0] - fit.last_year)
-    center_g, sd_g, q = _trend_center_sd(fit, lead, damping)
+    center_g, sd_g, q = trend_center_sd(fit, lead, damping)
     factor, calib_used = trend_calibration(history, half_life=half_life, damping=damping, offset=offset)
     center_sh = np.clip(np.exp(center_g) - offset, 0.0, None)
     center_sh = 100.0 * center_sh / center_sh.sum()
@@ -462,7 +409,6 @@ def swing_distribution(history: History, scenario, *, lead_errors: pd.DataFrame 
 
 class ResidualSampler:
     """Draws commune-level error vectors from the calibrator's out-of-fold residual pools."""
-
     def __init__(self, calibrator, targets: list[str], bands: np.ndarray):
         self.targets = list(targets)
         self.bands = np.asarray(bands)
@@ -517,8 +463,6 @@ def simulate(panel: Panel, model, calibrator, swing: SwingDistribution, rng: np.
              n_swing: int = N_SWING, n_rep: int = N_REP, projection=None, pop_code: str | None = None,
              chunk: int = CHUNK) -> Draws:
     """Draw ``n_swing`` département values x ``n_rep`` commune errors for one future election's panel."""
-    from electio.forecast.projection import perturb_features
-
     targets = panel.targets
     blocs = list(panel.blocs)
     if list(swing.targets) != list(targets):

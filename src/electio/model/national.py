@@ -36,7 +36,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from electio.model.panel import TURNOUT, bloc_codes, commune_outcomes, departement_totals, first_rounds
+from electio.model.panel import (
+    TURNOUT,
+    bloc_codes,
+    commune_outcomes,
+    departement_forecast,
+    departement_totals,
+)
 
 LOG_OFFSET = 1.0
 PRIOR = (0.5, 0.5)
@@ -151,7 +157,6 @@ def _lag_features(dev: pd.DataFrame, elections: pd.DataFrame, election_id: str, 
 @dataclass
 class NationalConditionalRule:
     """Fitted coefficients (per target) of the national-conditional département rule."""
-
     blocs: list
     coef: dict = field(default_factory=dict)         # target -> (a_same, c_any)
     coef_any_only: dict = field(default_factory=dict)  # target -> c when no same-type election
@@ -312,8 +317,6 @@ def status_quo_errors(tables: dict[str, pd.DataFrame], before, *, history: pd.Da
     on every (election before ``before``, département) of the long history, on the same scales
     as :func:`rule_errors`. With ``same_type_only``, elections without an earlier one of the
     same type (a different regime, like the first European election) are left out."""
-    from electio.model.panel import departement_forecast
-
     blocs = bloc_codes(tables)
     elections = election_dates(tables)
     before = pd.Timestamp(before)

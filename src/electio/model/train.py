@@ -20,11 +20,17 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from electio import __version__
 from electio.errors import ElectioError
 from electio.model.backtest import model_catalog, training_elections
 from electio.model.intervals import IntervalCalibrator
-from electio.model.panel import (DEPARTEMENT_FORECAST_RULE, assert_no_leakage, build_panel, departement_forecast,
-                                 first_rounds)
+from electio.model.panel import (
+    DEPARTEMENT_FORECAST_RULE,
+    assert_no_leakage,
+    build_panel,
+    departement_forecast,
+    first_rounds,
+)
 from electio.model.selection import SELECTION_RULE, selection_scores
 
 MODEL_FILE = "electio_model.joblib"
@@ -45,7 +51,6 @@ def library_versions() -> dict[str, str]:
     import scipy
     import sklearn
 
-    from electio import __version__
 
     return {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
             "scikit-learn": sklearn.__version__, "lightgbm": lightgbm.__version__, "scipy": scipy.__version__,

@@ -17,13 +17,21 @@ from pathlib import Path
 from electio.command import add_common_arguments, run_command, settings_from_args
 from electio.powerbi.definition import Definition, load_definition
 from electio.powerbi.model import DESKTOP_VERSION, build_model, data_model_schema
-from electio.powerbi.package import (PACKAGE_VERSION, STATIC_PREFIX, content_types, diagram_layout, json_part,
-                                     utf16, write_pbit)
-from electio.powerbi.report import REGISTERED, report_layout
+from electio.powerbi.package import (
+    PACKAGE_VERSION,
+    STATIC_PREFIX,
+    content_types,
+    diagram_layout,
+    json_part,
+    utf16,
+    write_pbit,
+)
 from electio.powerbi.pbip import project_files, write_project
+from electio.powerbi.pbip_check import validate_project
+from electio.powerbi.report import REGISTERED, report_layout
 from electio.powerbi.shapes import communes_topojson
 from electio.powerbi.theme import THEME_ITEM, theme_bytes
-from electio.powerbi.validate import validate_template
+from electio.powerbi.validate import Template, validate_template
 from electio.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("electio.powerbi")
@@ -132,9 +140,6 @@ def _build_or_check(args: argparse.Namespace) -> int:
 
 def _check_project(out: Path) -> int:
     """Print the PBIP's problems (schemas only if shared/reference is beside the repo); 1 if any."""
-    from electio.powerbi.pbip_check import validate_project
-    from electio.powerbi.validate import Template
-
     schemas = PROJECT_ROOT.parent / "shared" / "reference" / "json-schemas"
     model = Template.read(out / load_definition().variants[PBIP_VARIANT]["file"]).json("DataModelSchema")
     problems = validate_project(out, model, schemas if schemas.is_dir() else None)

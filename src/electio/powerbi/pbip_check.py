@@ -19,7 +19,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from electio.powerbi.pbip import NAME, SCHEMA_ROOT
+from electio.powerbi.pbip import NAME, SCHEMA_ROOT, read_project
 
 JSON_SUFFIXES = (".json", ".pbip", ".pbir", ".pbism")
 
@@ -541,6 +541,4 @@ def validate_project(root: Path | str, model_schema: dict, schemas_root: Path | 
 
 
 def read_project_files(root: Path | str) -> dict[str, bytes]:
-    from electio.powerbi.pbip import read_project
-
     return read_project(Path(root))

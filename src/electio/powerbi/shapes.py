@@ -20,6 +20,7 @@ from sqlalchemy import inspect
 from electio.errors import ElectioError
 from electio.settings import Settings
 from electio.warehouse.geometry import read_commune_geometries
+from electio.warehouse.load import make_engine, sqlite_path
 
 log = logging.getLogger("electio.powerbi")
 
@@ -39,8 +40,6 @@ def _clockwise(geom):
 
 def warehouse_communes(db_url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(dim_commune, map_commune_code) of the warehouse the template is built for."""
-    from electio.warehouse.load import make_engine, sqlite_path
-
     path = sqlite_path(db_url)
     if path is not None and not path.exists():
         raise ElectioError(f"no warehouse at {path}: run `electio refresh` before `electio powerbi build` "

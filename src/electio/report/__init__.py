@@ -13,20 +13,11 @@
 - :mod:`electio.report.figures`: captions and embedding of the pipeline's figures;
 - :mod:`electio.report.registry`: traceability of every printed value.
 
-Importing this package has no side effect.
+Importing this package has no side effect beyond importing the report builder.
 """
 
 from __future__ import annotations
 
+from electio.report.build import build_report, main
 
-def build_report(settings, **kwargs):
-    """See :func:`electio.report.build.build_report` (imported lazily: jinja2, matplotlib)."""
-    from electio.report.build import build_report as _build
-
-    return _build(settings, **kwargs)
-
-
-def main(argv=None) -> int:
-    from electio.report.build import main as _main
-
-    return _main(argv)
+__all__ = ["build_report", "main"]

@@ -34,15 +34,37 @@ import pandas as pd
 from markupsafe import Markup
 
 from electio.command import add_common_arguments, run_command, settings_from_args
+from electio.eda import answer as eda_answer_module
+from electio.eda.answer import TURNOUT_LABEL_FR
+from electio.eda.correlation import transformed_unit
+from electio.eda.figures import departement_label
 from electio.errors import ElectioError
 from electio.report import datasets as ds
 from electio.report import figures as figs
 from electio.report.datasets import Traced, Value
-from electio.report.labels import (CHECK_NOTE_FR, DERIVE, ELECTION_TYPE_FR, MODE_FR, MODE_HELP_FR, MODEL_HELP_FR,
-                                   MODEL_KIND_FR, STATUS_FR, STATUS_PLURAL_FR, SWING_FR, SWING_HELP_FR, TABLE_ROLE_FR,
-                                   is_percent_metric, metric_rank)
+from electio.report.diagram import conceptual_model, data_flow, render, schema_tables, star_schema
+from electio.report.labels import (
+    CHECK_NOTE_FR,
+    DERIVE,
+    ELECTION_TYPE_FR,
+    MODE_FR,
+    MODE_HELP_FR,
+    MODEL_HELP_FR,
+    MODEL_KIND_FR,
+    STATUS_FR,
+    STATUS_PLURAL_FR,
+    SWING_FR,
+    SWING_HELP_FR,
+    TABLE_ROLE_FR,
+    is_percent_metric,
+    metric_rank,
+)
+from electio.report.maps import change_map, shapes_for
+from electio.report.national import france_bloc_table, national_files
 from electio.report.registry import Registry
+from electio.report.slides import write_slides
 from electio.settings import Settings
+from electio.sources.catalog import load_catalog
 from electio.warehouse.load import sqlite_path
 from electio.warehouse.read import read_tables
 
@@ -131,7 +153,6 @@ def as_text(value) -> str:
 
 class Printer:
     """Turns traced values into registered HTML spans."""
-
     def __init__(self, registry: Registry) -> None:
         self.reg = registry
 
@@ -175,7 +196,6 @@ class Printer:
 
 class Labels:
     """Registered labels of the warehouse's codes (elections, blocs, indicators, models)."""
-
     def __init__(self, p: Printer, tables: dict[str, pd.DataFrame]) -> None:
         self.p = p
         self._el = _lookup(tables, "dim_election", "election_id", "label_fr")
@@ -198,8 +218,6 @@ class Labels:
 
     def target(self, target: str) -> Markup:
         if target == "turnout":
-            from electio.eda.answer import TURNOUT_LABEL_FR
-
             return self.p.recipe_text(TURNOUT_LABEL_FR, {"kind": "code", "ref": "electio.eda.answer:TURNOUT_LABEL_FR"},
                                       source="electio.eda.answer")
         return self.bloc(target)
@@ -247,7 +265,6 @@ def table(headers: list, rows: list[list], *, numeric: set[int] = frozenset(), r
 
 class Values(dict):
     """Printed values by name; a value the warehouse cannot give is empty (falsy) in the template."""
-
     def __missing__(self, key):
         return Markup("")
 
@@ -344,15 +361,11 @@ def _perimeter_section(p: Printer, lab: Labels, tables, france: dict) -> dict:
 
 
 def _national_elections() -> list[str]:
-    from electio.report.national import national_files
-
     return [f.election_id for f in national_files()]
 
 
 def _catalog() -> dict[str, dict]:
     try:
-        from electio.sources.catalog import load_catalog
-
         return {sid: {"publisher": s.publisher} for sid, s in load_catalog().items()}
     except Exception as exc:  # the report stands without publisher names
         log.warning("source catalog unavailable: %s", exc)
@@ -417,7 +430,6 @@ def _measure(p: Printer, row) -> Markup:
     if transform is None or _missing(transform):
         return p.sql_text(row["unit"], "SELECT unit FROM dim_indicator WHERE indicator_code = :indicator_code",
                           {"indicator_code": row["indicator_code"]}, source="dim_indicator")
-    from electio.eda.correlation import transformed_unit
 
     return p.recipe_text(transformed_unit(row["unit"], transform),
                          {"kind": "code", "ref": "electio.eda.correlation:transformed_unit",
@@ -435,7 +447,6 @@ def _indicators_section(p: Printer, lab: Labels, tables, reports_dir: Path) -> d
     themes = _themes(p, lab, tables)
     answer = ds.eda_answer(tables)
     eda_json = _eda_json(reports_dir)
-    from electio.eda import answer as eda_answer_module
 
     texts = {}
     for key, attr in (("method_fr", "METHOD_FR"), ("stability_rule_fr", "STABILITY_RULE_FR")):
@@ -575,8 +586,6 @@ def _method_section(p: Printer, lab: Labels, tables) -> dict:
 
 def _data_model_section(p: Printer, tables, diagram_svg: str | None, full_svg: str | None,
                         mcd_svg: str | None = None) -> dict:
-    from electio.report.diagram import schema_tables
-
     rows = []
     for t in schema_tables():
         frame = tables.get(t.name)
@@ -944,11 +953,8 @@ def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *
     reg = Registry()
     p = Printer(reg)
     lab = Labels(p, tables)
-    from electio.eda.figures import departement_label
 
     if france is None:
-        from electio.report.national import france_bloc_table
-
         france = france_bloc_table(tables, set(tables["dim_election"]["election_id"])
                                    if ds.has(tables, "dim_election") else set())
     diagrams = diagrams if diagrams is not None else _diagrams()
@@ -984,9 +990,6 @@ def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *
 
 def _evolution_map(lab: Labels, tables) -> dict | None:
     """The report's own diverging map of changes since the previous election of the same type."""
-    from electio.report.diagram import render
-    from electio.report.maps import change_map, shapes_for
-
     if not ds.has(tables, "fact_election_result"):
         return None
     m = change_map(tables, shapes_for(tables))
@@ -1009,8 +1012,6 @@ def _evolution_map(lab: Labels, tables) -> dict | None:
 
 def _diagrams() -> dict[str, str]:
     """SVG data URIs of the diagrams (pure Python: they render on every machine)."""
-    from electio.report.diagram import conceptual_model, data_flow, render, star_schema
-
     return {name: figs.data_uri(render(draw(), "svg"), "image/svg+xml")
             for name, draw in (("mcd", conceptual_model), ("schema", lambda: star_schema(keys_only=True)),
                                ("schema_full", star_schema), ("data_flow", data_flow))}
@@ -1040,7 +1041,6 @@ def build_report(settings: Settings, *, pdf: bool = False, tables: dict[str, pd.
     out_dir = Path(settings.reports_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / REPORT_FILE
-    from electio.report.slides import write_slides
 
     write_slides(ctx, tables, settings, out_dir / SLIDES_FILE)  # same registry: one number per fact
     _atomic_write(out_dir / SOURCES_FILE, json.dumps({"entries": reg.to_json()}, ensure_ascii=False, indent=1,

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from electio.eda.answer import answer_question
 from electio.report.labels import is_percent_metric, metric_rank
+from electio.report.national import pearson
 
 
 @dataclass(frozen=True)
 class Col:
     """How one column is printed and recomputed."""
-
     source: str
     sql: str | None = None
     recipe: dict | None = None
@@ -52,7 +53,6 @@ class Traced:
 @dataclass(frozen=True)
 class Value:
     """One traced scalar."""
-
     value: object
     col: Col
     params: dict = field(default_factory=dict)
@@ -385,7 +385,6 @@ def representativeness(tables: dict[str, pd.DataFrame], france: dict[str, dict])
             rows.append({"election_id": e, "bloc_code": b, "share_dep": s_dep, "share_fr": s_fr,
                          "gap": s_dep - s_fr})
         sub = pd.DataFrame([r for r in rows if r["election_id"] == e])
-        from electio.report.national import pearson
 
         summary.append({"election_id": e, "r": pearson(sub["share_dep"], sub["share_fr"]),
                         "mean_abs_gap": float(sub["gap"].abs().mean()),
@@ -528,7 +527,6 @@ def eda_answer(tables: dict[str, pd.DataFrame], top: int = 5) -> dict | None:
     """The exploratory analysis' ranking (electio.eda.answer), recomputed from the warehouse."""
     if not has(tables, "fact_correlation", "dim_indicator", "dim_election"):
         return None
-    from electio.eda.answer import answer_question
 
     return answer_question(tables["fact_correlation"], tables["dim_indicator"], dim_election=tables["dim_election"],
                            dim_bloc=tables.get("dim_bloc"), top=top)

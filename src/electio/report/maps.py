@@ -19,6 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MplPath
 
+from electio.eda.figures import load_commune_shapes
+
 log = logging.getLogger("electio.report")
 FONT_PT = 8.5
 #: Territory whose communes get the zoomed inset.
@@ -130,8 +132,6 @@ def change_map(tables: dict[str, pd.DataFrame], shapes: dict, n_blocs: int = 4) 
 def shapes_for(tables: dict[str, pd.DataFrame]) -> dict:
     """Commune boundaries (Lambert-93) from the warehouse's dim_commune_geometry; empty if it has none."""
     try:
-        from electio.eda.figures import load_commune_shapes
-
         return load_commune_shapes(tables)
     except LookupError as exc:  # boundaries are optional: the report goes without the change map
         log.warning("commune boundaries unavailable, change map left out: %s", exc)

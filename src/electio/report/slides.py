@@ -21,6 +21,9 @@ from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.util import Emu, Inches, Pt
 
+from electio.report.diagram import conceptual_model, data_flow, render
+from electio.report.figures import embedded_png, is_usable_png
+
 SOURCES_FILE = "soutenance_sources.json"
 INK = RGBColor(0x1F, 0x2A, 0x37)
 ACCENT = RGBColor(0x2F, 0x6F, 0x9F)
@@ -38,7 +41,6 @@ MODE_PLAIN = {"conditionnel": "Quand le résultat du département est connu",
 
 class Deck:
     """A presentation under construction, remembering the traced values it prints."""
-
     def __init__(self) -> None:
         self.prs = Presentation()
         self.prs.slide_width, self.prs.slide_height = WIDTH, HEIGHT
@@ -122,16 +124,12 @@ def _count(number: str, noun: str) -> str:
 
 
 def _figure(settings, name: str) -> bytes | None:
-    from electio.report.figures import embedded_png, is_usable_png
-
     path = Path(settings.reports_dir) / "figures" / name
     return embedded_png(path, 1600) if path.exists() and is_usable_png(path) else None
 
 
 def build_deck(ctx: dict, tables, settings) -> Deck:
     """The deck's slides, in the order of a defence: context, data, answer, accuracy, scenarios, limits, actions."""
-    from electio.report.diagram import conceptual_model, data_flow, render
-
     d = Deck()
     t = d.text
     P, I, M, MO, S, SY = (ctx["perimetre"], ctx["indicateurs"], ctx["methode"], ctx["modeles"], ctx["scenarios"],
