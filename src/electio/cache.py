@@ -290,7 +290,7 @@ def build_tables_cached(settings, build: Callable, store: StageCache):
         return dict(entry.tables), dict(entry.extra["seconds"]), list(entry.extra["missing"]), True
     tables, lineage, built = build(settings)
     entry = Entry(tables=dict(tables), extra={"seconds": dict(lineage.seconds), "missing": list(built.missing)})
-    store.save("sources", key, entry, {})
+    store.save("sources", key, entry, {}, keep=1)  # the largest entry (every table): only the latest
     return tables, dict(lineage.seconds), list(built.missing), False
 
 
