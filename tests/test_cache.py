@@ -108,8 +108,8 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def test_warm_refresh_reuses_sources_and_stages_with_identical_tables_and_files(tmp_path, mirror):
     """A cold refresh, then one with nothing changed: the second reuses the table build and the
-    correlations; every warehouse table and every report file is identical, and --force
-    recomputes everything (tables identical again)."""
+    correlations; every warehouse table and every report file is identical (--force: unit tests
+    above; the full default command, models and figures included: bench/bench_incremental.py)."""
     settings = replace(settings_under(tmp_path, mirror), departement="69")
     cold = run_refresh(settings, export=False, cache=True)
     cold_tables = read_tables(settings.db_url)
@@ -129,11 +129,6 @@ def test_warm_refresh_reuses_sources_and_stages_with_identical_tables_and_files(
     stage_rows = warm_tables["meta_stage_run"].set_index("stage")
     assert stage_rows.loc["correlations", "status"] == "done"
     assert stage_rows.loc["correlations", "reason"].startswith("reused")
-    forced = run_refresh(settings, export=False, cache=True, force=True)
-    assert not forced["sources_reused"] and forced["stages_reused"] == []
-    forced_tables = read_tables(settings.db_url)
-    for name in sorted(set(cold_tables) - JOURNAL - {"meta_source"}):
-        pd.testing.assert_frame_equal(forced_tables[name], cold_tables[name], obj=name)
 
 
 @pytest.mark.parametrize("flag", ["--force"])

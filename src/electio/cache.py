@@ -30,6 +30,7 @@ kept. ``--force`` recomputes everything (and refreshes the entries).
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata as md
 import json
 import logging
 import pickle
@@ -42,10 +43,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 
 from electio.settings import PROJECT_ROOT
+from electio.sources.catalog import load_catalog
 
 log = logging.getLogger("electio.cache")
 
@@ -90,8 +91,6 @@ def file_digest(path: Path) -> str:
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """Digest of the package's files, the checkout's reference files and the library versions."""
-    import importlib.metadata as md
-
     h = _h()
     package = Path(__file__).resolve().parent
     roots = [package] + [PROJECT_ROOT / p for p in CODE_PATHS]
@@ -246,8 +245,6 @@ class StageCache:
 def source_fingerprint(settings, store: StageCache) -> str:
     """Digest of the source files the build can read (cache first, then mirror, as the pipeline
     looks them up). File contents are hashed once per (path, size, mtime) and remembered."""
-    from electio.sources.catalog import load_catalog
-
     memo_path = store.root / "file-digests.json"
     try:
         memo = json.loads(memo_path.read_text())
@@ -279,6 +276,7 @@ def source_fingerprint(settings, store: StageCache) -> str:
 def build_tables_cached(settings, build: Callable, store: StageCache):
     """``build(settings)`` -> (tables, lineage, election build), or the stored result of the same
     sources, perimeter and code. Returns (tables, stage seconds, missing elections, reused?)."""
+    t0 = time.perf_counter()
     key_text = _text({"perimeter": str(settings.departement), "sources": source_fingerprint(settings, store),
                       "code": code_version()})
     key = hashlib.blake2b(key_text.encode(), digest_size=16).hexdigest()
@@ -287,10 +285,12 @@ def build_tables_cached(settings, build: Callable, store: StageCache):
     if entry is not None:
         store.reused["sources"] = key
         log.info("sources unchanged: tables reused from the cache (%s)", key[:12])
-        return dict(entry.tables), dict(entry.extra["seconds"]), list(entry.extra["missing"]), True
+        # This run's time (fingerprint + restore), not the stored build's per-step seconds.
+        seconds = {"sources (reused)": time.perf_counter() - t0}
+        return dict(entry.tables), seconds, list(entry.extra["missing"]), True
     tables, lineage, built = build(settings)
     entry = Entry(tables=dict(tables), extra={"seconds": dict(lineage.seconds), "missing": list(built.missing)})
-    store.save("sources", key, entry, {})
+    store.save("sources", key, entry, {}, keep=1)  # the largest entry (every table): only the latest
     return tables, dict(lineage.seconds), list(built.missing), False
 
 
@@ -298,7 +298,7 @@ def build_tables_cached(settings, build: Callable, store: StageCache):
 
 #: Inputs of a stage beyond its tables and options (the forecast's scenarios).
 def _forecast_extra(ctx) -> str:
-    from electio.stages import refresh_scenarios, stored_scenarios
+    from electio.stages import refresh_scenarios, stored_scenarios  # stages imports this module
 
     files = {p.name: file_digest(p) for p in stored_scenarios(ctx.settings)}
     return _text({"files": files, "scenarios": [repr(s) for s in refresh_scenarios(ctx.settings, ctx.tables)]})
@@ -455,7 +455,7 @@ def _run_stage_cached(stage, ctx, done: dict, store: StageCache, run_stage: Call
         ctx.state.update(entry.state)
         store.reused[stage.name] = key
         log.info("%s: inputs unchanged, outputs reused from the cache (%s)", stage.name, key[:12])
-        from electio.stages import StageRun
+        from electio.stages import StageRun  # stages imports this module
 
         return StageRun(stage.name, "done", entry.note, time.perf_counter() - t0,
                         sum(len(f) for f in entry.tables.values()), files, reused=True)
