@@ -202,7 +202,7 @@ def test_outputs_are_replaced_whole_with_normal_permissions(tmp_path, shared_war
     assert sorted(p.name for p in settings.powerbi_dir.glob("*.pbit")) == ["Electio-csv.pbit", "Electio.pbit"]
     assert {p: p.stat().st_mtime_ns for p in (PROJECT_ROOT / "powerbi").glob("*.pbit")} == committed
     exports = next(r for r in summary["stages"] if r.stage == "exports")
-    assert len(exports.files) == len(list(settings.exports_dir.iterdir()))
+    assert len(exports.files) == len([p for p in settings.exports_dir.rglob("*") if p.is_file()])
 
 
 def test_default_outputs_are_per_perimeter_and_warehouse(tmp_path):

@@ -168,7 +168,8 @@ def test_second_departement_loads_national_sources_and_reports_gaps(tmp_path, mi
     summary = run_refresh(settings, export=False)
     t = read_tables(settings.db_url)
     assert set(t["dim_election"]["election_id"]) == {"euro_2014_t1", "pres_2017_t1", "pres_2017_t2",
-                                                      "leg_2017_t1", "leg_2017_t2", "euro_2019_t1"}
+                                                      "leg_2017_t1", "leg_2017_t2", "euro_2019_t1",
+                                                      "euro_2024_t1"}  # France-wide 2024 commune file
     assert set(summary["elections_missing"]) == ELECTIONS_69 - set(t["dim_election"]["election_id"])
     assert (t["dim_commune"]["departement_code"] == "01").all() and len(t["dim_commune"]) > 350
     checks = t["meta_quality_check"]
