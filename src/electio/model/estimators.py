@@ -33,6 +33,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from electio.errors import ElectioError
 from electio.model.base import ElectionModel, finalise
 from electio.model.panel import Panel
 
@@ -250,9 +251,7 @@ class LightGBMDeviation(DeviationModel):
         return (offset, 0)
 
     def _model(self, n_estimators, j):
-        from lightgbm import LGBMRegressor
-
-        return LGBMRegressor(n_estimators=n_estimators, min_child_samples=self.min_child_samples,
+        return _lgbm_regressor()(n_estimators=n_estimators, min_child_samples=self.min_child_samples,
                              random_state=SEED + j, **self.base_params)
 
     def _cv_predictions(self, X_tr, Y_tr, offs_tr, w, X_te, offs_te, names):
@@ -275,3 +274,14 @@ class LightGBMDeviation(DeviationModel):
 
 
 MODELS = (RidgeDeviation, LightGBMDeviation)
+
+
+def _lgbm_regressor():
+    """LightGBM's estimator class, imported when first needed: its wheel loads the system's OpenMP
+    runtime, which minimal images lack; say what to install instead of a bare OSError."""
+    try:
+        from lightgbm import LGBMRegressor
+    except OSError as exc:
+        raise ElectioError(f"LightGBM cannot load its OpenMP runtime ({exc}); install it (Debian/Ubuntu: "
+                           "apt-get install libgomp1; macOS: brew install libomp)") from exc
+    return LGBMRegressor
