@@ -156,12 +156,11 @@ def _concat(a: Panel, b: Panel) -> Panel:
     columns = list(a.X.columns)
     cat = lambda x, y: pd.concat([x, y], ignore_index=True)  # noqa: E731
     return replace(a, rows=cat(a.rows, b.rows), X=cat(a.X, b.X.reindex(columns=columns)),
-                   sources=cat(a.sources, b.sources.reindex(columns=columns)), y=cat(a.y, b.y))
+                   sources=cat(a.sources, b.sources.reindex(columns=columns)), y=cat(a.y, b.y), alternatives={})
 
 
 def _without_indicators(panel: Panel) -> Panel:
-    keep = [c for c in panel.X.columns if not c.startswith("ind__")]
-    return replace(panel, X=panel.X[keep], sources=panel.sources[keep])
+    return panel.without_indicators()
 
 
 def sample_rows(rows: pd.DataFrame, mask: np.ndarray, per_election: int | None, seed: int = SEED) -> np.ndarray:
