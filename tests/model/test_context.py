@@ -40,7 +40,8 @@ def test_context_panel_matches_the_panel_of_each_departement():
     for col in ("dev_ref__gauche", "dep_ref__droite", "dev_any__centre", "dev_hist__gauche", "dep_any__turnout"):
         np.testing.assert_allclose(a[col].to_numpy(float), b[col].to_numpy(float), atol=1e-9)
     # conditional inputs are each row's own département totals
-    d01 = cp.conditional[(rows["departement_code"] == "01").to_numpy() & (rows["election_id"] == "leg_2017_t1").to_numpy()]
+    in_01 = (rows["departement_code"] == "01").to_numpy() & (rows["election_id"] == "leg_2017_t1").to_numpy()
+    d01 = cp.conditional[in_01]
     leg = other_result[other_result["election_id"] == "leg_2017_t1"]
     expected = 100 * leg.groupby("bloc_code")["votes"].sum() / leg["votes"].sum()
     np.testing.assert_allclose(d01["gauche"].to_numpy(), expected["gauche"], rtol=1e-9)

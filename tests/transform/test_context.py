@@ -80,7 +80,8 @@ def test_context_rows_carry_departement_and_counts():
 def test_departement_gaps_against_departement_result():
     result, turnout = context_rows("euro_2019_t1", _facts())
     dep = pd.DataFrame({"election_id": "euro_2019_t1", "departement_code": ["01", "01", "2A", "2A"],
-                        "bloc_code": ["gauche", "droite"] * 2, "votes": [20, 30, 40, 55], "expressed": [50, 50, 100, 100]})
+                        "bloc_code": ["gauche", "droite"] * 2, "votes": [20, 30, 40, 55],
+                        "expressed": [50, 50, 100, 100]})
     gaps = departement_gaps(turnout, result, dep).set_index("departement_code")
     assert gaps.loc["01", "expressed_gap"] == 0 and gaps.loc["01", "max_bloc_vote_gap"] == 0
     assert gaps.loc["2A", "max_bloc_vote_gap"] == 5

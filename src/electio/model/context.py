@@ -1,7 +1,7 @@
 """The commune-deviation model learned across départements, and its all-France evaluation.
 
-**Context panel** (:func:`build_context_panel`): the panel of :mod:`electio.model.panel`, built
-département by département from the warehouse tables ``fact_context_result`` /
+**Context panel** (:func:`build_context_panel`): the panel of :mod:`electio.model.panel` over the
+warehouse tables ``fact_context_result`` /
 ``fact_context_turnout`` (every commune of France at the first rounds with a France-wide commune
 file: euro_2014, pres_2017, leg_2017, euro_2019, euro_2024). Each commune's deviations are from
 its **own** département, exactly as in the perimeter's panel, and its features use only the
