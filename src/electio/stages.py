@@ -224,7 +224,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("backtest", "rolling-origin backtest of baselines and models; the selection rule picks one",
           BASE + NATIONAL + CONTEXT, MODEL + ("fact_feature_importance",), (), _backtest),
     Stage("train", "retrain the chosen model on every first round (saved in <data>/models)",
-          BASE + NATIONAL + MODEL, (), ("<data>/models/*",), _train, after=("backtest",)),
+          BASE + NATIONAL + CONTEXT + MODEL, (), ("<data>/models/*",), _train, after=("backtest",)),
     Stage("forecast", "scenarios for the real upcoming elections (defaults + stored custom files) per commune "
           "and département, and the error growth with the lead",
           BASE + NATIONAL + ("dim_model",), FORECAST, (), _forecast, after=("train",)),
