@@ -197,6 +197,32 @@ CREATE TABLE fact_departement_result (
     CONSTRAINT fk_fact_departement_result_bloc FOREIGN KEY (bloc_code) REFERENCES dim_bloc (bloc_code)
 );
 
+-- Context panel: every commune of France (reference geography) at the first rounds
+-- that have a France-wide commune file (aktiur commune files 2014-2019, European
+-- 2024 Ministry archive), whatever the perimeter; read by the model learned across
+-- départements (docs/model.md). No foreign key to dim_commune, which holds the
+-- perimeter's communes only. Grain: election x commune x bloc / election x commune.
+CREATE TABLE fact_context_result (
+    election_id   NVARCHAR(20) NOT NULL,
+    commune_code  NVARCHAR(5)  NOT NULL,
+    bloc_code     NVARCHAR(20) NOT NULL,
+    votes         BIGINT       NOT NULL,
+    CONSTRAINT pk_fact_context_result PRIMARY KEY (election_id, commune_code, bloc_code),
+    CONSTRAINT fk_fact_context_result_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id),
+    CONSTRAINT fk_fact_context_result_bloc FOREIGN KEY (bloc_code) REFERENCES dim_bloc (bloc_code)
+);
+
+CREATE TABLE fact_context_turnout (
+    election_id       NVARCHAR(20) NOT NULL,
+    commune_code      NVARCHAR(5)  NOT NULL,
+    departement_code  NVARCHAR(3)  NOT NULL,
+    registered        BIGINT       NOT NULL,
+    voters            BIGINT       NOT NULL,
+    expressed         BIGINT       NOT NULL,
+    CONSTRAINT pk_fact_context_turnout PRIMARY KEY (election_id, commune_code),
+    CONSTRAINT fk_fact_context_turnout_election FOREIGN KEY (election_id) REFERENCES dim_election (election_id)
+);
+
 -- Socio-economic indicators (src/electio/sources/indicators/*.toml describes each).
 -- aggregation: how values of several source communes combine onto one reference
 -- commune: 'sum' (counts) or 'weighted_mean' (rates, medians; weight_indicator

@@ -28,7 +28,7 @@ from electio.settings import Settings, project_file
 from electio.sources.elections.national import parse_official
 from electio.sources.readers import insee_departement
 from electio.transform.national import DEPARTEMENT_COLUMNS as DEPARTEMENT_RESULT_COLUMNS, NationalBuild, NationalFile, build_national
-from electio.transform import quality
+from electio.transform import context, quality
 from electio.perimeter import Perimeter, load_perimeter
 from electio.transform.communes import build_code_map, build_dim_commune, commune_shapes
 from electio.warehouse.geometry import geometry_rows
@@ -331,6 +331,51 @@ def perimeter_departement_results(blocs: pd.DataFrame, turnout: pd.DataFrame, di
 
 
 @dataclass
+class ContextBuild:
+    fact_context_result: pd.DataFrame
+    fact_context_turnout: pd.DataFrame
+    checks: list[dict] = field(default_factory=list)
+
+
+def build_context_tables(lineage: Lineage, geo: Geography, nuances: pd.DataFrame, specs: list[ElectionSpec],
+                         staged_france=None, departement_result: pd.DataFrame | None = None) -> ContextBuild:
+    """fact_context_result / fact_context_turnout: every commune of France for the first rounds
+    with a France-wide commune file (:mod:`electio.transform.context`), whatever the perimeter."""
+    results, turnouts, checks = [], [], []
+    for spec in specs:
+        source = context.france_source(spec)
+        if source is None:
+            continue
+        if source["parser"] == "euro2024_france" and staged_france is not None:
+            staged = staged_france
+        else:
+            staged = stage_election(source, "*", lineage.resolve)
+        where = f"{source['source']}/{source['file']}"
+        facts = harmonise_election(spec.id, staged, geo.code_map, nuances, where=where)
+        result, turnout = context.context_rows(spec.id, facts)
+        results.append(result)
+        turnouts.append(turnout)
+        for r in staged.rejected:
+            lineage.rejected.append({"source_id": source["source"], "file_name": r.file_name, "row_number": r.line,
+                                     "reason": f"context {spec.id}: {r.reason}"})
+        lineage.record(source["source"], source["file"], f"context {spec.id} (every commune of France)",
+                       read=staged.rows_read, loaded=len(turnout), rejected=len(staged.rejected))
+    result = (pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=context.RESULT_COLUMNS))
+    turnout = (pd.concat(turnouts, ignore_index=True) if turnouts else pd.DataFrame(columns=context.TURNOUT_COLUMNS))
+    if departement_result is not None and len(turnout):
+        gaps = context.departement_gaps(turnout, result, departement_result)
+        for eid, g in gaps.groupby("election_id"):
+            worst = float(g[["expressed_gap", "max_bloc_vote_gap"]].abs().max().max())
+            checks.append(quality.check(
+                "context_vs_departement_result", eid, "pass" if worst == 0 else "warn",
+                f"every commune of France summed per département vs fact_departement_result, "
+                f"{len(g)} départements: largest gap {worst:.0f} votes (expressed or bloc votes); "
+                f"{int(g['expressed_gap'].isna().sum())} départements absent from fact_departement_result",
+                observed=worst, expected=0))
+    return ContextBuild(result, turnout, checks)
+
+
+@dataclass
 class IndicatorBuild:
     dim_indicator: pd.DataFrame
     fact_indicator: pd.DataFrame
@@ -456,6 +501,11 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
     build.checks += national.checks
     lineage.seconds["national"] = time.perf_counter() - clock
     clock = time.perf_counter()
+    context_build = build_context_tables(lineage, geo, nuances, loaded_specs, staged_france,
+                                         national.fact_departement_result)
+    build.checks += context_build.checks
+    lineage.seconds["context"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     indicators = build_indicators(lineage, geo, perimeter)
     lineage.seconds["indicators"] = time.perf_counter() - clock
     build.checks += indicators.checks
@@ -498,6 +548,8 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
         "fact_national_result": national.fact_national_result,
         "fact_national_turnout": national.fact_national_turnout,
         "fact_departement_result": departements,
+        "fact_context_result": context_build.fact_context_result,
+        "fact_context_turnout": context_build.fact_context_turnout,
         "dim_indicator": indicators.dim_indicator,
         "fact_indicator": indicators.fact_indicator,
         "fact_indicator_departement": indicators.fact_indicator_departement,

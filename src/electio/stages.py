@@ -61,6 +61,7 @@ PROGRESS_EVERY = 5.0
 BASE = ("dim_commune", "dim_election", "dim_bloc", "dim_indicator", "fact_turnout", "fact_election_result",
         "fact_indicator", "fact_indicator_departement", "map_commune_code")
 NATIONAL = ("fact_national_result", "fact_national_turnout", "fact_departement_result")
+CONTEXT = ("fact_context_result", "fact_context_turnout")
 MODEL = ("dim_model", "fact_backtest", "fact_model_metric")
 FORECAST = ("dim_scenario", "fact_forecast", "fact_forecast_departement", "fact_horizon_error")
 
@@ -221,9 +222,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("correlations", "indicator x result correlations per election, and the answer to the client's question",
           BASE, ("fact_correlation",), ("reports/eda_answer.json",), _correlations),
     Stage("backtest", "rolling-origin backtest of baselines and models; the selection rule picks one",
-          BASE + NATIONAL, MODEL + ("fact_feature_importance",), (), _backtest),
+          BASE + NATIONAL + CONTEXT, MODEL + ("fact_feature_importance",), (), _backtest),
     Stage("train", "retrain the chosen model on every first round (saved in <data>/models)",
-          BASE + NATIONAL + MODEL, (), ("<data>/models/*",), _train, after=("backtest",)),
+          BASE + NATIONAL + CONTEXT + MODEL, (), ("<data>/models/*",), _train, after=("backtest",)),
     Stage("forecast", "scenarios for the real upcoming elections (defaults + stored custom files) per commune "
           "and département, and the error growth with the lead",
           BASE + NATIONAL + ("dim_model",), FORECAST, (), _forecast, after=("train",)),

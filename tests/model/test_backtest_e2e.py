@@ -30,8 +30,10 @@ def test_backtest_tables_are_complete(built):
     assert set(summary["windows"]) == set(TEST_ELECTIONS)
     assert summary["windows"]["euro_2019_t1"] == ["euro_2014_t1", "pres_2017_t1", "leg_2017_t1"]
     dim = t["dim_model"]
-    n_models = len(model_catalog())  # baselines, models and their feature-group / dating variants
-    assert len(dim) == n_models and dim["is_chosen"].sum() == 1
+    # baselines, models, their feature-group / dating variants and lightgbm_fr (trained across
+    # départements on the context tables)
+    n_models = len(model_catalog())
+    assert len(dim) == n_models and "lightgbm_fr" in set(dim["model_id"]) and dim["is_chosen"].sum() == 1
     bt = t["fact_backtest"]
     # national_conditional: only the test elections with a complete national result in the warehouse
     nc = len(set(national_table(t).index) & set(TEST_ELECTIONS)) if "fact_national_result" in t else 0
@@ -42,6 +44,12 @@ def test_backtest_tables_are_complete(built):
     shares = bt[bt["target"] != "turnout"].groupby(["model_id", "election_id", "mode", "commune_code"])["predicted"]
     np.testing.assert_allclose(shares.sum().to_numpy(), 100.0, atol=0.01)
     metrics = t["fact_model_metric"]
+    france = metrics[metrics["mode"].str.startswith("france_")]
+    metrics = metrics[~metrics["mode"].str.startswith("france_")]
+    # all-France evaluation: euro 2019 and 2024, every commune of France, baselines and lightgbm_fr
+    n = france[france["metric"] == "n_communes"]
+    assert set(n["election_id"]) == {"euro_2019_t1", "euro_2024_t1"} and (n["value"] > 30_000).all()
+    assert {"france_conditional", "france_unconditional", "france_national"} <= set(france["mode"])
     per_cell = metrics.groupby(["model_id", "election_id", "mode"])["metric"].apply(set)
     assert len(per_cell) == cells
     assert all({"wmae", "mae", "rmse", "first_bloc_accuracy", "coverage_80", "width_80", "turnout_mae",

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -33,6 +34,7 @@ import pandas as pd
 from electio.errors import ElectioError
 from electio.model.baselines import BASELINES
 from electio.model.estimators import MODELS
+from electio.model import context as ctxm
 from electio.model import national as nat
 from electio.model.intervals import BLOC_SCALE, LEVEL, LEVELS, WEIGHT, IntervalCalibrator
 from electio.model.metrics import coverage_metrics, election_metrics
@@ -56,11 +58,11 @@ def default_models() -> list:
 
 
 def model_catalog() -> dict[str, type]:
-    return {cls.model_id: cls for cls in BASELINES + MODELS + VARIANTS}
+    return {cls.model_id: cls for cls in BASELINES + MODELS + VARIANTS + (ctxm.CrossDepartementLightGBM,)}
 
 
 def complexity_ranks() -> dict[str, int]:
-    return {cls.model_id: cls.complexity for cls in BASELINES + MODELS + VARIANTS}
+    return {cls.model_id: cls.complexity for cls in BASELINES + MODELS + VARIANTS + (ctxm.CrossDepartementLightGBM,)}
 
 
 def training_elections(panel: Panel, before) -> list[str]:
@@ -81,6 +83,7 @@ class BacktestResult:
     windows: dict = field(default_factory=dict)   # test election -> training elections
     params: dict = field(default_factory=dict)    # (model, test election) -> chosen hyper-parameters
     seconds: float = 0.0
+    france_seconds: dict = field(default_factory=dict)  # context panel, all-France evaluation, fits
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"dim_model": self.dim_model, "fact_backtest": self.predictions, "fact_model_metric": self.metrics}
@@ -169,16 +172,27 @@ MODE_SPECS = (ModeSpec("conditional", _conditional_inputs),
 
 
 def run_backtest_frames(tables: dict[str, pd.DataFrame], *, models=None, test_elections=TEST_ELECTIONS,
-                        panel: Panel | None = None, mode_specs=MODE_SPECS) -> BacktestResult:
-    """Fit, predict and score every model on every test election the warehouse holds, both modes."""
+                        panel: Panel | None = None, mode_specs=MODE_SPECS, france: bool = True) -> BacktestResult:
+    """Fit, predict and score every model on every test election the warehouse holds, in every mode.
+
+    With the context tables (every commune of France) in ``tables``: the cross-département model
+    ``lightgbm_fr`` joins the default models, and (``france``) the all-France evaluation of
+    :func:`electio.model.context.france_evaluation` adds its ``france_*`` modes to the metrics."""
     from threadpoolctl import threadpool_limits
 
     t0 = time.perf_counter()
     panel = panel if panel is not None else build_panel(tables)
     assert_no_leakage(panel)
     factories = models if models is not None else [type(m) for m in default_models()]
-    catalog = [f() for f in factories]
     ctx = BacktestContext(tables, panel)
+    context_panel, france_seconds = None, {}
+    if ctxm.has_context(tables) and models is None:
+        clock = time.perf_counter()
+        context_panel = ctxm.build_context_panel(tables)
+        france_seconds["context_panel"] = round(time.perf_counter() - clock, 1)
+        if models is None:  # the cross-département variant joins the default catalogue
+            factories = factories + [partial(ctxm.CrossDepartementLightGBM, context_panel, ctx.departements)]
+    catalog = [f() for f in factories]
     dates = ctx.dates
     preds, metrics, windows, params = [], [], {}, {}
     with threadpool_limits(limits=1):  # small matrices: BLAS/OpenMP threads only add contention
@@ -222,6 +236,15 @@ def run_backtest_frames(tables: dict[str, pd.DataFrame], *, models=None, test_el
     if not windows:
         raise ElectioError("no test election to backtest: the warehouse holds none of "
                            f"{', '.join(test_elections)} with earlier first rounds")
+    if france and context_panel is not None:
+        with threadpool_limits(limits=1):
+            clock = time.perf_counter()
+            france_rows, france_info = ctxm.france_evaluation(
+                tables, list(BASELINES) + [partial(ctxm.CrossDepartementLightGBM, None)], context_panel)
+            france_seconds["france_evaluation"] = round(time.perf_counter() - clock, 1)
+            france_seconds["fits"] = {f"{m}/{e}": v for (m, e), v in france_info.items()}
+        metrics += list(france_rows.itertuples(index=False, name=None))
+        log.info("all-France evaluation: %s", france_seconds)
     fact_backtest = pd.concat(preds, ignore_index=True)[BACKTEST_COLUMNS]
     for col in ("predicted", "actual", "interval_low", "interval_high"):
         fact_backtest[col] = fact_backtest[col].round(4)
@@ -239,7 +262,8 @@ def run_backtest_frames(tables: dict[str, pd.DataFrame], *, models=None, test_el
                                "description": m.description, "is_chosen": int(m.model_id == chosen)}
                               for m in catalog], columns=DIM_MODEL_COLUMNS)
     return BacktestResult(predictions=fact_backtest, metrics=fact_model_metric, dim_model=dim_model, chosen=chosen,
-                          windows=windows, params=params, seconds=round(time.perf_counter() - t0, 1))
+                          windows=windows, params=params, seconds=round(time.perf_counter() - t0, 1),
+                          france_seconds=france_seconds)
 
 
 def backtest_tables(tables: dict[str, pd.DataFrame], **kwargs) -> dict[str, pd.DataFrame]:

@@ -54,6 +54,12 @@ class ElectionModel:
     #: decides whether unconditional intervals add the département forecast error.
     departement_sensitive: bool = True
 
+    @classmethod
+    def for_tables(cls, tables: dict[str, pd.DataFrame]) -> "ElectionModel":
+        """A fresh instance for the warehouse ``tables`` (a model reading more than the panel,
+        e.g. the all-France context, overrides this)."""
+        return cls()
+
     def fit(self, panel: Panel) -> "ElectionModel":
         self.blocs_ = list(panel.blocs)
         self.targets_ = panel.targets

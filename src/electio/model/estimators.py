@@ -119,9 +119,12 @@ class DeviationModel(ElectionModel):
         """Offsets tried for each target."""
         return [list(self.offset_choices)] * Y.shape[1]
 
-    def fit(self, panel: Panel) -> "DeviationModel":
+    def fit(self, panel: Panel, departement: pd.DataFrame | None = None) -> "DeviationModel":
+        """``departement``: true département values of each row (default: the panel's own, one
+        département); given when the panel pools several départements."""
         super().fit(panel)
-        D = panel.departement_inputs("conditional")
+        D = (departement.reset_index(drop=True) if departement is not None
+             else panel.departement_inputs("conditional"))
         X = design_matrix(panel, D)
         X = X.loc[:, X.notna().any(axis=0)]  # no information in the window: dropped
         Y = panel.y[panel.targets].to_numpy(float) - D.to_numpy(float)
@@ -167,11 +170,12 @@ class DeviationModel(ElectionModel):
         dev = self._predict_final(X, offsets(X, panel.targets))
         return pd.DataFrame(departement[panel.targets].to_numpy(float) + dev, columns=panel.targets)
 
-    def oof_predict(self, panel: Panel) -> pd.DataFrame:
+    def oof_predict(self, panel: Panel, departement: pd.DataFrame | None = None) -> pd.DataFrame:
         idx = panel.rows[["election_id", "commune_code"]].reset_index(drop=True)
         if not idx.equals(self.oof_index_):
             raise ValueError("oof_predict needs the panel the model was fitted on")
-        D = panel.departement_inputs("conditional")
+        D = (departement.reset_index(drop=True) if departement is not None
+             else panel.departement_inputs("conditional"))
         raw = pd.DataFrame(D.to_numpy(float) + self.oof_dev_, columns=panel.targets)
         missing = ~np.isfinite(self.oof_dev_).all(axis=1)
         if missing.any():  # no OOF (single training election): in-sample predictions

@@ -90,7 +90,7 @@ def train_final(tables: dict[str, pd.DataFrame], model_id: str | None = None) ->
         raise ElectioError("no first round with an earlier election to train on")
     ptr = panel.for_elections(train_ids)
     with threadpool_limits(limits=1):
-        model = catalog[model_id]().fit(ptr)
+        model = catalog[model_id].for_tables(tables).fit(ptr)
         calibrator = IntervalCalibrator().fit(ptr, model.oof_predict(ptr))
     dates = ptr.rows.groupby("election_id")["election_date"].first().sort_values()
     fmm = tables.get("fact_model_metric")

@@ -61,6 +61,7 @@ ENTITY_FR = {
     "fact_indicator_departement": "VALEUR DÉPARTEMENTALE", "fact_forecast_departement": "PRÉVISION DÉPARTEMENTALE",
     "fact_national_turnout": "PARTICIPATION NATIONALE", "fact_horizon_error": "ERREUR SELON L'HORIZON",
     "fact_indicator_revision": "RÉVISION D'INDICATEUR", "fact_feature_importance": "IMPORTANCE DES VARIABLES",
+    "fact_context_turnout": "PARTICIPATION (TOUTE LA FRANCE)",
 }
 #: Verb (association name) of each fact table linking several entities, and of single links.
 ASSOCIATION_FR = {
@@ -68,6 +69,7 @@ ASSOCIATION_FR = {
     "fact_turnout_bureau": "VOTER EN BUREAU", "fact_indicator": "MESURER", "fact_correlation": "CORRÉLER",
     "fact_backtest": "PRÉDIRE (TEST)", "fact_model_metric": "ÉVALUER", "fact_forecast": "PRÉVOIR",
     "fact_national_result": "OBTENIR EN FRANCE", "fact_departement_result": "OBTENIR PAR DÉPARTEMENT",
+    "fact_context_result": "OBTENIR (TOUTES COMMUNES)",
     # links of one entity to another (foreign key of a dimension): the verb read child -> parent
     ("map_commune_code", "dim_commune"): "DÉSIGNE", ("dim_nuance", "dim_election"): "SE PRÉSENTE À",
     ("dim_nuance", "dim_bloc"): "RATTACHÉE À", ("fact_indicator_departement", "dim_indicator"): "VALEUR DE",
@@ -205,6 +207,7 @@ _MCD_POS = {
     "fact_horizon_error": (7.5, 6.2),
     "fact_indicator_revision": (7.5, 2.75), "fact_indicator_revision->dim_indicator": (6.9, 2.6),
     "fact_feature_importance": (7.5, -1.0), "fact_feature_importance->dim_election": (6.3, -0.55),
+    "fact_context_result": (0, -1.0), "fact_context_turnout": (0, 4.6),
 }
 _SX, _SY = 1.75, 1.4  # inches per grid unit
 _FS = 9.5  # base font size (points) of the MCD

@@ -39,7 +39,10 @@ CHECK_FR = {
 TABLE_ROLE_FR = {"dim": "dimension", "fact": "fait", "map": "harmonisation", "meta": "lignage et qualité"}
 
 MODE_FR = {"conditional": "conditionnel", "national_conditional": "conditionnel national",
-           "unconditional": "inconditionnel"}
+           "unconditional": "inconditionnel",
+           "france_conditional": "conditionnel, toutes les communes de France",
+           "france_national": "conditionnel national, toutes les communes de France",
+           "france_unconditional": "inconditionnel, toutes les communes de France"}
 MODE_HELP_FR = {
     "conditional": "les totaux départementaux réels de l'élection test sont donnés : mesure la capacité du "
                    "modèle à répartir un résultat connu entre les communes",

@@ -177,6 +177,8 @@ TABLE_SOURCES: dict[str, str] = {
     "fact_national_turnout": "Conseil constitutionnel / Ministère de l'Intérieur (source_id)",
     "fact_departement_result": "Ministère de l'Intérieur (fichiers nationaux par département ou canton, "
                                "communes de France 2024)",
+    "fact_context_result": "Ministère de l'Intérieur (fichiers nationaux par commune 2014-2019, communes de France 2024)",
+    "fact_context_turnout": "Ministère de l'Intérieur (fichiers nationaux par commune 2014-2019, communes de France 2024)",
     "dim_indicator": "electio (src/electio/sources/indicators/*.toml)",
     "fact_indicator": "INSEE, DARES/France Travail, URSSAF, SSMSI (dim_indicator.source_id)",
     "fact_indicator_departement": "SSMSI (dim_indicator.source_id)",
