@@ -63,17 +63,13 @@ def backtest_figure(fact_model_metric: pd.DataFrame, dim_model: pd.DataFrame, pa
     fig.text(0.01, 0.005, "Erreur = moyenne sur les 6 blocs de l'écart absolu, pondéré par les suffrages exprimés "
              "de la commune. Hachures : références simples ; couleurs : modèles.", fontsize=8, color="#555555")
     fig.tight_layout(rect=(0, 0.02, 1, 0.93))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=130)
 
 
 CALIBRATION_FILE = "backtest_calibration.png"
 
 
-def calibration_figure(fact_model_metric: pd.DataFrame, model_id: str, path: Path) -> Path:
+def calibration_figure(fact_model_metric: pd.DataFrame, model_id: str, path: Path, model_label: str | None = None) -> Path:
     """Nominal vs observed coverage of ``model_id``'s intervals (50, 80, 90, 95 %), one line per
     test election, one panel per mode; the diagonal is perfect calibration."""
     import matplotlib
@@ -91,7 +87,7 @@ def calibration_figure(fact_model_metric: pd.DataFrame, model_id: str, path: Pat
         sub = m[(m["mode"] == mode) & m["metric"].isin(levels)]
         for eid, g in sub.groupby("election_id"):
             g = g.assign(nominal=g["metric"].map(levels)).sort_values("nominal")
-            ax.plot(g["nominal"], g["value"], marker="o", label=eid)
+            ax.plot(g["nominal"], g["value"], marker="o", label=ELECTION_LABELS.get(eid, eid).replace("\n", " "))
         ax.plot([40, 100], [40, 100], color="grey", linestyle="--", linewidth=1)
         ax.set_xlim(40, 100)
         ax.set_ylim(0, 100)
@@ -99,14 +95,11 @@ def calibration_figure(fact_model_metric: pd.DataFrame, model_id: str, path: Pat
         ax.set_xlabel("couverture nominale (%)")
         ax.set_ylabel("couverture observée (%)")
         ax.legend(fontsize=7)
-    fig.suptitle(f"Calibration des intervalles ({model_id}) : nominal vs observé, par scrutin test")
-    fig.text(0.01, 0.01, "Source : backtest electio (fact_model_metric), communes du périmètre", fontsize=7)
+    fig.suptitle(f"Calibration des intervalles — {model_label or model_id} : couverture annoncée et observée, "
+                 "par scrutin test")
+    fig.text(0.01, 0.01, "Source : validation glissante sur les scrutins passés, communes du périmètre", fontsize=7)
     fig.tight_layout(rect=(0, 0.03, 1, 0.95))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=110)
 
 
 def backtest_figures(fact_model_metric: pd.DataFrame, dim_model: pd.DataFrame, path: Path) -> list[Path]:
@@ -114,5 +107,17 @@ def backtest_figures(fact_model_metric: pd.DataFrame, dim_model: pd.DataFrame, p
     files = [backtest_figure(fact_model_metric, dim_model, path)]
     chosen = dim_model.loc[dim_model["is_chosen"] == 1, "model_id"]
     if len(chosen):
-        files.append(calibration_figure(fact_model_metric, chosen.iloc[0], Path(path).with_name(CALIBRATION_FILE)))
+        model_id = chosen.iloc[0]
+        files.append(calibration_figure(fact_model_metric, model_id, Path(path).with_name(CALIBRATION_FILE),
+                                        dim_model.set_index("model_id").loc[model_id, "label_fr"]))
     return files
+
+
+def _save(fig, path: Path, *, dpi: int) -> Path:
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
