@@ -100,7 +100,7 @@ def build(frames_dir: Path, mirror: Path) -> dict:
     cog = parse_cog_communes(mirror.joinpath(*REFERENCE_COG))
     code_map = build_code_map(etalab)
     deps = sorted(etalab.loc[etalab["type"] == "commune-actuelle", "departement"].dropna().unique())
-    dim = pd.concat([build_dim_commune(etalab, epci, cog, [], code_map, departement=d,
+    dim = pd.concat([build_dim_commune(etalab, epci, cog, {}, departement=d,
                                        cog_vintage=REFERENCE_VINTAGE) for d in deps], ignore_index=True)
     dim = dim.sort_values("commune_code").reset_index(drop=True)
     code_map = code_map[code_map["commune_code"].isin(set(dim["commune_code"]))].sort_values("source_code")

@@ -102,7 +102,8 @@ def build_geography(lineage: Lineage, perimeter: Perimeter) -> Geography:
         lineage.record(*boundary, f"commune boundaries {dep}", read=len(read), loaded=len(read))
     code_map = build_code_map(etalab)
     deps = list(perimeter.departements)
-    dim = build_dim_commune(etalab, epci, cog, features, code_map, departement=deps,
+    all_shapes = commune_shapes(features, code_map)  # unions of polygons: computed once, used twice
+    dim = build_dim_commune(etalab, epci, cog, all_shapes, departement=deps,
                             cog_vintage=REFERENCE_VINTAGE, territories={f.code: f.territories for f in perimeter.files})
     lineage.record(src, name, "reference commune list", read=len(etalab),
                    loaded=int(etalab["departement"].isin(deps).sum()))
@@ -110,8 +111,8 @@ def build_geography(lineage: Lineage, perimeter: Perimeter) -> Geography:
                    loaded=int(dim["epci_code"].notna().sum()))
     lineage.record(*REFERENCE_COG, "sub-territories (CTCD) and cantons", read=len(cog),
                    loaded=int(dim["canton_code"].notna().sum()))
-    own = code_map[code_map["commune_code"].isin(set(dim["commune_code"]))]
-    shapes = commune_shapes(features, own)
+    own = set(dim["commune_code"])
+    shapes = {code: geom for code, geom in all_shapes.items() if code in own}
     parents: dict[str, str] = {}
     for f in perimeter.files:
         if f.arrondissement_boundaries:

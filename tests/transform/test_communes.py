@@ -7,7 +7,7 @@ import pytest
 
 from electio.sources.geography import parse_cog_communes, parse_etalab_communes, parse_etalab_epci
 from electio.perimeter import departement_file
-from electio.transform.communes import (UnknownCommuneCode, build_code_map, build_dim_commune,
+from electio.transform.communes import (UnknownCommuneCode, build_code_map, build_dim_commune, commune_shapes,
                                         harmonise_communes)
 from tests.conftest import FIXTURES
 
@@ -54,7 +54,7 @@ def test_dim_commune_split_epci_and_geometry(etalab, code_map):
     # 69114 has no polygon of its own (like the 2018 layer): its former codes' shapes are united.
     features = [("69101", SQUARE), ("69159", SQUARE_EAST), ("69001", SQUARE)]
     split = {"69": departement_file("69").territories}  # from data/perimeters/69.toml
-    dim = build_dim_commune(etalab, epci, cog, features, code_map, departement="69", cog_vintage=2026,
+    dim = build_dim_commune(etalab, epci, cog, commune_shapes(features, code_map), departement="69", cog_vintage=2026,
                             territories=split)
     d = dim.set_index("commune_code")
     assert list(d.index) == ["69001", "69019", "69114", "69123", "69149"]
@@ -65,5 +65,5 @@ def test_dim_commune_split_epci_and_geometry(etalab, code_map):
     assert pd.isna(d.loc["69019", "area_km2"])  # no boundary: missing, not zero
     assert d.loc["69114", "canton_code"] == "6916" and pd.isna(d.loc["69123", "canton_code"])
     # Without a perimeter file (a plain département) there is no split.
-    plain = build_dim_commune(etalab, epci, cog, [], code_map, departement=["69"], cog_vintage=2026)
+    plain = build_dim_commune(etalab, epci, cog, {}, departement=["69"], cog_vintage=2026)
     assert set(plain["territory"]) == {"departement"}

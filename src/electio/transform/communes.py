@@ -58,9 +58,10 @@ def commune_shapes(features: list[tuple[str, dict]], code_map: pd.DataFrame) -> 
 
 
 def build_dim_commune(etalab: pd.DataFrame, epci: pd.DataFrame, cog: pd.DataFrame,
-                      features: list[tuple[str, dict]], code_map: pd.DataFrame, *,
-                      departement, cog_vintage: int, territories: dict | None = None) -> pd.DataFrame:
-    """Reference communes of the perimeter (one département code or a list) with their attributes.
+                      shapes: dict, *, departement, cog_vintage: int,
+                      territories: dict | None = None) -> pd.DataFrame:
+    """Reference communes of the perimeter (one département code or a list) with their attributes;
+    area and position come from ``shapes`` (commune code -> geometry, :func:`commune_shapes`).
 
     ``territories`` (département -> its perimeter file's territories) splits a
     département into sub-territories, e.g. the Métropole de Lyon and the Rhône.
@@ -94,10 +95,9 @@ def build_dim_commune(etalab: pd.DataFrame, epci: pd.DataFrame, cog: pd.DataFram
     canton = dim["canton_code"].fillna("")
     dim["canton_code"] = canton.where((canton != "") & ~canton.str.endswith("99"), None)
     to_l93 = Transformer.from_crs(4326, LAMBERT_93, always_xy=True).transform
-    geoms = commune_shapes(features, code_map)
     area, lat, lon = [], [], []
     for code in dim["commune_code"]:
-        geom = geoms.get(code)
+        geom = shapes.get(code)
         if geom is None:
             area.append(None), lat.append(None), lon.append(None)
             continue
