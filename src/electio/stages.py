@@ -40,7 +40,7 @@ from electio.forecast.scenarios import build_scenarios, calendar_elections, defa
 from electio.model.backtest import backtest_tables
 from electio.model.importance import importance_tables
 from electio.model.figures import backtest_figures
-from electio.model.panel import bloc_codes, first_rounds
+from electio.model.panel import bloc_codes, build_panel, first_rounds
 from electio.model.run import figure_path, models_dir
 from electio.model.train import load_model, save_model, train_final
 from electio.powerbi import build_templates
@@ -144,8 +144,9 @@ def _correlations(ctx: Context) -> Output:
 
 def _backtest(ctx: Context) -> Output:
     _enough_communes(ctx.tables)
-    out = backtest_tables(ctx.tables)
-    out.update(importance_tables(ctx.tables))  # which indicator groups carry predictive weight
+    panel = build_panel(ctx.tables)  # one panel (with both indicator datings) for both analyses
+    out = backtest_tables(ctx.tables, panel=panel)
+    out.update(importance_tables(ctx.tables, panel=panel))  # which indicator groups carry predictive weight
     chosen = out["dim_model"].loc[out["dim_model"]["is_chosen"] == 1, "model_id"]
     return Output(out, note=f"chosen model {chosen.iloc[0]}" if len(chosen) else "no model chosen")
 

@@ -111,8 +111,6 @@ class BacktestContext:
         self.history = nat.departement_history_long(tables)
         self.departements = nat.perimeter_departements(tables)
         self.dates = panel.rows.groupby("election_id")["election_date"].first()
-        self.n_departements = self.history.index.get_level_values("departement_code").nunique() \
-            if not self.history.empty else 0
 
 
 def _conditional_inputs(ctx: BacktestContext, pte: Panel, eid: str) -> pd.DataFrame | None:
@@ -190,8 +188,8 @@ def run_backtest_frames(tables: dict[str, pd.DataFrame], *, models=None, test_el
         clock = time.perf_counter()
         context_panel = ctxm.build_context_panel(tables)
         france_seconds["context_panel"] = round(time.perf_counter() - clock, 1)
-        if models is None:  # the cross-département variant joins the default catalogue
-            factories = factories + [partial(ctxm.CrossDepartementLightGBM, context_panel, ctx.departements)]
+        # the cross-département variant joins the default catalogue
+        factories = factories + [partial(ctxm.CrossDepartementLightGBM, context_panel, ctx.departements)]
     catalog = [f() for f in factories]
     dates = ctx.dates
     preds, metrics, windows, params = [], [], {}, {}

@@ -252,7 +252,7 @@ def visual_config(model: ModelSpec, page: dict, visual: dict, z: int, map_item: 
     if vtype == "actionButton":  # only the back button of a drill-through page
         objects["icon"] = [{"properties": {"shapeType": expr("back")}, "selector": {"id": "default"}}]
         vc_objects["visualLink"] = [{"properties": {"show": expr(True), "type": expr("Back")}}]
-    elif "title" in visual and vtype not in ("slicer", "actionButton"):  # slicer headers name their field
+    elif "title" in visual and vtype != "slicer":  # slicer headers name their field
         vc_objects.update(_title(visual["title"]))
     if vtype == "slicer":
         mode = {"dropdown": "Dropdown", "list": "Basic"}[visual.get("slicer_style", "list")]
