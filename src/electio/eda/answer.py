@@ -253,16 +253,16 @@ THEMES_FR = [
     ("Population et densité", ["population"], None),
     ("Entreprises", ["entreprises"], None),
     ("Revenus et pauvreté", ["revenus"], None),
-    ("Vie associative", [], "Aucune donnée : le Répertoire national des associations (RNA) n'est pas dans le "
-                            "miroir de données. La source est déclarée dans les métadonnées des indicateurs avec "
-                            "son adresse officielle et un lecteur du format RNA est prêt : le fichier, une fois "
-                            "téléchargé et ajouté au catalogue des sources, la remplira."),
+    ("Vie associative", [], "Aucune donnée : le Répertoire national des associations (RNA) n'est pas dans la "
+                            "copie des sources utilisée. La source est déclarée dans les métadonnées des "
+                            "indicateurs avec son adresse officielle et un lecteur du format RNA est prêt : "
+                            "le fichier, une fois téléchargé et ajouté au catalogue des sources, la remplira."),
     ("Logement", ["logement"], None),
     ("Immigration", ["immigration"], None),
     ("Structure par âge", [], "Aucune donnée : les fichiers du recensement disponibles ne donnent pas la "
                               "population par tranche d'âge (seuls les 15-64 ans actifs et inactifs)."),
     ("Éducation (diplômes)", [], "Aucune donnée : aucun fichier de diplômes ou de scolarisation du recensement "
-                                 "n'est dans le miroir de données."),
+                                 "n'est dans la copie des sources utilisée."),
 ]
 
 

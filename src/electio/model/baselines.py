@@ -56,7 +56,7 @@ class PersistenceAnyType(ElectionModel):
 
 class UniformSwing(ElectionModel):
     model_id = "uniform_swing"
-    label_fr = "Swing uniforme"
+    label_fr = "Glissement uniforme"
     description = ("Résultat de référence + (total départemental donné - total départemental de référence) : "
                    "l'écart de la commune au département est reconduit.")
     complexity = 2
@@ -67,9 +67,9 @@ class UniformSwing(ElectionModel):
 
 class ProportionalSwing(ElectionModel):
     model_id = "proportional_swing"
-    label_fr = "Swing proportionnel"
+    label_fr = "Glissement proportionnel"
     description = ("Résultat de référence x (total départemental donné / total départemental de référence) ; "
-                   "swing uniforme pour un bloc sous 0,1 % à la référence.")
+                   "glissement uniforme pour un bloc sous 0,1 % à la référence.")
     complexity = 3
 
     def _predict_raw(self, panel, departement):

@@ -188,7 +188,7 @@ class CrossDepartementLightGBM(LightGBMDeviation):
     model_id = "lightgbm_fr"
     label_fr = "LightGBM appris sur tous les départements (écart au département)"
     description = ("Le même LightGBM que le modèle du département (écart de la commune à son département, en "
-                   "correction du swing proportionnel moyen), appris sur les communes du périmètre et sur "
+                   "correction du glissement proportionnel moyen), appris sur les communes du périmètre et sur "
                    "celles de tous les autres départements de France aux élections antérieures disponibles "
                    "commune par commune (européennes 2014 et 2019, présidentielle et législatives 2017, "
                    "européennes 2024) ; sans les indicateurs socio-économiques (connus pour le périmètre "

@@ -191,7 +191,7 @@ class RidgeDeviation(DeviationModel):
     model_id = "ridge"
     label_fr = "Régression ridge (écart au département)"
     description = ("Une ridge par cible (bloc ou participation) sur l'écart de la commune au département, en "
-                   "correction d'un swing de référence (uniforme ou proportionnel, depuis la dernière élection du "
+                   "correction d'un glissement de référence (uniforme ou proportionnel, depuis la dernière élection du "
                    "même type ou la moyenne avec la dernière élection) ; variables de la cible, taille, territoire "
                    "et indicateurs ; imputation par la médiane (+ indicateurs de valeur manquante), "
                    "standardisation ; alpha choisi par validation croisée groupée par "
@@ -236,11 +236,11 @@ class RidgeDeviation(DeviationModel):
 class LightGBMDeviation(DeviationModel):
     model_id = "lightgbm"
     label_fr = "LightGBM (écart au département)"
-    description = ("Un LightGBM par cible sur l'écart de la commune au département, en correction du swing "
+    description = ("Un LightGBM par cible sur l'écart de la commune au département, en correction du glissement "
                    "proportionnel moyen (même type et dernière élection) ; toutes les variables ; "
                    "petits arbres (7 feuilles, "
                    "profondeur 3), taux 0,05, sous-échantillonnage, graines fixes, déterministe ; nombre d'arbres "
-                   "(0 = swing proportionnel moyen seul) choisi par validation croisée groupée par élection ; "
+                   "(0 = glissement proportionnel moyen seul) choisi par validation croisée groupée par élection ; "
                    "poids sqrt(exprimés).")
     complexity = 20
     n_trees = (0, 25, 50, 100, 200)

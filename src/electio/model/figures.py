@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 
 MODE_TITLES = {"conditional": "Conditionnel : totaux départementaux réels donnés",
+               "national_conditional": "Conditionnel national : seul le résultat de la France entière est donné",
                "unconditional": "Inconditionnel : seulement ce qui était connu avant l'élection"}
 ELECTION_LABELS = {"euro_2019_t1": "Européennes\n2019", "pres_2022_t1": "Présidentielle\n2022",
                    "leg_2022_t1": "Législatives\n2022", "euro_2024_t1": "Européennes\n2024",
                    "leg_2024_t1": "Législatives\n2024\n(test final)"}
 BASELINE_COLORS = ["#BDBDBD", "#9E9E9E", "#757575", "#424242"]
-MODEL_COLORS = ["#1F77B4", "#FF7F0E", "#2CA02C", "#9467BD"]
+# Distinct colours for up to 8 models (the backtest compares feature-group and dating variants).
+MODEL_COLORS = ["#1F77B4", "#FF7F0E", "#2CA02C", "#9467BD", "#D62728", "#17BECF", "#8C564B", "#E377C2"]
 
 
 def backtest_figure(fact_model_metric: pd.DataFrame, dim_model: pd.DataFrame, path: Path,
@@ -35,34 +37,39 @@ def backtest_figure(fact_model_metric: pd.DataFrame, dim_model: pd.DataFrame, pa
     colors = {mid: BASELINE_COLORS[i % len(BASELINE_COLORS)] for i, mid in enumerate(baselines)}
     colors.update({mid: MODEL_COLORS[i % len(MODEL_COLORS)] for i, mid in enumerate(models)})
     series = baselines + models
-    fig, axes = plt.subplots(2, 1, figsize=(12, 9.5), sharey=True)
+    modes = [md for md in MODE_TITLES if md in set(m["mode"])]
+    fig, axes = plt.subplots(len(modes), 1, figsize=(12, 3.6 * len(modes) + 2.6), sharey=True, squeeze=False)
     width = 0.8 / max(len(series), 1)
     x = np.arange(len(elections))
-    for ax, mode in zip(axes, ("conditional", "unconditional")):
+    for ax, mode in zip(axes[:, 0], modes):
         sub = m[m["mode"] == mode].pivot_table(index="election_id", columns="model_id", values="value")
         sub = sub.reindex(index=elections, columns=series)
         for i, mid in enumerate(series):
-            label = dim.loc[mid, "label_fr"] + (" ★ retenu" if int(dim.loc[mid, "is_chosen"]) == 1 else "")
+            chosen = int(dim.loc[mid, "is_chosen"]) == 1
+            label = dim.loc[mid, "label_fr"] + (" ★ retenu" if chosen else "")
             bars = ax.bar(x + (i - (len(series) - 1) / 2) * width, sub[mid].to_numpy(), width, label=label,
-                          color=colors[mid], edgecolor="white", linewidth=0.5,
+                          color=colors[mid], edgecolor="black" if chosen else "white", linewidth=0.8 if chosen else 0.5,
                           hatch="//" if mid in baselines else None)
+            if not chosen:  # one value per group stays legible: the chosen model's
+                continue
             for rect, v in zip(bars, sub[mid].to_numpy()):
                 if np.isfinite(v):
                     ax.text(rect.get_x() + rect.get_width() / 2, v + 0.05, f"{v:.1f}".replace(".", ","),
-                            ha="center", va="bottom", fontsize=6.5)
+                            ha="center", va="bottom", fontsize=8, fontweight="bold")
         ax.set_title(MODE_TITLES[mode], fontsize=11, loc="left")
         ax.set_xticks(x, [ELECTION_LABELS.get(e, e) for e in elections], fontsize=9)
         ax.set_ylabel("Erreur absolue moyenne\npondérée par les votes (points)")
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, ncol=3, fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, 0.955),
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    rows = -(-len(labels) // 2)
+    fig.legend(handles, labels, ncol=2, fontsize=8.5, loc="lower center", bbox_to_anchor=(0.5, 0.03),
                frameon=False)
-    fig.suptitle("Backtest glissant : erreur des parts de blocs par commune (Rhône, 1ers tours)", fontsize=13,
-                 y=0.99)
+    fig.suptitle("Validation glissante : erreur des parts de blocs par commune (1ers tours)", fontsize=13, y=0.995)
     fig.text(0.01, 0.005, "Erreur = moyenne sur les 6 blocs de l'écart absolu, pondéré par les suffrages exprimés "
-             "de la commune. Hachures : références simples ; couleurs : modèles.", fontsize=8, color="#555555")
-    fig.tight_layout(rect=(0, 0.02, 1, 0.93))
+             "de la commune. Hachures : références simples ; couleurs : modèles ; valeurs : modèle retenu.",
+             fontsize=8, color="#555555")
+    fig.tight_layout(rect=(0, 0.05 + 0.2 * rows / fig.get_figheight(), 1, 0.97))
     return _save(fig, path, dpi=130)
 
 

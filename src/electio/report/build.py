@@ -82,17 +82,18 @@ TERRITORY_FR = {"metropole_lyon": "Métropole de Lyon", "rhone": "Rhône (hors M
 RELATION_FR = {"same": "code inchangé", "merged": "ancienne commune fusionnée ou commune déléguée",
                "arrondissement": "arrondissement municipal de Lyon"}
 ORIGIN_FR = {"cache": "cache local", "mirror": "copie hors ligne des sources", "download": "téléchargement"}
-#: Themes of the client brief -> (families of dim_indicator, words of census labels).
+#: Themes of the client brief -> (families of dim_indicator, words of census labels); names as in
+#: electio.eda.answer.THEMES_FR, so the report and the answer name each theme the same way.
 #: Census ('recensement') indicators are spread over themes by their label.
 BRIEF_THEMES = [
     ("Sécurité (délinquance)", ("securite",), ()),
     ("Emploi et chômage", ("emploi",), ("actifs", "chômeurs", "chômage")),
     ("Population et densité", ("population",), ("superficie",)),
     ("Entreprises", ("entreprises",), ()),
-    ("Pauvreté et revenus", ("revenus",), ()),
-    ("Associations", ("associations",), ()),
+    ("Revenus et pauvreté", ("revenus",), ()),
+    ("Vie associative", ("associations",), ()),
     ("Logement", ("logement",), ("logement", "résidences")),
-    ("Éducation", ("education",), ("diplôm", "scolar")),
+    ("Éducation (diplômes)", ("education",), ("diplôm", "scolar")),
     ("Structure par âge", ("age",), ("ans ou plus", "tranche d'âge")),
     ("Immigration", ("immigration",), ("immigr",)),
 ]
