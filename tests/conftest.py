@@ -11,6 +11,7 @@ import pytest
 
 from electio.refresh import run_refresh
 from electio.settings import PROJECT_ROOT, Settings
+from electio.stages import run_alone
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -61,11 +62,25 @@ def shared_warehouse(tmp_path_factory, mirror: Path) -> SharedWarehouse:
     return SharedWarehouse(settings, summary)
 
 
+@pytest.fixture(scope="session")
+def modelled_warehouse(tmp_path_factory, shared_warehouse: SharedWarehouse) -> Settings:
+    """The session's warehouse with its exports plus the model stages (backtest, train, forecast),
+    run ONCE for the whole session: the backtest is the slowest stage, and the model, Power BI
+    and report tests all read its tables. Read-only: copy it (:func:`copy_warehouse`) to change it."""
+    settings = copy_warehouse(shared_warehouse.settings, tmp_path_factory.mktemp("modelled_warehouse"), exports=True)
+    for stage in ("backtest", "train", "forecast"):
+        run = run_alone(stage, settings)
+        assert run.status == "done", (stage, run)
+    return settings
+
+
 def copy_warehouse(source: Settings, root: Path, *, exports: bool = False) -> Settings:
-    """A private copy of a built warehouse (and its exports if asked) under ``root``."""
+    """A private copy of a built warehouse (its trained model, and its exports if asked) under ``root``."""
     settings = settings_under(root, source.mirror)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source.data_dir / "electio.sqlite", settings.data_dir / "electio.sqlite")
+    if (source.data_dir / "models").is_dir():
+        shutil.copytree(source.data_dir / "models", settings.data_dir / "models")
     if exports:
         shutil.copytree(source.exports_dir, settings.exports_dir)
     return settings

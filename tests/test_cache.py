@@ -177,13 +177,12 @@ def test_memoised_items_are_reused_one_by_one(tmp_path, monkeypatch):
     calls: list = []
     items: list = []  # like the scenario files: an input outside the tables and options
     monkeypatch.setattr(cache, "MEMO_STAGES", ("toy",))
-    monkeypatch.setitem(cache.EXTRA_INPUTS, "toy", lambda ctx: repr(items))
 
     def run(ctx: Context) -> Output:
         rows = [cache.memo("item", (i,), lambda i=i: calls.append(i) or {"i": i, "sq": i * i}) for i in items]
         return Output({"toy_out": pd.DataFrame(rows)})
 
-    stage = Stage("toy", "test", ("src",), ("toy_out",), (), run)
+    stage = Stage("toy", "test", ("src",), ("toy_out",), (), run, extra_inputs=lambda ctx: {"items": list(items)})
     outs = []
     for n, now in enumerate([[1, 2], [1, 2, 3]]):
         items[:] = now

@@ -75,7 +75,7 @@ run_refresh(Settings(mirror=Path(sys.argv[3]), cache_dir=root / "raw", data_dir=
 """
 
 
-def test_killed_refresh_leaves_previous_warehouse(tmp_path, mirror, shared_warehouse):
+def test_killed_refresh_leaves_previous_warehouse(tmp_path, mirror, shared_warehouse, monkeypatch):
     settings = copy_warehouse(shared_warehouse.settings, tmp_path)
     db = tmp_path / "data" / "electio.sqlite"
     before = hashlib.sha256(db.read_bytes()).hexdigest()
@@ -89,8 +89,15 @@ def test_killed_refresh_leaves_previous_warehouse(tmp_path, mirror, shared_wareh
     proc.wait()
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert list(db.parent.glob("electio.sqlite.tmp-*"))  # the half-built file it left...
-    run_refresh(settings, export=False)                 # ...is cleaned by the next refresh
+
+    def stop(*a, **k):  # the cleanup happens before any work: no need to rebuild
+        raise ElectioError("stopped after the cleanup")
+
+    monkeypatch.setattr(refresh, "build_tables", stop)
+    with pytest.raises(ElectioError, match="stopped after the cleanup"):
+        run_refresh(settings, export=False)             # ...is cleaned by the next refresh
     assert not list(db.parent.glob("electio.sqlite.tmp-*"))
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 
 # --------------------------------------------------------------------------- bad input: one sentence, an exit code

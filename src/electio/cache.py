@@ -47,6 +47,7 @@ import pandas as pd
 
 from electio.settings import PROJECT_ROOT
 from electio.sources.catalog import load_catalog
+from electio.stage_run import StageRun
 
 log = logging.getLogger("electio.cache")
 
@@ -296,15 +297,6 @@ def build_tables_cached(settings, build: Callable, store: StageCache):
 
 # --------------------------------------------------------------------------- stages
 
-#: Inputs of a stage beyond its tables and options (the forecast's scenarios).
-def _forecast_extra(ctx) -> str:
-    from electio.stages import refresh_scenarios, stored_scenarios  # stages imports this module
-
-    files = {p.name: file_digest(p) for p in stored_scenarios(ctx.settings)}
-    return _text({"files": files, "scenarios": [repr(s) for s in refresh_scenarios(ctx.settings, ctx.tables)]})
-
-
-EXTRA_INPUTS: dict[str, Callable] = {"forecast": _forecast_extra}
 #: Stages whose items are memoised one by one (:func:`memo`).
 MEMO_STAGES = ("forecast",)
 
@@ -335,9 +327,8 @@ def stage_key(stage, ctx, store: StageCache) -> str:
         h.update(f"{name}:{store.digest(frame) if frame is not None else 'absent'}".encode())
     for name in stage.after:
         h.update(f"after {name}:{store.keys.get(name, 'none')}".encode())
-    extra = EXTRA_INPUTS.get(stage.name)
-    if extra is not None:
-        h.update(extra(ctx).encode())
+    if stage.extra_inputs is not None:
+        h.update(_text(stage.extra_inputs(ctx)).encode())
     return h.hexdigest()
 
 
@@ -455,8 +446,6 @@ def _run_stage_cached(stage, ctx, done: dict, store: StageCache, run_stage: Call
         ctx.state.update(entry.state)
         store.reused[stage.name] = key
         log.info("%s: inputs unchanged, outputs reused from the cache (%s)", stage.name, key[:12])
-        from electio.stages import StageRun  # stages imports this module
-
         return StageRun(stage.name, "done", entry.note, time.perf_counter() - t0,
                         sum(len(f) for f in entry.tables.values()), files, reused=True)
     before_state = dict(ctx.state)

@@ -27,7 +27,7 @@ from typing import Callable
 
 import pandas as pd
 
-from electio.cache import cached_part
+from electio.cache import cached_part, file_digest
 from electio.eda.answer import answer_question
 from electio.eda.correlation import N_BOOT, compute_correlations, indicator_closeness, prepare_inputs
 from electio.eda.figures import write_figures
@@ -37,7 +37,8 @@ from electio.export import export_tables
 from electio.forecast.figures import write_forecast_figures
 from electio.forecast.run import DEFAULT_SEED, SCENARIOS_DIR, forecast_tables
 from electio.forecast.scenarios import build_scenarios, calendar_elections, default_scenarios, read_custom_file
-from electio.model.backtest import backtest_tables
+from electio.model.backtest import run_backtest_frames
+from electio.model.estimators import MODELS
 from electio.model.importance import importance_tables
 from electio.model.figures import backtest_figures
 from electio.model.panel import bloc_codes, build_panel, first_rounds
@@ -46,6 +47,7 @@ from electio.model.train import load_model, save_model, train_final
 from electio.powerbi import build_templates
 from electio.report.build import PDF_FILE, SOURCES_FILE, build_report
 from electio.settings import Settings
+from electio.stage_run import StageRun
 from electio.warehouse.load import replace_tables
 from electio.warehouse.read import read_tables
 
@@ -93,29 +95,8 @@ class Stage:
     run: Callable[[Context], Output]
     after: tuple[str, ...] = ()      # stages whose result it needs: skipped if one of them is
     needs_warehouse: bool = False    # reads the loaded warehouse itself (exports, Power BI)
+    extra_inputs: Callable[[Context], dict] | None = None  # inputs beyond its tables and options (cache key)
     # exports run last: their meta_stage_run.csv then lists every stage but the exports themselves
-
-
-@dataclass
-class StageRun:
-    stage: str
-    status: str                      # done | skipped
-    reason: str = ""
-    seconds: float = 0.0
-    rows_written: int = 0
-    files: list[Path] = field(default_factory=list)
-    reused: bool = False             # outputs restored from the cache (electio.cache): inputs unchanged
-
-    def line(self) -> str:
-        if self.status == "skipped":
-            return f"{self.stage:12} skipped: {self.reason}"
-        if self.reused:
-            extra = f", {len(self.files)} files" if self.files else ""
-            return (f"{self.stage:12} reused in {self.seconds:.1f} s (inputs unchanged; {self.rows_written} rows{extra})"
-                    f"{' - ' + self.reason if self.reason else ''}")
-        extra = f", {len(self.files)} files" if self.files else ""
-        rows = f"{self.rows_written} rows" if self.rows_written else "no table"
-        return f"{self.stage:12} done in {self.seconds:.1f} s ({rows}{extra}){' - ' + self.reason if self.reason else ''}"
 
 
 # --------------------------------------------------------------------------- stage functions
@@ -145,8 +126,10 @@ def _correlations(ctx: Context) -> Output:
 def _backtest(ctx: Context) -> Output:
     _enough_communes(ctx.tables)
     panel = build_panel(ctx.tables)  # one panel (with both indicator datings) for both analyses
-    out = backtest_tables(ctx.tables, panel=panel)
-    out.update(importance_tables(ctx.tables, panel=panel))  # which indicator groups carry predictive weight
+    result = run_backtest_frames(ctx.tables, panel=panel, keep=tuple(m.model_id for m in MODELS))
+    out = result.tables()
+    # which indicator groups carry predictive weight, on the models the backtest fitted
+    out.update(importance_tables(ctx.tables, panel=panel, fitted=result.fitted))
     chosen = out["dim_model"].loc[out["dim_model"]["is_chosen"] == 1, "model_id"]
     return Output(out, note=f"chosen model {chosen.iloc[0]}" if len(chosen) else "no model chosen")
 
@@ -175,6 +158,12 @@ def refresh_scenarios(settings: Settings, tables: dict[str, pd.DataFrame]) -> li
         scenarios += build_scenarios(elections=calendar_elections(last), swings=(), reference_year=last, custom=custom,
                                      custom_fixed=path.name.endswith(".fixed.csv"))
     return scenarios
+
+
+def _forecast_inputs(ctx: Context) -> dict:
+    """The forecast's inputs beyond tables: the analyst's stored scenario files and the scenarios."""
+    return {"files": {p.name: file_digest(p) for p in stored_scenarios(ctx.settings)},
+            "scenarios": [repr(s) for s in refresh_scenarios(ctx.settings, ctx.tables)]}
 
 
 def _forecast(ctx: Context) -> Output:
@@ -228,7 +217,8 @@ STAGES: tuple[Stage, ...] = (
           BASE + NATIONAL + CONTEXT + MODEL, (), ("<data>/models/*",), _train, after=("backtest",)),
     Stage("forecast", "scenarios for the real upcoming elections (defaults + stored custom files) per commune "
           "and département, and the error growth with the lead",
-          BASE + NATIONAL + ("dim_model",), FORECAST, (), _forecast, after=("train",)),
+          BASE + NATIONAL + ("dim_model",), FORECAST, (), _forecast, after=("train",),
+          extra_inputs=_forecast_inputs),
     Stage("figures", "maps, histograms, heatmaps, backtest and forecast figures",
           BASE + ("fact_correlation",) + MODEL + FORECAST, (), ("reports/figures/*.png",), _figures),
     Stage("report", "the client report (rapport.html and its traced values)",

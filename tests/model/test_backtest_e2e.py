@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from electio.model.backtest import TEST_ELECTIONS, model_catalog
+from electio.model.backtest import TEST_ELECTIONS, model_catalog, training_elections
+from electio.model.figures import backtest_figures
 from electio.model.national import national_table
-from electio.model.run import figure_path, models_dir, run_backtest, run_train
+from electio.model.panel import build_panel
+from electio.model.run import figure_path, models_dir, run_train
 from electio.model.selection import HOLDOUT
 from electio.model.train import load_model, predict_election
 from electio.warehouse.read import read_tables
@@ -19,10 +21,16 @@ pytestmark = pytest.mark.mirror
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, shared_warehouse):
-    settings = copy_warehouse(shared_warehouse.settings, tmp_path_factory.mktemp("model"))
-    summary = run_backtest(settings)
-    return settings, summary, read_tables(settings.db_url)
+def built(tmp_path_factory, modelled_warehouse):
+    """A copy of the session's modelled warehouse; the backtest figures drawn from its tables."""
+    settings = copy_warehouse(modelled_warehouse, tmp_path_factory.mktemp("model"))
+    t = read_tables(settings.db_url)
+    backtest_figures(t["fact_model_metric"], t["dim_model"], figure_path(settings))
+    panel = build_panel(t)
+    dates = panel.rows.groupby("election_id")["election_date"].first()
+    windows = {e: training_elections(panel, dates[e]) for e in TEST_ELECTIONS if e in dates.index}
+    summary = {"chosen": t["dim_model"].loc[t["dim_model"]["is_chosen"] == 1, "model_id"].item(), "windows": windows}
+    return settings, summary, t
 
 
 def test_backtest_tables_are_complete(built):

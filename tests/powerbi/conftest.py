@@ -11,8 +11,6 @@ from electio.powerbi import build_templates
 from electio.powerbi.definition import load_definition
 from electio.powerbi.validate import Template, m_parser_problem
 from electio.settings import Settings
-from electio.stages import run_alone
-from tests.conftest import copy_warehouse
 
 
 INSTALL_HINT = "run `python tests/provision.py` (the README's test command does)"
@@ -57,12 +55,7 @@ def warehouse(request, tmp_path_factory, mirror: Path) -> Settings:
         return Settings(mirror=mirror, cache_dir=root / "raw", data_dir=root / "data",
                         exports_dir=root / "exports", reports_dir=root / "reports", allow_download=False,
                         db_url=f"sqlite:///{root / 'electio.sqlite'}")
-    shared = request.getfixturevalue("shared_warehouse")
-    settings = copy_warehouse(shared.settings, tmp_path_factory.mktemp("powerbi"), exports=True)
-    for stage in ("backtest", "train", "forecast"):
-        run = run_alone(stage, settings)
-        assert run.status == "done", (stage, run)
-    return settings
+    return request.getfixturevalue("modelled_warehouse")
 
 
 @pytest.fixture(scope="session")

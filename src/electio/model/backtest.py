@@ -23,13 +23,16 @@ Stage function :func:`backtest_tables` takes warehouse tables in memory and retu
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from electio.errors import ElectioError
 from electio.model.baselines import BASELINES
@@ -41,6 +44,9 @@ from electio.model.metrics import coverage_metrics, election_metrics
 from electio.model.feature_groups import VARIANTS
 from electio.model.panel import Panel, assert_no_leakage, build_panel
 from electio.model.selection import HOLDOUT, choose_model
+
+#: Test elections backtested at once (threads; see run_backtest_frames).
+WORKERS = min(2, os.cpu_count() or 1)
 
 log = logging.getLogger("electio.model")
 
@@ -84,6 +90,7 @@ class BacktestResult:
     params: dict = field(default_factory=dict)    # (model, test election) -> chosen hyper-parameters
     seconds: float = 0.0
     france_seconds: dict = field(default_factory=dict)  # context panel, all-France evaluation, fits
+    fitted: dict = field(default_factory=dict)  # (model_id, election_id) -> fitted model, for ``keep`` ids
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"dim_model": self.dim_model, "fact_backtest": self.predictions, "fact_model_metric": self.metrics}
@@ -169,15 +176,54 @@ MODE_SPECS = (ModeSpec("conditional", _conditional_inputs),
               ModeSpec("unconditional", _unconditional_inputs, _unconditional_errors))
 
 
+def _backtest_election(ctx: BacktestContext, panel: Panel, factories, mode_specs, keep, eid: str) -> dict | None:
+    """Every model fitted on the first rounds before ``eid`` and scored on it in every mode."""
+    train_ids = training_elections(panel, ctx.dates[eid])
+    if not train_ids:
+        log.warning("test election %s has no earlier election to train on: skipped", eid)
+        return None
+    ptr, pte = panel.for_elections(train_ids), panel.for_elections([eid])
+    inputs, errors = {}, {}
+    for spec in mode_specs:
+        d = spec.inputs(ctx, pte, eid)
+        if d is None:
+            log.info("backtest %s: mode %s not available (no national result)", eid, spec.name)
+            continue
+        inputs[spec.name] = d
+        e = spec.errors(ctx, ptr, eid) if spec.errors is not None else None
+        if e is not None and not e.empty:
+            errors[spec.name] = e
+    actual = pte.y[pte.targets]
+    out = {"train_ids": train_ids, "preds": [], "metrics": [], "params": {}, "fitted": {}}
+    for factory in factories:
+        model = factory().fit(ptr)
+        out["params"][(model.model_id, eid)] = model.params()
+        if model.model_id in keep:
+            out["fitted"][(model.model_id, eid)] = model
+        calibrator = IntervalCalibrator().fit(ptr, model.oof_predict(ptr), errors)
+        for mode, d in inputs.items():
+            pred = model.predict(pte, d)
+            bands = {lv: calibrator.intervals(pte, pred, mode=mode, level=lv,
+                                              departement_sensitive=model.departement_sensitive)
+                     for lv in LEVELS}
+            low, high = bands[LEVEL]
+            out["preds"].append(_long(pred, low, high, actual, pte.rows, model.model_id, eid, mode, pte.targets))
+            values = election_metrics(pred, actual, pte.rows, list(pte.blocs), low, high)
+            values.update(coverage_metrics(actual, bands, list(pte.blocs)))
+            out["metrics"] += [(model.model_id, eid, mode, name, value) for name, value in values.items()]
+    log.info("backtest %s: trained on %s; modes %s", eid, ", ".join(train_ids), ", ".join(inputs))
+    return out
+
+
 def run_backtest_frames(tables: dict[str, pd.DataFrame], *, models=None, test_elections=TEST_ELECTIONS,
-                        panel: Panel | None = None, mode_specs=MODE_SPECS, france: bool = True) -> BacktestResult:
+                        panel: Panel | None = None, mode_specs=MODE_SPECS, france: bool = True,
+                        keep: tuple = ()) -> BacktestResult:
     """Fit, predict and score every model on every test election the warehouse holds, in every mode.
 
     With the context tables (every commune of France) in ``tables``: the cross-département model
     ``lightgbm_fr`` joins the default models, and (``france``) the all-France evaluation of
-    :func:`electio.model.context.france_evaluation` adds its ``france_*`` modes to the metrics."""
-    from threadpoolctl import threadpool_limits
-
+    :func:`electio.model.context.france_evaluation` adds its ``france_*`` modes to the metrics.
+    ``keep``: model ids whose fitted models the result keeps (the importance analysis reuses them)."""
     t0 = time.perf_counter()
     panel = panel if panel is not None else build_panel(tables)
     assert_no_leakage(panel)
@@ -191,46 +237,25 @@ def run_backtest_frames(tables: dict[str, pd.DataFrame], *, models=None, test_el
         # the cross-département variant joins the default catalogue
         factories = factories + [partial(ctxm.CrossDepartementLightGBM, context_panel, ctx.departements)]
     catalog = [f() for f in factories]
-    dates = ctx.dates
-    preds, metrics, windows, params = [], [], {}, {}
-    with threadpool_limits(limits=1):  # small matrices: BLAS/OpenMP threads only add contention
-        for eid in test_elections:
-            if eid not in dates.index:
-                log.warning("test election %s is not in the warehouse: skipped", eid)
-                continue
-            train_ids = training_elections(panel, dates[eid])
-            if not train_ids:
-                log.warning("test election %s has no earlier election to train on: skipped", eid)
-                continue
-            windows[eid] = train_ids
-            ptr, pte = panel.for_elections(train_ids), panel.for_elections([eid])
-            inputs, errors = {}, {}
-            for spec in mode_specs:
-                d = spec.inputs(ctx, pte, eid)
-                if d is None:
-                    log.info("backtest %s: mode %s not available (no national result)", eid, spec.name)
-                    continue
-                inputs[spec.name] = d
-                e = spec.errors(ctx, ptr, eid) if spec.errors is not None else None
-                if e is not None and not e.empty:
-                    errors[spec.name] = e
-            actual = pte.y[pte.targets]
-            for factory in factories:
-                model = factory().fit(ptr)
-                params[(model.model_id, eid)] = model.params()
-                calibrator = IntervalCalibrator().fit(ptr, model.oof_predict(ptr), errors)
-                for mode, d in inputs.items():
-                    pred = model.predict(pte, d)
-                    bands = {lv: calibrator.intervals(pte, pred, mode=mode, level=lv,
-                                                      departement_sensitive=model.departement_sensitive)
-                             for lv in LEVELS}
-                    low, high = bands[LEVEL]
-                    preds.append(_long(pred, low, high, actual, pte.rows, model.model_id, eid, mode, pte.targets))
-                    values = election_metrics(pred, actual, pte.rows, list(pte.blocs), low, high)
-                    values.update(coverage_metrics(actual, bands, list(pte.blocs)))
-                    for name, value in values.items():
-                        metrics.append((model.model_id, eid, mode, name, value))
-            log.info("backtest %s: trained on %s; modes %s", eid, ", ".join(train_ids), ", ".join(inputs))
+    eids = []
+    for eid in test_elections:
+        if eid not in ctx.dates.index:
+            log.warning("test election %s is not in the warehouse: skipped", eid)
+        else:
+            eids.append(eid)
+    # One thread per test election: LightGBM and BLAS release the GIL, so the two cores both work
+    # while each fit stays single-threaded (small matrices); every election's work is independent.
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        done = list(pool.map(partial(_backtest_election, ctx, panel, factories, mode_specs, keep), eids))
+    preds, metrics, windows, params, fitted = [], [], {}, {}, {}
+    for eid, one in zip(eids, done):
+        if one is None:
+            continue
+        windows[eid] = one["train_ids"]
+        preds += one["preds"]
+        metrics += one["metrics"]
+        params.update(one["params"])
+        fitted.update(one["fitted"])
     if not windows:
         raise ElectioError("no test election to backtest: the warehouse holds none of "
                            f"{', '.join(test_elections)} with earlier first rounds")
@@ -261,7 +286,7 @@ def run_backtest_frames(tables: dict[str, pd.DataFrame], *, models=None, test_el
                               for m in catalog], columns=DIM_MODEL_COLUMNS)
     return BacktestResult(predictions=fact_backtest, metrics=fact_model_metric, dim_model=dim_model, chosen=chosen,
                           windows=windows, params=params, seconds=round(time.perf_counter() - t0, 1),
-                          france_seconds=france_seconds)
+                          france_seconds=france_seconds, fitted=fitted)
 
 
 def backtest_tables(tables: dict[str, pd.DataFrame], **kwargs) -> dict[str, pd.DataFrame]:

@@ -47,20 +47,24 @@ BASE_COLUMNS = ("log_registered", "type__presidentielle", "type__legislatives", 
 
 def design_matrix(panel: Panel, departement: pd.DataFrame) -> pd.DataFrame:
     """Features of the learned models for ``panel``'s rows given département values D."""
-    X = panel.X.reset_index(drop=True)
-    D = departement.reset_index(drop=True)
+    X = panel.X
     cols = [c for c in X.columns if c.startswith(BASE_PREFIXES) or c in BASE_COLUMNS or c.startswith("ind__")]
-    out = {c: X[c] for c in cols}
-    for t in panel.targets:
-        d = D[t]
-        out[f"dep_E__{t}"] = d
-        out[f"swing_ref__{t}"] = d - X[f"dep_ref__{t}"]
+    # numpy blocks: called for every fit and prediction (permutation importance: hundreds of times)
+    base = X[cols].to_numpy(float)
+    pos = {c: i for i, c in enumerate(cols)}
+    D = departement[panel.targets].to_numpy(float)
+    names, extra = list(cols), []
+    for j, t in enumerate(panel.targets):
+        d = D[:, j]
+        names += [f"dep_E__{t}", f"swing_ref__{t}"]
+        extra += [d, d - base[:, pos[f"dep_ref__{t}"]]]
         for kind in ("ref", "any"):
-            dep, dev = X[f"dep_{kind}__{t}"], X[f"dev_{kind}__{t}"]
+            dep, dev = base[:, pos[f"dep_{kind}__{t}"]], base[:, pos[f"dev_{kind}__{t}"]]
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = (d / dep).where(dep >= MIN_REFERENCE_SHARE, 1.0).clip(0.0, RATIO_CLIP)
-            out[f"propdev_{kind}__{t}"] = dev * ratio
-    return pd.DataFrame(out).astype(float)
+                ratio = np.where(dep >= MIN_REFERENCE_SHARE, d / dep, 1.0).clip(0.0, RATIO_CLIP)
+            names.append(f"propdev_{kind}__{t}")
+            extra.append(dev * ratio)
+    return pd.DataFrame(np.column_stack([base] + extra), columns=names)
 
 
 def own_columns(columns, target: str) -> list[str]:

@@ -16,11 +16,15 @@ Stage function :func:`importance_tables` returns ``fact_feature_importance`` (sq
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
-from electio.model.backtest import TEST_ELECTIONS, training_elections
+from electio.model.backtest import TEST_ELECTIONS, WORKERS, training_elections
 from electio.model.estimators import MODELS
 from electio.model.metrics import wmae
 from electio.model.panel import Panel, build_panel
@@ -74,40 +78,43 @@ def permutation_importance(model, panel: Panel, groups: dict[str, list[str]], *,
 
 
 def _with_x(panel: Panel, X: pd.DataFrame) -> Panel:
-    from dataclasses import replace
-
     return replace(panel, X=X)
 
 
-def importance_tables(tables: dict[str, pd.DataFrame], *, models=None, test_elections=TEST_ELECTIONS,
-                      n_repeats: int = N_REPEATS, panel: Panel | None = None) -> dict[str, pd.DataFrame]:
-    """Stage function: ``fact_feature_importance`` for every learned model (calendar dating) on
-    every test election the warehouse holds."""
-    from threadpoolctl import threadpool_limits
+def _importance_election(panel: Panel, groups: dict, models, fitted: dict, n_repeats: int, dates, eid: str) -> list:
+    train_ids = training_elections(panel, dates[eid])
+    if not train_ids:
+        return []
+    ptr, pte = panel.for_elections(train_ids), panel.for_elections([eid])
+    present = {g: [c for c in cols if pte.X[c].notna().any()] for g, cols in groups.items()}
+    present = {g: cols for g, cols in present.items() if cols}
+    rows = []
+    for factory in models:
+        key = (factory.model_id, eid)
+        model = fitted[key] if key in fitted else factory().fit(ptr)
+        for mode in MODES:
+            for r in permutation_importance(model, pte, present, mode=mode, n_repeats=n_repeats):
+                rows.append({"model_id": model.model_id, "election_id": eid, "mode": mode,
+                             "dating": panel.dating, **r})
+    log.info("importance %s: %d groups", eid, len(present))
+    return rows
 
+
+def importance_tables(tables: dict[str, pd.DataFrame], *, models=None, test_elections=TEST_ELECTIONS,
+                      n_repeats: int = N_REPEATS, panel: Panel | None = None,
+                      fitted: dict | None = None) -> dict[str, pd.DataFrame]:
+    """Stage function: ``fact_feature_importance`` for every learned model (calendar dating) on
+    every test election the warehouse holds. ``fitted``: (model_id, election_id) -> the model the
+    backtest fitted on the same window and panel (refitting it would give the same model)."""
     panel = panel if panel is not None else build_panel(tables)
     groups = feature_groups(panel, tables.get("dim_indicator"))
-    rows = []
     if not groups:
         return {"fact_feature_importance": pd.DataFrame(columns=COLUMNS)}
     dates = panel.rows.groupby("election_id")["election_date"].first()
-    with threadpool_limits(limits=1):
-        for eid in test_elections:
-            if eid not in dates.index:
-                continue
-            train_ids = training_elections(panel, dates[eid])
-            if not train_ids:
-                continue
-            ptr, pte = panel.for_elections(train_ids), panel.for_elections([eid])
-            present = {g: [c for c in cols if pte.X[c].notna().any()] for g, cols in groups.items()}
-            present = {g: cols for g, cols in present.items() if cols}
-            for factory in (models or MODELS):
-                model = factory().fit(ptr)
-                for mode in MODES:
-                    for r in permutation_importance(model, pte, present, mode=mode, n_repeats=n_repeats):
-                        rows.append({"model_id": model.model_id, "election_id": eid, "mode": mode,
-                                     "dating": panel.dating, **r})
-            log.info("importance %s: %d groups", eid, len(present))
+    eids = [e for e in test_elections if e in dates.index]
+    one = partial(_importance_election, panel, groups, models or MODELS, fitted or {}, n_repeats, dates)
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=WORKERS) as pool:  # as the backtest
+        rows = [r for part in pool.map(one, eids) for r in part]
     out = pd.DataFrame(rows, columns=COLUMNS)
     for col in ("base_value", "permuted_value", "importance"):
         out[col] = out[col].astype(float).round(4)
