@@ -21,6 +21,14 @@ def mirror_path() -> Path:
     return Path(env) if env else (PROJECT_ROOT.parent / "shared" / "electio-mirror").resolve()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items) -> None:
+    """Tests that read the modelled warehouse run on one xdist worker, which builds it once."""
+    for item in items:
+        if "modelled_warehouse" in item.fixturenames or "tests/powerbi/" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("modelled_warehouse"))
+
+
 @pytest.fixture(scope="session")
 def mirror() -> Path:
     path = mirror_path()

@@ -14,7 +14,6 @@ from electio import refresh
 from electio.command import add_common_arguments, run_command, settings_from_args
 from electio.eda import run as eda_run
 from electio.forecast import run as forecast_run
-from electio.model import run as model_run
 from electio.powerbi.build import main as powerbi_main
 from electio.report.build import main as report_main
 from electio.sources.catalog import catalog_markdown, load_catalog
@@ -25,18 +24,18 @@ from electio.stages import STAGES, run_alone
 DELEGATED = {
     "refresh": (refresh.main, "full job: sources -> warehouse -> every stage -> deliverables"),
     "eda": (eda_run.main, "correlations + EDA figures + the answer to the client's question"),
-    "backtest": (lambda argv: model_run.main(["backtest", *argv]), "rolling-origin backtest (model tables)"),
-    "train": (lambda argv: model_run.main(["train", *argv]), "retrain the chosen model, save it in <data>/models"),
     "forecast": (forecast_run.main, "1/2/3-year scenarios (--custom FILE [--keep] for the analyst's hypothesis)"),
     "report": (report_main, "write the client report from the warehouse"),
     "powerbi": (powerbi_main, "build or check the committed Power BI templates from powerbi/definition"),
 }
-#: Stages run through the generic runner (no options of their own).
-GENERIC = {"correlations": "correlations", "figures": "figures", "exports": "exports", "export": "exports"}
+#: Stages run through the generic runner (no options of their own but train's --model).
+GENERIC = {"correlations": "correlations", "backtest": "backtest", "train": "train", "figures": "figures",
+           "exports": "exports", "export": "exports"}
 
 
 def _stage(args: argparse.Namespace) -> int:
-    result = run_alone(GENERIC[args.command], settings_from_args(args))
+    options = {"model": args.model} if getattr(args, "model", None) else {}
+    result = run_alone(GENERIC[args.command], settings_from_args(args), options)
     print(result.line())
     return 0
 
@@ -72,6 +71,8 @@ def parser() -> argparse.ArgumentParser:
     for name, stage in GENERIC.items():
         s = sub.add_parser(name, help=next(x.help for x in STAGES if x.name == stage))
         add_common_arguments(s)
+        if stage == "train":
+            s.add_argument("--model", help="this model_id instead of the one the backtest chose")
         s.set_defaults(func=_stage)
     s = sub.add_parser("sources", help="the source catalog: list, docs (Markdown), fetch (resolve every file)")
     s.add_argument("action", choices=["list", "docs", "fetch"])

@@ -233,8 +233,11 @@ def _summary(settings: Settings, tables: dict[str, pd.DataFrame], missing: list[
         "rows_rejected": int(tables["meta_source"]["rows_rejected"].sum()),
         "rejected_categories": rejected_categories(tables.get("meta_rejected_row")),
         "checks": checks["status"].value_counts().to_dict(),
-        "failed_checks": [f"{r.check_name} {r.election_id}: {r.detail}" for r in failed.itertuples()],
-        "warned_checks": [f"{r.check_name} {r.election_id or ''}".strip() for r in warned.itertuples()],
+        # election_id is missing (NaN in memory) for checks about a source rather than an election
+        "failed_checks": [f"{r.check_name} {r.election_id if pd.notna(r.election_id) else ''}".strip()
+                          + f": {r.detail}" for r in failed.itertuples()],
+        "warned_checks": [f"{r.check_name} {r.election_id if pd.notna(r.election_id) else ''}".strip()
+                          for r in warned.itertuples()],
     }
 
 

@@ -7,11 +7,12 @@ import json
 import numpy as np
 import pytest
 
+from electio import cli
 from electio.model.backtest import TEST_ELECTIONS, model_catalog, training_elections
 from electio.model.figures import backtest_figures
 from electio.model.national import national_table
 from electio.model.panel import build_panel
-from electio.model.run import figure_path, models_dir, run_train
+from electio.model.run import figure_path, models_dir
 from electio.model.selection import HOLDOUT
 from electio.model.train import load_model, predict_election
 from electio.warehouse.read import read_tables
@@ -86,12 +87,15 @@ def test_conditional_accuracy_target(built):
     assert cond["value"].mean() <= 2.0
 
 
-def test_train_save_load_and_predict_a_future_election(built):
+def test_train_save_load_and_predict_a_future_election(built, monkeypatch):
     settings, summary, t = built
-    out = run_train(settings)
-    assert out["model_id"] == summary["chosen"]
-    assert HOLDOUT in out["training_elections"]
+    for f in models_dir(settings).glob("*"):
+        f.unlink()  # trained again by the command below
+    monkeypatch.setenv("ELECTIO_DATA", str(settings.data_dir))
+    assert cli.main(["train", "--db", settings.db_url]) == 0
     meta = json.loads((models_dir(settings) / "electio_model.json").read_text(encoding="utf-8"))
+    assert meta["model_id"] == summary["chosen"]
+    assert HOLDOUT in meta["training_elections"]
     assert {"features", "training_window", "library_versions", "selection_rule", "backtest_metrics"} <= set(meta)
     trained = load_model(models_dir(settings))
     shares = {"extreme_gauche": 1.0, "gauche": 30.0, "centre": 25.0, "droite": 10.0, "extreme_droite": 30.0,
