@@ -73,6 +73,16 @@ MODEL_HELP_FR = {
              "passés et de ses indicateurs.",
     "lightgbm": "Arbres de décision successifs (méthode LightGBM) qui corrigent l'écart de la commune au département, "
                 "à partir de ses résultats passés, de ses indicateurs et de sa taille ; déterministe.",
+    "lightgbm_results_only": "Le même LightGBM sans les indicateurs socio-économiques : seulement les résultats passés "
+                             "de la commune, sa taille et son territoire.",
+    "lightgbm_published": "Le même LightGBM, chaque indicateur n'étant utilisable qu'à partir de la date de "
+                          "publication du fichier détenu (et non du calendrier habituel de l'éditeur).",
+    "ridge_results_only": "La même régression ridge sans les indicateurs socio-économiques : seulement les résultats "
+                          "passés de la commune, sa taille et son territoire.",
+    "ridge_published": "La même régression ridge, chaque indicateur n'étant utilisable qu'à partir de la date de "
+                       "publication du fichier détenu (et non du calendrier habituel de l'éditeur).",
+    "lightgbm_fr": "Le même LightGBM sans indicateurs, appris sur les communes de tous les départements de France aux "
+                   "élections antérieures (et non sur le seul département) ; intervalles calibrés sur le département.",
 }
 #: Why a check shows a documented gap, in French (the warehouse keeps the technical detail).
 CHECK_NOTE_FR = {
