@@ -151,3 +151,21 @@ def test_without_national_intention_the_report_says_so(full_report):
         t[name] = t[name][t[name]["scenario_id"].isin(keep)]
     html, _ = render_report(t, settings, france={}, diagrams={})
     assert "Aucune intention de vote nationale n'a été fournie" in _text(html)
+
+
+def test_national_scenario_commune_forecasts_are_the_stored_values(warehouse):
+    t, _, html = warehouse
+    sid = t["dim_scenario"].loc[t["dim_scenario"]["swing"] == "national", "scenario_id"].iloc[0]
+    rows = table_after(html, "Prévisions par commune du scénario")[1:]
+    assert rows
+    names = t["dim_commune"].set_index("commune_name")["commune_code"]
+    blocs = t["dim_bloc"].set_index("label_fr")["bloc_code"]
+    ff = t["fact_forecast"].set_index(["scenario_id", "commune_code", "target"])
+    for commune, _, bloc, share, proba in rows:
+        code, target = names[commune], blocs[bloc]
+        r = ff.loc[(sid, code, target)]
+        assert share == f"{fr_number(r['predicted'], 1)} ({fr_number(r['interval_low'], 1)} – "\
+                        f"{fr_number(r['interval_high'], 1)})"
+        assert proba == fr_number(100 * r["probability_first"])
+        others = t["fact_forecast"].query("scenario_id == @sid and commune_code == @code and target != 'turnout'")
+        assert r["probability_first"] == others["probability_first"].max()  # the most likely bloc is shown

@@ -915,7 +915,29 @@ def _scenarios_section(p: Printer, lab: Labels, tables) -> dict:
             "has_national": not national.empty, "has_custom": "custom" in swings,
             "national_with_forecast": bool(set(national["scenario_id"]) & set(fd.frame["scenario_id"])),
             "examples": bool(sc.frame["label_fr"].astype(str).str.contains(EXAMPLE_LABEL_FR, regex=False).any()),
-            "horizon": _horizon_section(p, tables), "level": interval_level(p)}
+            "horizon": _horizon_section(p, tables), "level": interval_level(p),
+            "national_communes": _national_communes(p, lab, tables, national)}
+
+
+def _national_communes(p: Printer, lab: Labels, tables, national: pd.DataFrame) -> dict | None:
+    """Commune forecasts of the first national-intentions scenario (earliest election, presidential first):
+    the largest communes, the bloc most likely first, its share and probability."""
+    if national.empty:
+        return None
+    types = {t: i for i, t in enumerate(ELECTION_TYPE_FR)}
+    sid = national.assign(_t=national["election_type"].map(types).fillna(len(types))).sort_values(
+        ["target_year", "_t", "scenario_id"]).iloc[0]["scenario_id"]
+    lead = ds.commune_leaders(tables, sid)
+    if lead.empty:
+        return None
+    rows = [[lab.commune(r["commune_code"]), p.cell(lead, r, "registered"),
+             Markup("{} {}").format(lab.swatch(r["target"]), lab.bloc(r["target"])),
+             Markup('<strong>{}</strong> <span class="interval">({} – {})</span>').format(
+                 p.cell(lead, r, "predicted"), p.cell(lead, r, "interval_low"), p.cell(lead, r, "interval_high")),
+             p.cell(lead, r, "probability_first")] for _, r in lead.frame.iterrows()]
+    return {"scenario": lab.scenario(sid), "n": len(rows),
+            "table": table(["Commune", "Inscrits", "Bloc le plus probablement en tête", "Part attendue (%)",
+                            "Probabilité d'arriver en tête (%)"], rows, numeric={1, 3, 4}, css="small")}
 
 
 def _horizon_section(p: Printer, tables) -> dict | None:

@@ -956,3 +956,31 @@ def targets(tables: dict[str, pd.DataFrame]) -> list[dict]:
                     "high": Value(per_bloc.max() / scale, Col(src, _BLOC_COV.format("MAX"), digits=0, scale=scale), p)
                     if not per_bloc.empty else None})
     return out
+
+
+def commune_leaders(tables: dict[str, pd.DataFrame], scenario_id: str, top: int = 10) -> Traced:
+    """The ``top`` communes with the most registered voters (latest election): for one scenario, the bloc most
+    likely to come first, its expected share, interval and probability."""
+    keys = ["scenario_id", "commune_code", "target"]
+    sql = ("SELECT {} FROM fact_forecast WHERE scenario_id = :scenario_id AND commune_code = :commune_code "
+           "AND target = :target")
+    scale = probability_scale(tables)
+    cols = {"predicted": Col("fact_forecast", sql.format("predicted"), digits=1),
+            "interval_low": Col("fact_forecast", sql.format("interval_low"), digits=1),
+            "interval_high": Col("fact_forecast", sql.format("interval_high"), digits=1),
+            "probability_first": Col("fact_forecast", sql.format("probability_first"), digits=0, scale=scale),
+            "registered": Col("fact_turnout", "SELECT registered FROM fact_turnout WHERE commune_code = "
+                                              ":commune_code AND election_id = :election_id")}
+    if not has(tables, "fact_forecast", "fact_turnout", "dim_election"):
+        return Traced(pd.DataFrame(columns=[*keys, "election_id", *cols]), keys, cols)
+    latest = tables["dim_election"].sort_values("election_date").iloc[-1]["election_id"]
+    tu = tables["fact_turnout"]
+    reg = tu[tu["election_id"] == latest].set_index("commune_code")["registered"]
+    ff = tables["fact_forecast"]
+    ff = ff[(ff["scenario_id"] == scenario_id) & (ff["target"] != "turnout") & ff["probability_first"].notna()]
+    lead = ff.sort_values(["commune_code", "probability_first", "predicted"], ascending=[True, False, False])
+    lead = lead.drop_duplicates("commune_code").assign(registered=lambda f: f["commune_code"].map(reg),
+                                                       election_id=latest)
+    lead = lead.sort_values(["registered", "commune_code"], ascending=[False, True]).head(top)
+    return Traced(lead[[*keys, "election_id", *cols]].reset_index(drop=True), ["scenario_id", "commune_code", "target",
+                                                                                "election_id"], cols)
