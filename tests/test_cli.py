@@ -74,3 +74,22 @@ def test_kept_custom_scenario_is_replayed_by_every_refresh(tmp_path, shared_ware
     custom = [s for s in replayed if s.swing == "custom"]
     assert custom and all(s.custom_fixed for s in custom)
     assert [s.scenario_id for s in replayed if s.swing != "custom"] == [s.scenario_id for s in plain]
+
+
+def test_kept_national_intentions_are_replayed_by_every_refresh(tmp_path, shared_warehouse):
+    """`electio forecast --national FILE --keep` stores the file; the refresh replays it through the
+    national-conditional rule (not as département totals), and the example stays labelled invented."""
+    from electio.forecast.run import NATIONAL_SUFFIX, store_national
+    from electio.stages import refresh_scenarios
+    from electio.warehouse.read import read_tables
+
+    settings = Settings(data_dir=tmp_path / "data")
+    tables = read_tables(shared_warehouse.settings.db_url)
+    example = PROJECT_ROOT / "data" / "reference" / "scenario_national_example.csv"
+    stored = store_national(example, settings)
+    assert stored.name == "scenario_national_example" + NATIONAL_SUFFIX
+    replayed = refresh_scenarios(settings, tables)
+    national = [s for s in replayed if s.swing == "national"]
+    assert national and not any(s.swing == "custom" for s in replayed)
+    assert all(s.custom_shares["extreme_droite"] == 36 for s in national)
+    assert all("(exemple, chiffres inventés)" in s.label_fr for s in national)

@@ -35,7 +35,7 @@ from electio.eda.run import write_answer
 from electio.errors import ElectioError, StageSkipped
 from electio.export import export_tables
 from electio.forecast.figures import write_forecast_figures
-from electio.forecast.run import DEFAULT_SEED, SCENARIOS_DIR, forecast_tables
+from electio.forecast.run import DEFAULT_SEED, NATIONAL_SUFFIX, SCENARIOS_DIR, forecast_tables, nuance_labels
 from electio.forecast.scenarios import build_scenarios, calendar_elections, default_scenarios, read_custom_file
 from electio.model.backtest import run_backtest_frames
 from electio.model.estimators import MODELS
@@ -150,10 +150,16 @@ def stored_scenarios(settings: Settings) -> list[Path]:
 
 def refresh_scenarios(settings: Settings, tables: dict[str, pd.DataFrame]) -> list:
     """The default scenarios plus every stored custom file (``<data>/scenarios/*.csv``;
-    ``*.fixed.csv`` takes the analyst's totals as exact)."""
+    ``*.fixed.csv`` takes the analyst's totals as exact; ``*.national.csv`` holds national vote
+    intentions, stored by ``electio forecast --national FILE --keep``)."""
     last = int(first_rounds(tables)["election_date"].max().year)  # the calendar counts from the last election
     scenarios = default_scenarios(last)
     for path in stored_scenarios(settings):
+        if path.name.endswith(NATIONAL_SUFFIX):  # national intentions: through the national-conditional rule
+            national = read_custom_file(path, bloc_codes(tables), labels=nuance_labels(tables.get("dim_nuance")))
+            scenarios += build_scenarios(elections=calendar_elections(last), swings=(), reference_year=last,
+                                         national=national)
+            continue
         custom = read_custom_file(path, bloc_codes(tables))
         scenarios += build_scenarios(elections=calendar_elections(last), swings=(), reference_year=last, custom=custom,
                                      custom_fixed=path.name.endswith(".fixed.csv"))

@@ -40,7 +40,8 @@ def db(warehouse):
 @pytest.fixture(scope="module")
 def tables(db) -> dict[str, pd.DataFrame]:
     names = ("dim_commune", "dim_election", "dim_indicator", "dim_model", "fact_turnout", "fact_election_result",
-             "fact_indicator", "fact_backtest", "fact_model_metric", "fact_forecast", "dim_scenario")
+             "fact_indicator", "fact_backtest", "fact_model_metric", "fact_forecast", "dim_scenario",
+             "fact_forecast_departement")
     return {n: pd.read_sql(f"SELECT * FROM {n}", db) for n in names}
 
 
@@ -209,6 +210,11 @@ def ref_forecast(t, communes, scenario, what, bloc=None):
         blocs = blocs[blocs["target"] == bloc]
     if what == "probability":
         return float(blocs["probability_first"].sum()) if len(communes) == 1 else None
+    if set(communes) == set(t["dim_commune"]["commune_code"]):
+        # The whole département: the stored département median (one number per fact, as in the report).
+        d = t["fact_forecast_departement"]
+        d = d[(d["scenario_id"] == scenario) & (d["target"] != "turnout")]
+        return float(d.loc[d["target"] == bloc, "predicted"].sum() if bloc else d["predicted"].sum()) / 100
     share = blocs.groupby("commune_code")["predicted"].sum()
     w = voters.reindex(share.index)
     return float((share * w).sum() / w.sum() / 100)
@@ -322,6 +328,22 @@ def test_forecast_measures(db, tables, slice_map, scenario, grain):
                      ref_forecast(tables, communes, scenario, "share", bloc))
         got = run(db, "Probabilité d'arriver en tête", communes, scenario_id=scenario, bloc_code=bloc)
         assert close(got, ref_forecast(tables, communes, scenario, "probability", bloc))
+
+
+def test_departement_share_is_the_stored_departement_value(db, tables, slice_map, scenario):
+    """At the whole département, 'Part prévue' is fact_forecast_departement's value (what the report prints),
+    not the voter-weighted mean of commune medians, which differs by a few hundredths."""
+    d = tables["fact_forecast_departement"]
+    for bloc in ("gauche", "extreme_droite"):
+        stored = d[(d["scenario_id"] == scenario) & (d["target"] == bloc)]["predicted"].iloc[0] / 100
+        got = run(db, "Part prévue", slice_map["departement"], scenario_id=scenario, bloc_code=bloc)
+        assert close(got, stored), (bloc, got, stored)
+        # The département card prints one decimal of a percentage: the same text as the report's.
+        assert f"{100 * got:.1f}" == f"{100 * stored:.1f}"
+    # The DAX takes the same branch: it reads the département measure when every commune is in context.
+    dax = load_definition()
+    expression = next(m["expression"] for m in dax.measures if m["name"] == "Part prévue")
+    assert "[Part prévue (département)]" in expression and "ALL ( 'Communes'[Code commune] )" in expression
 
 
 def test_probabilities_are_fractions(tables):

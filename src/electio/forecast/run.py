@@ -361,14 +361,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replace-all", action="store_true",
                         help="drop every stored scenario not computed by this run (default: keep them)")
     parser.add_argument("--keep", action="store_true",
-                        help="store the --custom file in <data>/scenarios/ so that every refresh replays it "
-                             "(without it the custom scenario is one-off: the next refresh drops it)")
+                        help="store the --custom / --national file in <data>/scenarios/ so that every refresh "
+                             "replays it (without it the scenario is one-off: the next refresh drops it)")
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     settings = settings_from_args(args)
     if args.check and not (args.custom or args.national):
         parser.error("--check needs --custom FILE or --national FILE")
     return run_command("forecast", lambda: _forecast(settings, args), verbose=args.verbose)
+
+
+#: A stored file with this ending holds national vote intentions (replayed through the national-conditional
+#: rule), not département totals.
+NATIONAL_SUFFIX = ".national.csv"
+
+
+def store_national(path: str | Path, settings) -> Path:
+    """Copy a validated national-intentions file into ``<data>/scenarios/`` as ``<name>.national.csv``."""
+    folder = Path(settings.data_dir) / SCENARIOS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (Path(path).stem + NATIONAL_SUFFIX)
+    target.write_bytes(Path(path).read_bytes())
+    return target
 
 
 def store_custom(path: str | Path, settings, *, fixed: bool) -> Path:
@@ -410,6 +424,11 @@ def _forecast(settings, args) -> int:
     elif args.custom:
         print("custom scenario is one-off: the next refresh recomputes the default scenarios and drops it "
               "(use --keep to have every refresh replay it)")
+    if args.national and args.keep:
+        print(f"national file stored as {store_national(args.national, settings)}: every refresh replays it "
+              "(delete the file to stop)")
+    elif args.national:
+        print("national scenario is one-off: the next refresh drops it (use --keep to have every refresh replay it)")
     return 0
 
 

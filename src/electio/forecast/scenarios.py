@@ -125,7 +125,22 @@ class Scenario:
         else:
             rnd = ", 1er tour" if self.election_type == "presidentielle" else ""
             what = f"{TYPE_LABEL_FR[self.election_type]} {self.target_year}{rnd}"
-        return f"{what} : {SWING_LABEL_FR[self.swing]}"
+        example = EXAMPLE_LABEL_FR if is_example_file(self.custom_source) else ""
+        return f"{what} : {SWING_LABEL_FR[self.swing]}{example}"
+
+
+#: The example files shipped in data/reference/ hold made-up numbers: a scenario built from one says so
+#: in its label, so the report, Power BI and the slides never show it as a real poll.
+EXAMPLE_FILES = ("scenario_custom_example.csv", "scenario_national_example.csv")
+EXAMPLE_LABEL_FR = " (exemple, chiffres inventés)"
+
+
+def is_example_file(path) -> bool:
+    """True for one of the shipped example files (also once stored as ``<name>.fixed.csv``)."""
+    if not path:
+        return False
+    name = Path(str(path)).name.replace(".fixed.csv", ".csv").replace(".national.csv", ".csv")
+    return name in EXAMPLE_FILES
 
 
 def calendar_elections(last_year: int, *, today: date | None = None,

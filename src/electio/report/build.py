@@ -18,6 +18,7 @@ Command line: ``python -m electio.report.build`` (wired as ``electio report``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -59,6 +60,7 @@ from electio.report.labels import (
     is_percent_metric,
     metric_rank,
 )
+from electio.forecast.scenarios import EXAMPLE_LABEL_FR
 from electio.report.maps import change_map, shapes_for
 from electio.report.national import france_bloc_table, national_files
 from electio.report.registry import Registry
@@ -608,10 +610,10 @@ def _models_section(p: Printer, lab: Labels, tables) -> dict:
     summary = ds.metrics_summary(tables)
     modes = []
     order = list(models.frame["model_id"])
-    for mode in sorted(summary.frame["mode"].unique(), key=lambda m: (m != "conditional", m)) if not summary.empty \
-            else []:
+    present_modes = set(summary.frame["mode"]) if not summary.empty else set()
+    for mode in [m for m in ds.PERIMETER_MODES if m in present_modes]:  # France-wide modes: their own table
         sub = summary.frame[summary.frame["mode"] == mode]
-        present = list(dict.fromkeys(sub["metric"]))
+        present = [m for m in dict.fromkeys(sub["metric"]) if "__" not in m]  # per-bloc: the coverage table
         metrics = sorted(present, key=lambda m: (metric_rank(m), _band_key(m) if m.startswith("mae_size_") else ()))
         ids = [m for m in order if m in set(sub["model_id"])] + sorted(set(sub["model_id"]) - set(order))
         # One row per metric, one column per model: the chosen model's column is highlighted.
@@ -655,8 +657,9 @@ def _models_section(p: Printer, lab: Labels, tables) -> dict:
             rec = summary.frame[(summary.frame["model_id"] == chosen) & (summary.frame["mode"] == mode["mode"])
                                 & (summary.frame["metric"] == "wmae")]
             if not rec.empty:
-                chosen_wmae.append({"mode": mode["label"], "value": p.cell(summary, rec.iloc[0], "value")})
-    return {
+                chosen_wmae.append({"mode": mode["label"], "value": p.cell(summary, rec.iloc[0], "value",
+                                                                           fact=f"wmae_{mode['mode']}")})
+    return {**_accuracy_parts(p, lab, tables), **{
         "has_models": not models.empty, "has_metrics": not summary.empty,
         "models": table(["Modèle", "Nature", "Description", ""], model_rows, row_classes=row_cls, css="detail"),
         "chosen": lab.model(chosen) if chosen else None,
@@ -664,7 +667,154 @@ def _models_section(p: Printer, lab: Labels, tables) -> dict:
         "has_backtest": ds.has(tables, "fact_backtest"),
         "n_backtest": p.sql_number(len(tables["fact_backtest"]), "SELECT COUNT(*) FROM fact_backtest",
                                    source="fact_backtest") if ds.has(tables, "fact_backtest") else None,
-    }
+    }}
+
+
+def _code_number(p: Printer, ref: str, key: str | None = None, *, digits: int = 0, scale: float = 1.0) -> Markup:
+    """A constant of the package printed as a traced number (thresholds, interval level)."""
+    module, attr = ref.split(":")
+    import importlib
+
+    obj = getattr(importlib.import_module(module), attr)
+    value = obj[key] if key is not None else obj
+    recipe = {"kind": "code", "ref": ref, **({"key": key} if key is not None else {})}
+    return p.reg.number(float(value), source=module, recipe=recipe, digits=digits, scale=scale)
+
+
+def interval_level(p: Printer) -> Markup:
+    """'80' of 'intervalle à 80 %': the level the backtest and the scenarios use."""
+    return _code_number(p, "electio.model.intervals:LEVEL", scale=100)
+
+
+def _accuracy_parts(p: Printer, lab: Labels, tables) -> dict:
+    """Accuracy in plain words, where a baseline wins, per-bloc coverage, targets, all-France results."""
+    plain = ds.accuracy_plain(tables)
+    plain_rows = [{"mode": Markup(MODE_FR.get(r["mode"], r["mode"])), "mode_code": r["mode"],
+                   "wmae": p.cell(plain, r, "wmae", fact=f"wmae_{r['mode']}"),
+                   "first_in_ten": p.cell(plain, r, "first_in_ten", fact=f"first_in_ten_{r['mode']}"),
+                   "n_elections": p.cell(plain, r, "n_elections")} for _, r in plain.frame.iterrows()]
+    wins = ds.baseline_wins(tables)
+    win_rows = [{"mode": Markup(MODE_FR.get(r["mode"], r["mode"])), "election": lab.election(r["election_id"]),
+                 "baseline": lab.model(r["baseline_id"]), "baseline_value": p.cell(wins, r, "baseline_value"),
+                 "chosen_value": p.cell(wins, r, "chosen_value")} for _, r in wins.frame.iterrows()]
+    tested = set(plain.frame["mode"])
+    won = set(wins.frame["mode"])
+    return {"level": interval_level(p), "plain": plain_rows, "wins": win_rows,
+            "no_win_modes": [Markup(MODE_FR.get(m, m)) for m in ds.PERIMETER_MODES if m in tested and m not in won],
+            "coverage": _coverage_table(p, lab, tables), "targets": _targets_table(p, lab, tables),
+            "france": _france_table(p, lab, tables)}
+
+
+def _coverage_table(p: Printer, lab: Labels, tables) -> dict | None:
+    cov = ds.bloc_coverage(tables)
+    if cov.empty:
+        return None
+    modes = [m for m in ds.PERIMETER_MODES if m in set(cov.frame["mode"])]
+    blocs = list(dict.fromkeys(cov.frame["bloc_code"]))
+    rows, classes = [], []
+    for bloc in blocs:
+        cells = [Markup("{} {}").format(lab.swatch(bloc), lab.bloc(bloc)) if bloc else Markup("Tous les blocs")]
+        for mode in modes:
+            rec = cov.frame[(cov.frame["mode"] == mode) & (cov.frame["bloc_code"] == bloc)]
+            if rec.empty:
+                cells += [Markup("—"), Markup("—")]
+                continue
+            r = rec.iloc[0]
+            cells.append(Markup('<strong>{}</strong> <span class="interval">({} – {})</span>').format(
+                p.cell(cov, r, "coverage"), p.cell(cov, r, "coverage_min"), p.cell(cov, r, "coverage_max")))
+            cells.append(p.cell(cov, r, "score"))
+        rows.append(cells)
+        classes.append("" if bloc else "total")
+    headers = ["Bloc"]
+    for mode in modes:
+        headers += [Markup("Couverture, mode {} (%)").format(MODE_FR.get(mode, mode)),
+                    Markup("Score d'intervalle, mode {} (points)").format(MODE_FR.get(mode, mode))]
+    # Per mode, the bloc and test election with the lowest and the highest coverage.
+    extremes = []
+    blocs_only = cov.frame[cov.frame["bloc_code"] != ""]
+    for mode in modes:
+        sub = blocs_only[blocs_only["mode"] == mode]
+        if sub.empty:
+            continue
+        low = sub.sort_values(["coverage_min", "bloc_code"]).iloc[0]
+        high = sub.sort_values(["coverage_max", "bloc_code"], ascending=[False, True]).iloc[0]
+        extremes.append({"mode": Markup(MODE_FR.get(mode, mode)),
+                         "low_bloc": lab.bloc(low["bloc_code"]), "low_election": lab.election(low["election_min"]),
+                         "low": p.cell(cov, low, "coverage_min"),
+                         "high_bloc": lab.bloc(high["bloc_code"]), "high_election": lab.election(high["election_max"]),
+                         "high": p.cell(cov, high, "coverage_max")})
+    return {"table": table(headers, rows, numeric=set(range(1, len(headers))), row_classes=classes,
+                           css="small metrics"), "extremes": extremes}
+
+
+TARGET_TEXT_FR = {
+    "conditional_wmae": "Mode conditionnel : erreur moyenne pondérée d'au plus {t} points",
+    "conditional_gain": "Mode conditionnel : erreur inférieure d'au moins {t} % à celle du glissement uniforme",
+    "national_wmae": "Mode conditionnel national : erreur moyenne pondérée d'au plus {t} points à chaque élection test",
+    "unconditional_gain": "Mode inconditionnel : erreur inférieure d'au moins {t} % à celle de la meilleure "
+                          "persistance",
+    "coverage_election": "Mode {mode} : couverture des intervalles entre {t} et {t2} % à chaque élection test",
+    "coverage_bloc": "Mode {mode} : couverture des intervalles entre {t} et {t2} % pour chaque bloc",
+}
+_TARGET_KEYS = {"conditional_wmae": ("conditional_wmae", None, 1), "conditional_gain": ("conditional_gain", None, 0),
+                "national_wmae": ("national_wmae", None, 1), "unconditional_gain": ("unconditional_gain", None, 0),
+                "coverage_election": ("coverage_election_low", "coverage_election_high", 0),
+                "coverage_bloc": ("coverage_bloc_low", "coverage_bloc_high", 0)}
+
+
+def _targets_table(p: Printer, lab: Labels, tables) -> dict | None:
+    rows, classes = [], []
+    for t in ds.targets(tables):
+        k1, k2, digits = _TARGET_KEYS[t["id"]]
+        ref = "electio.report.datasets:TARGETS"
+        goal = Markup(TARGET_TEXT_FR[t["id"]]).format(
+            t=_code_number(p, ref, k1, digits=digits), t2=_code_number(p, ref, k2, digits=digits) if k2 else "",
+            mode=Markup(MODE_FR.get(t.get("mode"), t.get("mode") or "")))
+        if t["id"] in ("conditional_wmae",):
+            measured = Markup("{} points").format(p.value(t["value"], fact="wmae_conditional"))
+        elif t["id"] in ("conditional_gain", "unconditional_gain"):
+            v = t["value"]
+            sign = 1.0 if v.value >= 0 else -1.0  # a negative reduction is printed as an increase
+            measured = Markup("{} {} % (référence : {})").format(
+                "réduite de" if sign > 0 else "augmentée de",
+                p.value(Value(v.value, dataclasses.replace(v.col, scale=sign), v.params)), lab.model(t["baseline"]))
+        elif t["id"] == "national_wmae":
+            measured = Markup(" ; ").join(Markup("{} : {}").format(lab.election(e), p.value(v))
+                                          for e, v in t["per_election"]) or Markup("aucune donnée nationale")
+        else:
+            measured = (Markup("de {} à {} %").format(p.value(t["low"]), p.value(t["high"])) if t["low"] is not None
+                        else Markup("—"))
+        rows.append([goal, measured, Markup("atteint") if t["reached"] else Markup("non atteint")])
+        classes.append("" if t["reached"] else "missed")
+    if not rows:
+        return None
+    return {"table": table(["Objectif (moyenne sur les élections test, modèle retenu)", "Mesuré", "Résultat"], rows,
+                           row_classes=classes, css="small")}
+
+
+def _france_table(p: Printer, lab: Labels, tables) -> dict | None:
+    fr = ds.france_results(tables)
+    if fr.empty:
+        return None
+    chosen = ds.chosen_model(tables)
+    models = [m for m in ds.models(tables).frame["model_id"] if m in set(fr.frame["model_id"])]
+    rows = []
+    for (election, mode), sub in fr.frame.groupby(["election_id", "mode"], sort=False):
+        first = sub.iloc[0]
+        cells = [lab.election(election), Markup(MODE_FR.get(mode, mode).split(",")[0]),
+                 p.cell(fr, first, "n_communes"), p.cell(fr, first, "n_departements")]
+        best = sub.sort_values(["wmae", "model_id"]).iloc[0]["model_id"]
+        for m in models:
+            rec = sub[sub["model_id"] == m]
+            if rec.empty:
+                cells.append(Markup("—"))
+                continue
+            v = p.cell(fr, rec.iloc[0], "wmae")
+            cells.append(Markup("<strong>{}</strong>").format(v) if m == best else v)
+        rows.append(cells)
+    headers = ["Élection", "Mode", "Communes", "Départements"] + [
+        Markup("{}{}").format(lab.model(m), Markup(" <em>(retenu)</em>") if m == chosen else "") for m in models]
+    return {"table": table(headers, rows, numeric=set(range(2, len(headers))), css="small metrics")}
 
 
 def _model_help(p: Printer, models: Traced, row) -> Markup:
@@ -735,7 +885,10 @@ def _scenarios_section(p: Printer, lab: Labels, tables) -> dict:
         headers = ["Cible"] + [p._emit(h["label_fr"], ds.Col(sc.cols["label_fr"].source, sc.cols["label_fr"].sql,
                                                              kind="text", derive="scenario_election"), sc.params(h))
                                for _, h in group.iterrows()]
-        per_scenario.append({"label": Markup(SWING_FR.get(swing, swing)), "help": Markup(SWING_HELP_FR.get(swing, "")),
+        example = EXAMPLE_LABEL_FR if group["label_fr"].astype(str).str.contains(EXAMPLE_LABEL_FR, regex=False).any() \
+            else ""
+        per_scenario.append({"label": Markup(SWING_FR.get(swing, swing) + example),
+                             "help": Markup(SWING_HELP_FR.get(swing, "")),
                              "table": table(headers, rows, numeric=set(range(1, len(headers))), css="scenario")})
     counts = ds.first_bloc_counts(tables)
     count_table = None
@@ -754,9 +907,64 @@ def _scenarios_section(p: Printer, lab: Labels, tables) -> dict:
             rows.append(cells)
         count_table = table(["Scénario"] + [lab.bloc(b) for b in blocs], rows, numeric=set(range(1, len(blocs) + 1)),
                             css="small")
+    swings = set(sc.frame["swing"])
+    national = sc.frame[sc.frame["swing"] == "national"]
     return {"has_scenarios": not sc.empty, "has_forecasts": ds.has(tables, "fact_forecast"),
             "scenarios": table(["Scénario", "Hypothèse", "Horizon (ans)", "Année cible"], sc_rows, numeric={2}),
-            "per_scenario": per_scenario, "first_counts": count_table}
+            "per_scenario": per_scenario, "first_counts": count_table,
+            "has_national": not national.empty, "has_custom": "custom" in swings,
+            "national_with_forecast": bool(set(national["scenario_id"]) & set(fd.frame["scenario_id"])),
+            "examples": bool(sc.frame["label_fr"].astype(str).str.contains(EXAMPLE_LABEL_FR, regex=False).any()),
+            "horizon": _horizon_section(p, tables), "level": interval_level(p),
+            "national_communes": _national_communes(p, lab, tables, national)}
+
+
+def _national_communes(p: Printer, lab: Labels, tables, national: pd.DataFrame) -> dict | None:
+    """Commune forecasts of the first national-intentions scenario (earliest election, presidential first):
+    the largest communes, the bloc most likely first, its share and probability."""
+    if national.empty:
+        return None
+    types = {t: i for i, t in enumerate(ELECTION_TYPE_FR)}
+    sid = national.assign(_t=national["election_type"].map(types).fillna(len(types))).sort_values(
+        ["target_year", "_t", "scenario_id"]).iloc[0]["scenario_id"]
+    lead = ds.commune_leaders(tables, sid)
+    if lead.empty:
+        return None
+    rows = [[lab.commune(r["commune_code"]), p.cell(lead, r, "registered"),
+             Markup("{} {}").format(lab.swatch(r["target"]), lab.bloc(r["target"])),
+             Markup('<strong>{}</strong> <span class="interval">({} – {})</span>').format(
+                 p.cell(lead, r, "predicted"), p.cell(lead, r, "interval_low"), p.cell(lead, r, "interval_high")),
+             p.cell(lead, r, "probability_first")] for _, r in lead.frame.iterrows()]
+    return {"scenario": lab.scenario(sid), "n": len(rows),
+            "table": table(["Commune", "Inscrits", "Bloc le plus probablement en tête", "Part attendue (%)",
+                            "Probabilité d'arriver en tête (%)"], rows, numeric={1, 3, 4}, css="small")}
+
+
+def _horizon_section(p: Printer, tables) -> dict | None:
+    """Error growth with the lead time, measured on the archive (status quo rule first)."""
+    he = ds.horizon_error(tables)
+    if he.empty:
+        return None
+
+    def bucket(r) -> Markup:
+        return p.sql_text(r["lead_bucket"], "SELECT lead_bucket FROM fact_horizon_error WHERE rule = :rule AND "
+                          "lead_bucket = :lead_bucket", he.params(r), source="fact_horizon_error",
+                          derive="lead_bucket_fr")
+
+    rows = [[Markup(SWING_FR.get(r["rule"], r["rule"])), bucket(r), p.cell(he, r, "n_election_pairs"),
+             p.cell(he, r, "n_departements"), p.cell(he, r, "mean_lead_years"), p.cell(he, r, "bloc_mae_points"),
+             p.cell(he, r, "growth_vs_0_1")] for _, r in he.frame.iterrows()]
+    sq = he.frame[he.frame["rule"] == "status_quo"].sort_values("mean_lead_years")
+    plain = None
+    if len(sq) >= 2:
+        first, last = sq.iloc[0], sq.iloc[-1]
+        plain = {"short": bucket(first), "short_mae": p.cell(he, first, "bloc_mae_points"),
+                 "long": bucket(last), "long_mae": p.cell(he, last, "bloc_mae_points"),
+                 "long_growth": p.cell(he, last, "growth_vs_0_1"),
+                 "wider": bool(last["bloc_mae_points"] > first["bloc_mae_points"])}
+    return {"table": table(["Règle", "Avance", "Paires d'élections", "Départements", "Avance moyenne (ans)",
+                            "Erreur moyenne par bloc (points)", "Dispersion des erreurs (base : moins d'un an)"], rows,
+                           numeric={2, 3, 4, 5, 6}, css="small"), "plain": plain}
 
 
 def headline_scenarios(tables) -> list[str]:
@@ -766,6 +974,8 @@ def headline_scenarios(tables) -> list[str]:
     if sc.empty or fd is None or fd.empty:
         return []
     sc = sc[sc["scenario_id"].isin(set(fd["scenario_id"]))]
+    # Invented numbers (the shipped example files) never make the headline.
+    sc = sc[~sc["label_fr"].astype(str).str.contains(EXAMPLE_LABEL_FR, regex=False)]
     if sc.empty:
         return []
     # The earliest year; on a tie, the presidential election (the scheduled one, the brief's default) first.

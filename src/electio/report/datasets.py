@@ -722,3 +722,265 @@ def first_bloc_counts(tables: dict[str, pd.DataFrame]) -> Traced:
     top = ff[ff["probability_first"] == best]
     frame = top.groupby(keys).size().rename("communes").reset_index()
     return Traced(frame, keys, cols)
+
+
+# --------------------------------------------------------------------------- accuracy in plain words
+
+#: The backtest modes of the perimeter, in reading order (what is given to the model shrinks).
+PERIMETER_MODES = ("conditional", "national_conditional", "unconditional")
+#: The all-France evaluation modes (every commune of France, European elections).
+FRANCE_MODES = ("france_conditional", "france_national", "france_unconditional")
+
+_METRIC_AVG = ("SELECT AVG(value) FROM fact_model_metric WHERE model_id = :model_id AND mode = :mode "
+               "AND metric = '{}'")
+
+
+def accuracy_plain(tables: dict[str, pd.DataFrame]) -> Traced:
+    """Per mode, the chosen model's mean error per bloc and how many communes in ten get the leading bloc
+    right (means over the test elections)."""
+    keys = ["model_id", "mode"]
+    tenth = metric_scale(tables, "first_bloc_accuracy") / 10
+    cols = {"wmae": Col("fact_model_metric", _METRIC_AVG.format("wmae"), digits=2),
+            "first_in_ten": Col("fact_model_metric", _METRIC_AVG.format("first_bloc_accuracy"), digits=0,
+                                scale=tenth),
+            "n_elections": Col("fact_model_metric", "SELECT COUNT(value) FROM fact_model_metric WHERE model_id = "
+                                                    ":model_id AND mode = :mode AND metric = 'wmae'")}
+    chosen = chosen_model(tables)
+    fm = _t(tables, "fact_model_metric")
+    if chosen is None or fm.empty:
+        return Traced(pd.DataFrame(columns=[*keys, *cols]), keys, cols)
+    mine = fm[fm["model_id"] == chosen]
+    rows = []
+    for mode in PERIMETER_MODES:
+        sub = mine[mine["mode"] == mode]
+        w = sub.loc[sub["metric"] == "wmae", "value"].dropna()
+        if w.empty:
+            continue
+        first = sub.loc[sub["metric"] == "first_bloc_accuracy", "value"].dropna()
+        rows.append({"model_id": chosen, "mode": mode, "wmae": w.mean(),
+                     "first_in_ten": first.mean() if not first.empty else np.nan, "n_elections": len(w)})
+    return Traced(pd.DataFrame(rows, columns=[*keys, *cols]), keys, cols)
+
+
+def baseline_wins(tables: dict[str, pd.DataFrame], metric: str = "wmae") -> Traced:
+    """Every (mode, test election) where a simple baseline beats the chosen model: the best such baseline."""
+    keys = ["mode", "election_id", "model_id", "baseline_id"]
+    one = ("SELECT value FROM fact_model_metric WHERE model_id = :{} AND election_id = :election_id "
+           f"AND mode = :mode AND metric = '{metric}'")
+    cols = {"chosen_value": Col("fact_model_metric", one.format("model_id"), digits=2),
+            "baseline_value": Col("fact_model_metric", one.format("baseline_id"), digits=2)}
+    chosen = chosen_model(tables)
+    fm = _t(tables, "fact_model_metric")
+    if chosen is None or fm.empty:
+        return Traced(pd.DataFrame(columns=[*keys, *cols]), keys, cols)
+    kinds = tables["dim_model"].set_index("model_id")["model_kind"]
+    m = fm[(fm["metric"] == metric) & fm["mode"].isin(PERIMETER_MODES) & fm["value"].notna()]
+    order = _election_order(tables)
+    rows = []
+    for (mode, election), sub in m.groupby(["mode", "election_id"]):
+        mine = sub[sub["model_id"] == chosen]
+        base = sub[sub["model_id"].map(kinds) == "baseline"].sort_values(["value", "model_id"])
+        if mine.empty or base.empty or base.iloc[0]["value"] >= mine.iloc[0]["value"]:
+            continue
+        rows.append({"mode": mode, "election_id": election, "model_id": chosen,
+                     "baseline_id": base.iloc[0]["model_id"], "chosen_value": mine.iloc[0]["value"],
+                     "baseline_value": base.iloc[0]["value"]})
+    frame = pd.DataFrame(rows, columns=[*keys, *cols])
+    if not frame.empty:
+        frame = frame.assign(_m=frame["mode"].map(PERIMETER_MODES.index), _e=frame["election_id"].map(order))
+        frame = frame.sort_values(["_m", "_e"]).drop(columns=["_m", "_e"])
+    return Traced(frame.reset_index(drop=True), keys, cols)
+
+
+def _election_order(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
+    el = _t(tables, "dim_election")
+    if el.empty:
+        return {}
+    return {e: i for i, e in enumerate(el.sort_values(["election_date", "election_id"])["election_id"])}
+
+
+def bloc_coverage(tables: dict[str, pd.DataFrame]) -> Traced:
+    """Chosen model, per mode and bloc: coverage of the 80 % intervals (mean over the test elections,
+    lowest and highest election) and the mean interval score (Winkler, points)."""
+    keys = ["model_id", "mode", "cov_metric", "score_metric"]
+    where = "FROM fact_model_metric WHERE model_id = :model_id AND mode = :mode AND metric = :{}"
+    scale = metric_scale(tables, "coverage_80")
+    cols = {"coverage": Col("fact_model_metric", f"SELECT AVG(value) {where.format('cov_metric')}", digits=0,
+                            scale=scale),
+            "coverage_min": Col("fact_model_metric", f"SELECT MIN(value) {where.format('cov_metric')}", digits=0,
+                                scale=scale),
+            "coverage_max": Col("fact_model_metric", f"SELECT MAX(value) {where.format('cov_metric')}", digits=0,
+                                scale=scale),
+            "score": Col("fact_model_metric", f"SELECT AVG(value) {where.format('score_metric')}", digits=1),
+            "election_min": Col("fact_model_metric", "SELECT election_id FROM fact_model_metric WHERE model_id = "
+                                ":model_id AND mode = :mode AND metric = :cov_metric ORDER BY value, election_id "
+                                "LIMIT 1", kind="text"),
+            "election_max": Col("fact_model_metric", "SELECT election_id FROM fact_model_metric WHERE model_id = "
+                                ":model_id AND mode = :mode AND metric = :cov_metric ORDER BY value DESC, "
+                                "election_id LIMIT 1", kind="text")}
+    chosen = chosen_model(tables)
+    fm = _t(tables, "fact_model_metric")
+    if chosen is None or fm.empty:
+        return Traced(pd.DataFrame(columns=[*keys, "bloc_code", *cols]), keys, cols)
+    mine = fm[(fm["model_id"] == chosen) & fm["mode"].isin(PERIMETER_MODES) & fm["value"].notna()]
+    blocs = list(_t(tables, "dim_bloc").sort_values("sort_order").get("bloc_code", [])) + [""]
+    rows = []
+    for mode in PERIMETER_MODES:
+        sub = mine[mine["mode"] == mode]
+        for bloc in blocs:  # "": every bloc pooled (coverage_80, interval_score_80)
+            cov_m = "coverage_80" + (f"__{bloc}" if bloc else "")
+            score_m = "interval_score_80" + (f"__{bloc}" if bloc else "")
+            cov = sub[sub["metric"] == cov_m].sort_values(["value", "election_id"])
+            if cov.empty:
+                continue
+            score = sub.loc[sub["metric"] == score_m, "value"]
+            low = cov.iloc[0]
+            high = cov.sort_values(["value", "election_id"], ascending=[False, True]).iloc[0]
+            rows.append({"model_id": chosen, "mode": mode, "cov_metric": cov_m, "score_metric": score_m,
+                         "bloc_code": bloc, "coverage": cov["value"].mean(), "coverage_min": low["value"],
+                         "coverage_max": high["value"], "score": score.mean() if not score.empty else np.nan,
+                         "election_min": low["election_id"], "election_max": high["election_id"]})
+    return Traced(pd.DataFrame(rows, columns=[*keys, "bloc_code", *cols]), keys, cols)
+
+
+def france_results(tables: dict[str, pd.DataFrame]) -> Traced:
+    """The all-France evaluation: per election, mode and model, the error over every commune of France
+    and how many communes and départements it covers."""
+    keys = ["model_id", "election_id", "mode"]
+    one = ("SELECT value FROM fact_model_metric WHERE model_id = :model_id AND election_id = :election_id "
+           "AND mode = :mode AND metric = '{}'")
+    cols = {"wmae": Col("fact_model_metric", one.format("wmae"), digits=2),
+            "first_bloc_accuracy": Col("fact_model_metric", one.format("first_bloc_accuracy"), digits=0,
+                                       scale=metric_scale(tables, "first_bloc_accuracy")),
+            "departement_mae": Col("fact_model_metric", one.format("departement_mae"), digits=2),
+            "n_communes": Col("fact_model_metric", one.format("n_communes")),
+            "n_departements": Col("fact_model_metric", one.format("n_departements"))}
+    fm = _t(tables, "fact_model_metric")
+    if fm.empty or not fm["mode"].isin(FRANCE_MODES).any():
+        return Traced(pd.DataFrame(columns=[*keys, *cols]), keys, cols)
+    sub = fm[fm["mode"].isin(FRANCE_MODES) & fm["metric"].isin(list(cols))]
+    wide = sub.pivot_table(index=keys, columns="metric", values="value").reset_index()
+    for c in cols:
+        if c not in wide:
+            wide[c] = np.nan
+    order = _election_order(tables)
+    wide = wide.assign(_e=wide["election_id"].map(order), _m=wide["mode"].map(FRANCE_MODES.index))
+    wide = wide.sort_values(["_e", "_m", "wmae"]).drop(columns=["_e", "_m"])
+    return Traced(wide[[*keys, *cols]].reset_index(drop=True), keys, cols)
+
+
+def horizon_error(tables: dict[str, pd.DataFrame]) -> Traced:
+    """The archive's error of the scenario rules by lead time (fact_horizon_error)."""
+    keys = ["rule", "lead_bucket"]
+    sql = "SELECT {} FROM fact_horizon_error WHERE rule = :rule AND lead_bucket = :lead_bucket"
+    cols = {"n_election_pairs": Col("fact_horizon_error", sql.format("n_election_pairs")),
+            "n_departements": Col("fact_horizon_error", sql.format("n_departements")),
+            "mean_lead_years": Col("fact_horizon_error", sql.format("mean_lead_years"), digits=1),
+            "bloc_mae_points": Col("fact_horizon_error", sql.format("bloc_mae_points"), digits=1),
+            "growth_vs_0_1": Col("fact_horizon_error", sql.format("growth_vs_0_1"), digits=2)}
+    he = _t(tables, "fact_horizon_error")
+    if he.empty:
+        return Traced(pd.DataFrame(columns=[*keys, *cols]), keys, cols)
+    frame = he.sort_values(["rule", "mean_lead_years"], key=lambda s: s.map({"status_quo": 0, "trend": 1})
+                           .fillna(2) if s.name == "rule" else s)
+    return Traced(frame[[*keys, *cols]].reset_index(drop=True), keys, cols)
+
+
+#: The accuracy targets of the brief (issue 13), checked on the chosen model's backtest means.
+TARGETS = {"conditional_wmae": 1.5, "conditional_gain": 33.0, "national_wmae": 3.0, "unconditional_gain": 35.0,
+           "coverage_election_low": 75.0, "coverage_election_high": 85.0, "coverage_bloc_low": 65.0,
+           "coverage_bloc_high": 95.0}
+_GAIN = ("SELECT 100.0 * (1 - (SELECT AVG(value) FROM fact_model_metric WHERE model_id = :model_id AND mode = :mode "
+         "AND metric = 'wmae') / (SELECT AVG(value) FROM fact_model_metric WHERE model_id = :baseline_id "
+         "AND mode = :mode AND metric = 'wmae'))")
+_BLOC_COV = ("SELECT {}(v) FROM (SELECT AVG(value) AS v FROM fact_model_metric WHERE model_id = :model_id AND "
+             "mode = :mode AND metric LIKE 'coverage_80__%' GROUP BY metric) b")
+
+
+def targets(tables: dict[str, pd.DataFrame]) -> list[dict]:
+    """The brief's targets, in the order of :func:`electio.model.backtest.target_summary`: for each,
+    the measured values (traced) and whether it is reached. Empty without a backtest."""
+    chosen = chosen_model(tables)
+    fm = _t(tables, "fact_model_metric")
+    if chosen is None or fm.empty:
+        return []
+    pick = lambda model, mode, metric: fm[(fm["model_id"] == model) & (fm["mode"] == mode)  # noqa: E731
+                                          & (fm["metric"] == metric)].set_index("election_id")["value"]
+    mean = lambda model, mode: float(pick(model, mode, "wmae").mean())  # noqa: E731
+    src = "fact_model_metric"
+    out = []
+    cond = mean(chosen, "conditional")
+    p = {"model_id": chosen, "mode": "conditional"}
+    out.append({"id": "conditional_wmae", "reached": cond <= TARGETS["conditional_wmae"],
+                "value": Value(cond, Col(src, _METRIC_AVG.format("wmae"), digits=2), p)})
+    uni = mean("uniform_swing", "conditional")
+    out.append({"id": "conditional_gain", "reached": cond <= (1 - TARGETS["conditional_gain"] / 100) * uni,
+                "value": Value(100 * (1 - cond / uni), Col(src, _GAIN, digits=1),
+                               {**p, "baseline_id": "uniform_swing"}),
+                "baseline": "uniform_swing"})
+    nat = pick(chosen, "national_conditional", "wmae").dropna()
+    order = _election_order(tables)
+    one = ("SELECT value FROM fact_model_metric WHERE model_id = :model_id AND election_id = :election_id AND "
+           "mode = :mode AND metric = 'wmae'")
+    out.append({"id": "national_wmae", "reached": bool(len(nat)) and bool((nat <= TARGETS["national_wmae"]).all()),
+                "per_election": [(e, Value(nat[e], Col(src, one, digits=2),
+                                           {"model_id": chosen, "election_id": e, "mode": "national_conditional"}))
+                                 for e in sorted(nat.index, key=lambda e: order.get(e, 99))]})
+    unc = mean(chosen, "unconditional")
+    pers = {b: mean(b, "unconditional") for b in ("persistence_same_type", "persistence_any_type")}
+    best = min(pers, key=pers.get)
+    out.append({"id": "unconditional_gain", "reached": unc <= (1 - TARGETS["unconditional_gain"] / 100) * pers[best],
+                "value": Value(100 * (1 - unc / pers[best]), Col(src, _GAIN, digits=1),
+                               {"model_id": chosen, "mode": "unconditional", "baseline_id": best}),
+                "baseline": best})
+    scale = metric_scale(tables, "coverage_80")
+    cov_sql = ("SELECT {}(value) FROM fact_model_metric WHERE model_id = :model_id AND mode = :mode "
+               "AND metric = 'coverage_80'")
+    for mode in PERIMETER_MODES:
+        cov = pick(chosen, mode, "coverage_80").dropna() * scale
+        if cov.empty:
+            continue
+        p = {"model_id": chosen, "mode": mode}
+        out.append({"id": "coverage_election", "mode": mode,
+                    "reached": bool(cov.between(TARGETS["coverage_election_low"],
+                                                TARGETS["coverage_election_high"]).all()),
+                    "low": Value(cov.min() / scale, Col(src, cov_sql.format("MIN"), digits=0, scale=scale), p),
+                    "high": Value(cov.max() / scale, Col(src, cov_sql.format("MAX"), digits=0, scale=scale), p)})
+        sub = fm[(fm["model_id"] == chosen) & (fm["mode"] == mode) & fm["metric"].str.startswith("coverage_80__")]
+        per_bloc = sub.groupby("metric")["value"].mean() * scale
+        out.append({"id": "coverage_bloc", "mode": mode,
+                    "reached": bool(per_bloc.between(TARGETS["coverage_bloc_low"],
+                                                     TARGETS["coverage_bloc_high"]).all()),
+                    "low": Value(per_bloc.min() / scale, Col(src, _BLOC_COV.format("MIN"), digits=0, scale=scale), p)
+                    if not per_bloc.empty else None,
+                    "high": Value(per_bloc.max() / scale, Col(src, _BLOC_COV.format("MAX"), digits=0, scale=scale), p)
+                    if not per_bloc.empty else None})
+    return out
+
+
+def commune_leaders(tables: dict[str, pd.DataFrame], scenario_id: str, top: int = 10) -> Traced:
+    """The ``top`` communes with the most registered voters (latest election): for one scenario, the bloc most
+    likely to come first, its expected share, interval and probability."""
+    keys = ["scenario_id", "commune_code", "target"]
+    sql = ("SELECT {} FROM fact_forecast WHERE scenario_id = :scenario_id AND commune_code = :commune_code "
+           "AND target = :target")
+    scale = probability_scale(tables)
+    cols = {"predicted": Col("fact_forecast", sql.format("predicted"), digits=1),
+            "interval_low": Col("fact_forecast", sql.format("interval_low"), digits=1),
+            "interval_high": Col("fact_forecast", sql.format("interval_high"), digits=1),
+            "probability_first": Col("fact_forecast", sql.format("probability_first"), digits=0, scale=scale),
+            "registered": Col("fact_turnout", "SELECT registered FROM fact_turnout WHERE commune_code = "
+                                              ":commune_code AND election_id = :election_id")}
+    if not has(tables, "fact_forecast", "fact_turnout", "dim_election"):
+        return Traced(pd.DataFrame(columns=[*keys, "election_id", *cols]), keys, cols)
+    latest = tables["dim_election"].sort_values("election_date").iloc[-1]["election_id"]
+    tu = tables["fact_turnout"]
+    reg = tu[tu["election_id"] == latest].set_index("commune_code")["registered"]
+    ff = tables["fact_forecast"]
+    ff = ff[(ff["scenario_id"] == scenario_id) & (ff["target"] != "turnout") & ff["probability_first"].notna()]
+    lead = ff.sort_values(["commune_code", "probability_first", "predicted"], ascending=[True, False, False])
+    lead = lead.drop_duplicates("commune_code").assign(registered=lambda f: f["commune_code"].map(reg),
+                                                       election_id=latest)
+    lead = lead.sort_values(["registered", "commune_code"], ascending=[False, True]).head(top)
+    return Traced(lead[[*keys, "election_id", *cols]].reset_index(drop=True), ["scenario_id", "commune_code", "target",
+                                                                                "election_id"], cols)

@@ -73,6 +73,16 @@ MODEL_HELP_FR = {
              "passés et de ses indicateurs.",
     "lightgbm": "Arbres de décision successifs (méthode LightGBM) qui corrigent l'écart de la commune au département, "
                 "à partir de ses résultats passés, de ses indicateurs et de sa taille ; déterministe.",
+    "lightgbm_results_only": "Le même LightGBM sans les indicateurs socio-économiques : seulement les résultats passés "
+                             "de la commune, sa taille et son territoire.",
+    "lightgbm_published": "Le même LightGBM, chaque indicateur n'étant utilisable qu'à partir de la date de "
+                          "publication du fichier détenu (et non du calendrier habituel de l'éditeur).",
+    "ridge_results_only": "La même régression ridge sans les indicateurs socio-économiques : seulement les résultats "
+                          "passés de la commune, sa taille et son territoire.",
+    "ridge_published": "La même régression ridge, chaque indicateur n'étant utilisable qu'à partir de la date de "
+                       "publication du fichier détenu (et non du calendrier habituel de l'éditeur).",
+    "lightgbm_fr": "Le même LightGBM sans indicateurs, appris sur les communes de tous les départements de France aux "
+                   "élections antérieures (et non sur le seul département) ; intervalles calibrés sur le département.",
 }
 #: Why a check shows a documented gap, in French (the warehouse keeps the technical detail).
 CHECK_NOTE_FR = {
@@ -94,7 +104,8 @@ CHECK_NOTE_FR = {
 ELECTION_TYPE_FR = {"presidentielle": "présidentielle", "legislatives": "législatives", "europeennes": "européennes"}
 
 #: Metrics of fact_model_metric in display order (patterns); others come after them.
-METRIC_ORDER = ["wmae", "mae", "rmse", "first_bloc_accuracy", r"coverage_\d+", r"width_\d+", "departement_mae",
+METRIC_ORDER = ["wmae", "mae", "rmse", "first_bloc_accuracy", r"coverage_\d+", r"width_\d+", r"interval_score_\d+",
+                "departement_mae",
                 "turnout_wmae", "turnout_mae", r"turnout_coverage_\d+", r"turnout_width_\d+", r"mae_size_.+"]
 _METRIC_FR = {
     "wmae": "MAE pondérée par les voix (points)",
@@ -104,6 +115,8 @@ _METRIC_FR = {
     "departement_mae": "Erreur sur les totaux du département (points)",
     "turnout_wmae": "Participation : MAE pondérée par les inscrits (points)",
     "turnout_mae": "Participation : MAE (points)",
+    "n_communes": "Communes évaluées",
+    "n_departements": "Départements évalués",
 }
 
 
@@ -112,10 +125,21 @@ def metric_rank(metric: str) -> int:
     return next((i for i, pattern in enumerate(METRIC_ORDER) if re.fullmatch(pattern, metric)), len(METRIC_ORDER))
 
 
+#: Bloc codes in words, for metric codes that carry a bloc (coverage_80__gauche); the report's tables take the
+#: warehouse's dim_bloc labels instead.
+BLOC_WORDS_FR = {"extreme_gauche": "extrême gauche", "gauche": "gauche", "centre": "centre", "droite": "droite",
+                 "extreme_droite": "extrême droite", "divers": "divers"}
+
+
 def metric_label(metric: str) -> str:
-    """French label of a metric code, including the level or band it carries."""
+    """French label of a metric code, including the level, band or bloc it carries."""
+    if "__" in metric:  # per-bloc metric: '<metric>__<bloc>'
+        base, bloc = metric.split("__", 1)
+        return f"{metric_label(base)}, bloc {BLOC_WORDS_FR.get(bloc, bloc.replace('_', ' '))}"
     if metric in _METRIC_FR:
         return _METRIC_FR[metric]
+    if m := re.fullmatch(r"interval_score_(\d+)", metric):
+        return f"Score d'intervalle (Winkler) à {m.group(1)} % (points)"
     if m := re.fullmatch(r"(turnout_)?coverage_(\d+)", metric):
         return f"{'Participation : c' if m.group(1) else 'C'}ouverture de l'intervalle à {m.group(2)} % (%)"
     if m := re.fullmatch(r"(turnout_)?width_(\d+)", metric):
@@ -148,7 +172,7 @@ def size_band_label(band: str) -> str:
 
 
 def is_percent_metric(metric: str) -> bool:
-    return metric == "first_bloc_accuracy" or re.fullmatch(r"(turnout_)?coverage_\d+", metric) is not None
+    return metric == "first_bloc_accuracy" or re.fullmatch(r"(turnout_)?coverage_\d+(__\w+)?", metric) is not None
 
 
 def check_label(name: str) -> str:
@@ -203,6 +227,18 @@ def scenario_election(label: str) -> str:
     return str(label).split(" : ", 1)[0].strip()
 
 
+def lead_bucket_fr(bucket: str) -> str:
+    """Lead-time class of fact_horizon_error in words: '0-1' -> 'moins d'un an', '1-2' -> '1 à 2 ans',
+    '3+' -> '3 ans et plus'."""
+    text = str(bucket)
+    if m := re.fullmatch(r"(\d+)-(\d+)", text):
+        low, high = int(m.group(1)), int(m.group(2))
+        return "moins d'un an" if (low, high) == (0, 1) else f"{low} à {high} ans"
+    if m := re.fullmatch(r"(\d+)\+", text):
+        return f"{m.group(1)} ans et plus"
+    return text
+
+
 def figure_file_label(name: str) -> str:
     """Readable name of a figure file with no known caption."""
     stem = re.sub(r"\.png$", "", name)
@@ -211,4 +247,4 @@ def figure_file_label(name: str) -> str:
 
 DERIVE = {"plain_fr": plain_fr, "scenario_election": scenario_election, "metric_label": metric_label, "date_fr": date_fr, "datetime_fr": datetime_fr,
           "size_band_label": size_band_label, "figure_file_label": figure_file_label, "check_label": check_label,
-          "publisher_short": publisher_short}
+          "publisher_short": publisher_short, "lead_bucket_fr": lead_bucket_fr}

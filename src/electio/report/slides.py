@@ -185,9 +185,11 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
     s = d.slide("Quelle précision ?", "Tests rétrospectifs : chaque élection prédite avec les seules élections d'avant")
     if MO["chosen_wmae"]:
         lines = [f"Modèle retenu : {t(MO['chosen'])}"]
-        for c in MO["chosen_wmae"]:
-            lines.append(f"{MODE_PLAIN.get(c['mode'], 'Mode ' + c['mode'])} : la part prévue d'un bloc dans une "
-                         f"commune s'écarte en moyenne de {t(c['value'])} points de la part observée")
+        for a in MO["plain"]:  # the report's plain-French sentences, same registered numbers
+            first = (f" ; bloc en tête correct dans {t(a['first_in_ten'])} communes sur dix"
+                     if a["first_in_ten"] else "")
+            lines.append(f"{MODE_PLAIN.get(str(a['mode']), 'Mode ' + str(a['mode']))} : ± {t(a['wmae'])} points "
+                         f"d'écart moyen par bloc et par commune{first}")
         for g in MO["gains"]:
             lines.append(f"{MODE_PLAIN.get(g['mode'], 'Mode ' + g['mode'])} : erreur "
                          f"{'réduite' if g['better'] else 'non réduite'} de {t(g['gain'])} % par rapport à la "
