@@ -143,11 +143,11 @@ def describe(path: Path, elections: dict[str, int], indicators: set[str], target
     m = re.fullmatch(r"forecast_heatmap_horizons_(.+)", stem)
     if m and m.group(1) in targets:
         return FigureFile(path, "scenarios", Caption(["Part attendue du bloc « ", ("target", m.group(1)),
-                                                      " » à un, deux et trois ans, par commune"]), (3, stem))
+                                                      " » selon l'hypothèse et l'année, par commune"]), (3, stem))
     m = re.fullmatch(r"forecast_map_first_bloc_(.+)", stem)
     if m and m.group(1) in scenarios:
         return FigureFile(path, "scenarios", Caption(["Bloc le plus probablement en tête dans chaque commune — ",
-                                                      ("scenario", m.group(1))]), (4, stem), "half")
+                                                      ("scenario", m.group(1))]), (4, stem), "wide")
     if stem == "forecast_probability_first":
         return FigureFile(path, "scenarios", Caption(["Probabilité de chaque bloc d'arriver en tête dans le "
                                                       "département, par scénario"]), (5, stem))
@@ -162,8 +162,26 @@ def describe(path: Path, elections: dict[str, int], indicators: set[str], target
     return FigureFile(path, "autres", Caption(["Figure complémentaire"]), (9, stem))
 
 
-#: Figures drawn wider than this (inches) print on a landscape A4 page (scale >= 0.6 for a 17-inch figure).
+#: Figures drawn wider than this (inches) print on a landscape A4 page.
 WIDE_INCHES = 12.0
+#: Box (inches, width x height) an image fills in the printed report, by its place (rapport.css:
+#: A4 portrait text width 182 mm and images up to 235 mm high; half: 48.5 % of that width, up to
+#: 120 mm high; wide: a landscape page, 273 mm x 175 mm).
+PRINT_BOX_IN = {"full": (7.17, 9.25), "half": (3.48, 4.72), "wide": (10.75, 6.89)}
+#: Smallest text (points) a printed figure may carry: an A4 page is read at arm's length.
+MIN_PRINTED_PT = 6.5
+
+
+def print_place(size: str, width_in: float) -> str:
+    """Where a figure of this size class and width prints: full, half or wide (landscape page)."""
+    return "wide" if size == "full" and width_in > WIDE_INCHES else size
+
+
+def printed_font_pt(fig, size: str = "full") -> float:
+    """Smallest font (points) of a matplotlib figure once printed in the report at its place."""
+    from electio.report.diagram import smallest_printed_font
+
+    return smallest_printed_font(fig, *PRINT_BOX_IN[print_place(size, fig.get_figwidth())])
 
 
 def width_inches(path: Path) -> float:
@@ -201,8 +219,8 @@ def collect(figures_dir: Path, elections: dict[str, int], indicators: set[str], 
             log.warning("figure %s is empty or blank: left out of the report", path.name)
             continue
         figure = describe(path, elections, indicators, targets, scenarios)
-        if figure.size == "full" and width_inches(path) > WIDE_INCHES:
-            figure.size = "wide"  # printed on a landscape page: its text would be too small across A4 portrait
+        # a wide figure prints on a landscape page: its text would be too small across A4 portrait
+        figure.size = print_place(figure.size, width_inches(path))
         found.append(figure)
     return sorted(found, key=lambda f: (SECTIONS.index(f.section), tuple(map(str, f.order)), f.name))
 
