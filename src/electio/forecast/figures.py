@@ -199,8 +199,8 @@ def _type_of(tables, scenario_ids) -> str:
 
 # --------------------------------------------------------------------------- time curves
 
-#: Font sizes (points) of the time curves as drawn; printed on a landscape A4 page at about 0.85 of that.
-CURVES_PT = {"title": 12.5, "panel": 11.0, "text": 9.0, "footer": 8.0}
+#: Font sizes (points) of the time curves as drawn; printed on a landscape A4 page at about 0.82 of that.
+CURVES_PT = {"title": 12.5, "panel": 11.0, "text": 9.0, "footer": 8.5}
 #: The projected years get this many times more room on the time axis than the observed ones.
 PROJECTION_STRETCH = 2.5
 
@@ -355,7 +355,7 @@ def _text_color(rgb) -> str:
 
 #: A4 boxes (inches) a figure fills once printed: text width of a portrait page, or a landscape page
 #: for figures wider than 12 inches (the report's print layout).
-A4_PORTRAIT_IN, A4_LANDSCAPE_IN, WIDE_IN = (7.17, 9.25), (10.75, 6.89), 12.0
+A4_PORTRAIT_IN, A4_LANDSCAPE_IN, WIDE_IN = (7.17, 9.25), (10.75, 6.5), 12.0
 #: Smallest text on paper (points) the heatmaps are drawn for.
 PRINTED_PT = 7.0
 
@@ -563,7 +563,7 @@ def probability_bars(tables: dict[str, pd.DataFrame], election_type: str, out_di
 
 
 #: Smallest font (points) of the first-bloc map as drawn.
-MAP_PT = 8.2
+MAP_PT = 8.7
 
 
 def first_bloc_map(tables: dict[str, pd.DataFrame], scenario_id: str, ctx, out_dir: Path) -> Path | None:
@@ -584,7 +584,7 @@ def first_bloc_map(tables: dict[str, pd.DataFrame], scenario_id: str, ctx, out_d
                                                 "dans la commune. Chaque commune compte pour une surface, pas pour "
                                                 "son nombre d'électeurs : Lyon et sa banlieue pèsent bien plus dans "
                                                 "le total départemental que les nombreuses communes rurales.")
-    # Printed on a landscape A4 page at about 0.8 of its drawn size: no text under 8.2 points as drawn.
+    # Printed on a landscape A4 page at about 0.75 of its drawn size.
     fig = _new(MAP_SIZE[0] + 1.6, MAP_SIZE[1], source, footer_pt=MAP_PT)
     ax = fig.subplots()
     _draw_map(ax, ctx, fill, label_pt=MAP_PT)
@@ -657,7 +657,7 @@ def write_forecast_figures(tables: dict[str, pd.DataFrame], settings: Settings, 
         dep = tables["fact_forecast_departement"]
         dep = dep[(dep["scenario_id"] == main[0]) & (dep["target"] != TURNOUT)]
         bloc = str(dep.sort_values("probability_first", ascending=False)["target"].iloc[0]) if len(dep) else None
-    if bloc:
+    if bloc and len(scenarios) > 1:  # with a single scenario it would repeat a column of the heatmap above
         files.append(commune_horizon_heatmap(tables, bloc, etype, out_dir))
     files.append(probability_bars(tables, etype, out_dir))
     if shapes is None:

@@ -38,8 +38,11 @@ FAMILY_FR = {"securite": "sécurité", "emploi": "emploi et chômage", "populati
              "recensement", "revenus": "revenus et pauvreté", "entreprises": "entreprises", "associations":
              "associations", "logement": "logement", "education": "éducation", "age": "structure par âge",
              "immigration": "immigration"}
-#: Widest embedded image, in pixels: 17 cm of A4 text at about 165 dpi (half-width figures: 650).
+#: Widest embedded image, in pixels.
 EMBED_MAX_PX = 1100
+#: Embedded width by print place: about 140 dpi across the 18 cm of A4 text (full), 105 dpi across a
+#: landscape page (wide: their text is drawn larger), 170 dpi in a half column. Keeps the HTML under 5 MB.
+EMBED_PX = {"full": 1000, "wide": EMBED_MAX_PX, "half": 600}
 
 
 @dataclass
@@ -109,6 +112,9 @@ def describe(path: Path, elections: dict[str, int], indicators: set[str], target
     if stem == "heatmap_correlation_mean":
         return FigureFile(path, "indicateurs", Caption(["Carte de chaleur : corrélation moyenne (premiers tours) "
                                                         "entre indicateurs et résultats"]), (0,))
+    if stem == "heatmap_correlation_partial":
+        return FigureFile(path, "indicateurs", Caption(["Carte de chaleur : corrélation moyenne (premiers tours) à "
+                                                        "taille de commune contrôlée"]), (0, "~partial"))
     m = re.fullmatch(r"heatmap_correlation_(.+)", stem)
     if m and m.group(1) in elections:
         return FigureFile(path, "indicateurs", Caption(["Carte de chaleur des corrélations indicateurs × résultats — ",
@@ -166,8 +172,8 @@ def describe(path: Path, elections: dict[str, int], indicators: set[str], target
 WIDE_INCHES = 12.0
 #: Box (inches, width x height) an image fills in the printed report, by its place (rapport.css:
 #: A4 portrait text width 182 mm and images up to 235 mm high; half: 48.5 % of that width, up to
-#: 120 mm high; wide: a landscape page, 273 mm x 175 mm).
-PRINT_BOX_IN = {"full": (7.17, 9.25), "half": (3.48, 4.72), "wide": (10.75, 6.89)}
+#: 120 mm high; wide: a landscape page, 273 mm x 165 mm).
+PRINT_BOX_IN = {"full": (7.17, 9.25), "half": (3.48, 4.72), "wide": (10.75, 6.5)}
 #: Smallest text (points) a printed figure may carry: an A4 page is read at arm's length.
 MIN_PRINTED_PT = 6.5
 
@@ -235,7 +241,7 @@ def embedded_png(path: Path, max_px: int = EMBED_MAX_PX) -> bytes:
         if img.width > max_px:
             img = img.resize((max_px, round(img.height * max_px / img.width)), Image.LANCZOS)
         chosen = img
-        for colours, tolerance in ((128, 1.5), (256, 2.0)):  # mean error per channel, out of 255
+        for colours, tolerance in ((64, 1.0), (128, 1.5), (256, 2.0)):  # mean error per channel, out of 255
             quant = img.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
             error = np.abs(np.asarray(quant.convert("RGB"), dtype=np.int16) - np.asarray(img, dtype=np.int16)).mean()
             if error < tolerance:
