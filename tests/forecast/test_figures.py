@@ -39,3 +39,26 @@ def test_figures_are_written_and_stale_ones_removed(tables, tmp_path):
 def test_slug_folds_accents():
     assert slug("Villefranche-sur-Saône") == "villefranche_sur_saone"
     assert slug("Grézieu-le-Marché") == "grezieu_le_marche"
+
+
+def test_every_scenario_figure_is_legible_at_the_size_the_report_prints_it(tables, tmp_path, monkeypatch):
+    """Text of each figure, once fitted to its place in the printed A4 report, stays >= MIN_PRINTED_PT."""
+    import electio.forecast.figures as ff
+    from electio.report.figures import MIN_PRINTED_PT, describe, print_place, printed_font_pt
+
+    targets = set(tables["dim_bloc"]["bloc_code"]) | {"turnout"}
+    scen = set(tables["dim_scenario"]["scenario_id"])
+    printed, save = {}, ff._save
+
+    def measured_save(fig, path):
+        fig.canvas.draw()  # fills the tick labels
+        place = describe(path, {}, set(), targets, scen).size
+        printed[path.name] = (print_place(place, fig.get_figwidth()), round(printed_font_pt(fig, place), 1))
+        return save(fig, path)
+
+    monkeypatch.setattr(ff, "_save", measured_save)
+    settings = Settings(data_dir=tmp_path / "data", reports_dir=tmp_path / "reports", cache_dir=tmp_path / "raw")
+    write_forecast_figures(tables, settings, communes=["69001"], shapes={}, out_dir=tmp_path / "figures")
+    assert {"forecast_curves_departement.png", "forecast_probability_first.png"} <= set(printed)
+    assert printed["forecast_curves_departement.png"][0] == "wide"  # a landscape page of its own
+    assert {name: v for name, v in printed.items() if v[1] < MIN_PRINTED_PT} == {}

@@ -141,27 +141,35 @@ def _file_publisher(file_name: str | None, fallback_source_id: str) -> str:
     return _publisher(fallback_source_id)
 
 
-def _figure(width: float, height: float, footer_lines: int = 1) -> Figure:
+def _figure(width: float, height: float, footer_lines: float = 1) -> Figure:
     """A figure with room at the bottom for the source line (constrained layout)."""
     bottom = _footer_height(footer_lines) / height
     return Figure(figsize=(width, height), dpi=DPI, facecolor="white",
                   layout=ConstrainedLayoutEngine(rect=(0, bottom, 1, 1 - bottom), h_pad=0.06, w_pad=0.06))
 
 
-def _footer(fig: Figure, text: str) -> None:
-    width_chars = int(fig.get_figwidth() * 15)
+#: Source line size (points) as drawn; figures scaled down in print pass a larger one.
+FOOTER_PT = 7.5
+
+
+def _footer_chars(fig_width: float, fontsize: float) -> int:
+    return int(fig_width * 15 * FOOTER_PT / fontsize)  # about 15 characters per inch at 7.5 pt
+
+
+def _footer(fig: Figure, text: str, fontsize: float = FOOTER_PT) -> None:
+    width_chars = _footer_chars(fig.get_figwidth(), fontsize)
     lines = [line for part in text.split("\n") for line in (textwrap.wrap(part, width_chars) or [""])]
-    fig.text(0.01, 0.06 / fig.get_figheight(), "\n".join(lines), ha="left", va="bottom", fontsize=7.5,
+    fig.text(0.01, 0.06 / fig.get_figheight(), "\n".join(lines), ha="left", va="bottom", fontsize=fontsize,
              color="0.35", linespacing=1.3)
 
 
-def _footer_height(lines: float) -> float:
+def _footer_height(lines: float, fontsize: float = FOOTER_PT) -> float:
     """Inches kept free at the bottom of a figure for ``lines`` lines of small text."""
-    return 0.15 + 0.17 * lines
+    return 0.15 + 0.17 * lines * fontsize / FOOTER_PT
 
 
-def _footer_lines(fig_width: float, text: str) -> int:
-    width_chars = int(fig_width * 15)
+def _footer_lines(fig_width: float, text: str, fontsize: float = FOOTER_PT) -> int:
+    width_chars = _footer_chars(fig_width, fontsize)
     return sum(max(1, len(textwrap.wrap(part, width_chars))) for part in text.split("\n"))
 
 
@@ -172,9 +180,9 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _new(width: float, height: float, footer: str, extra_lines: float = 0) -> Figure:
+def _new(width: float, height: float, footer: str, extra_lines: float = 0, footer_pt: float = FOOTER_PT) -> Figure:
     """A figure whose bottom margin fits the footer text (plus ``extra_lines``, e.g. a legend)."""
-    return _figure(width, height, _footer_lines(width, footer) + extra_lines)
+    return _figure(width, height, (_footer_lines(width, footer, footer_pt) + extra_lines) * footer_pt / FOOTER_PT)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -305,7 +313,8 @@ def map_context(tables: dict[str, pd.DataFrame], shapes: Mapping[str, BaseGeomet
                       arrondissements=arrondissements or None, labels=labels)
 
 
-def _draw_map(ax, ctx: MapContext, colors: Mapping[str, object], *, absent: set[str] = frozenset()) -> None:
+def _draw_map(ax, ctx: MapContext, colors: Mapping[str, object], *, absent: set[str] = frozenset(),
+              label_pt: float = 7) -> None:
     """Fill each commune with its colour (MISSING_COLOR where there is none), then the overlays.
 
     All communes go into one collection: one artist instead of hundreds keeps drawing
@@ -324,7 +333,7 @@ def _draw_map(ax, ctx: MapContext, colors: Mapping[str, object], *, absent: set[
     for name, geom in ctx.labels or []:
         point = geom.representative_point()
         ax.annotate(name, (point.x, point.y), xytext=(0, 0), textcoords="offset points", ha="center", va="center",
-                    fontsize=7, color="black",
+                    fontsize=label_pt, color="black",
                     path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")])
     minx, miny, maxx, maxy = ctx.bounds
     pad = 0.02 * max(maxx - minx, maxy - miny)

@@ -32,7 +32,8 @@ from shapely.geometry.base import BaseGeometry
 
 from electio.eda.answer import target_labels
 from electio.perimeter import departement_file
-from electio.eda.figures import (BOUNDARY_CREDIT, MAP_SIZE, _draw_map, _footer, _fr_formatter, _new,
+from electio.eda.figures import (BOUNDARY_CREDIT, MAP_SIZE, _draw_map, _footer, _footer_height, _footer_lines,
+                                 _fr_formatter, _new,
                                  _overlay_handles, _save, departement_label, fr_number,
                                  load_commune_shapes, load_lyon_arrondissements, map_context)
 from electio.forecast.scenarios import TYPE_LABEL_FR, nominal_election_date
@@ -157,7 +158,7 @@ def _source_line(tables: dict[str, pd.DataFrame], *, maps: bool = False) -> str:
     dim_model = tables.get("dim_model")
     model = ""
     if dim_model is not None and not dim_model.empty and (dim_model["is_chosen"] == 1).any():
-        model = f" (modèle {dim_model.loc[dim_model['is_chosen'] == 1, 'label_fr'].iloc[0]})"
+        model = f", modèle {dim_model.loc[dim_model['is_chosen'] == 1, 'label_fr'].iloc[0]}"
     n = ""
     dim = tables.get("dim_scenario")
     if dim is not None and not dim.empty:
@@ -166,7 +167,7 @@ def _source_line(tables: dict[str, pd.DataFrame], *, maps: bool = False) -> str:
         m = re.search(r"(\d+) tirages", str(dim["description"].iloc[0]))
         n = f", {fr_number(float(m.group(1)), 0)} tirages par scénario" if m else ""
     text = (f"Sources : ministère de l'Intérieur, résultats des premiers tours {years} par commune ; "
-            f"projections electio{model}{n}, méthode dans docs/scenarios.md")
+            f"projections{model}{n} (méthode : rapport, section « Scénarios »)")
     if maps:
         text += f" ; {BOUNDARY_CREDIT}"
     return text + "."
@@ -198,6 +199,8 @@ def _type_of(tables, scenario_ids) -> str:
 
 # --------------------------------------------------------------------------- time curves
 
+#: Font sizes (points) of the time curves as drawn; printed on a landscape A4 page at about 0.82 of that.
+CURVES_PT = {"title": 12.5, "panel": 11.0, "text": 9.0, "footer": 8.5}
 #: The projected years get this many times more room on the time axis than the observed ones.
 PROJECTION_STRETCH = 2.5
 
@@ -225,10 +228,13 @@ def curves_figure(tables: dict[str, pd.DataFrame], history: pd.DataFrame, foreca
     source = (_source_line(tables) + "\n" + READING_FR + " Les années projetées sont dilatées sur l'axe du temps "
               "pour la lisibilité.")
     targets = blocs + [TURNOUT]
-    ncols = 4
+    # Two rows of panels (and the legend) on a landscape page: drawn near the printed size, so that
+    # the text keeps its size on paper (CURVES_PT).
+    ncols = int(np.ceil((len(targets) + 1) / 2))
     nrows = int(np.ceil((len(targets) + 1) / ncols))
-    width, height = 17.0, 4.1 * nrows + 1.3
-    fig = _new(width, height, source)
+    width, height = max(12.5, 3.1 * ncols), 3.0 * nrows + 1.0
+    height += _footer_height(_footer_lines(width, source, CURVES_PT["footer"]), CURVES_PT["footer"])
+    fig = _new(width, height, source, footer_pt=CURVES_PT["footer"])
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     hx = _years(history["election_date"])
     last_x = float(hx.max()) if len(hx) else float(scenarios["reference_year"].iloc[0])
@@ -245,7 +251,7 @@ def curves_figure(tables: dict[str, pd.DataFrame], history: pd.DataFrame, foreca
         ax.plot(to_plot(hx[line]), y[line], color=color, alpha=0.8, linewidth=1.4, zorder=2)
         for etype_h, marker in TYPE_MARKERS.items():
             m = ok & (history["election_type"].to_numpy() == etype_h)
-            ax.scatter(to_plot(hx[m]), y[m], marker=marker, s=36 if etype_h == etype else 26, color=color,
+            ax.scatter(to_plot(hx[m]), y[m], marker=marker, s=30 if etype_h == etype else 22, color=color,
                        edgecolor="white", linewidth=0.6, zorder=3, alpha=1.0 if etype_h == etype else 0.45)
         top = np.nanmax(y) if ok.any() else 0.0
         for swing, sc in scenarios.groupby("swing", sort=False):
@@ -254,20 +260,20 @@ def curves_figure(tables: dict[str, pd.DataFrame], history: pd.DataFrame, foreca
             x = to_plot(sc["x"].to_numpy(float) + offsets[swing])
             mid, lo, hi = (f[c].to_numpy(float) for c in ("predicted", "interval_low", "interval_high"))
             c = SWING_COLORS.get(swing, "0.3")
-            ax.errorbar(x, mid, yerr=[mid - lo, hi - mid], fmt="-o", color=c, markersize=4.5, linewidth=1.6,
-                        elinewidth=2.2, capsize=3, alpha=0.95, zorder=4)
+            ax.errorbar(x, mid, yerr=[mid - lo, hi - mid], fmt="-o", color=c, markersize=4, linewidth=1.5,
+                        elinewidth=2.0, capsize=2.5, alpha=0.95, zorder=4)
             top = max(top, np.nanmax(hi))
         right = float(to_plot(max(years_f) + 0.75))
         ax.axvspan(split, right, color="0.95", zorder=0, linewidth=0)
         ax.axvline(split, color="0.6", linewidth=0.8, linestyle=(0, (2, 2)), zorder=1)
         ax.set_xlim(float(hx.min()) - 0.7 if len(hx) else split - 10, right)
         ax.set_ylim(0, max(1.5, top * 1.08))
-        ax.set_title(labels.get(target, target), fontsize=11, fontweight="bold", color="0.1")
-        ax.set_ylabel("% des inscrits" if target == TURNOUT else "% des suffrages exprimés", fontsize=8)
+        ax.set_title(labels.get(target, target), fontsize=CURVES_PT["panel"], fontweight="bold", color="0.1")
+        ax.set_ylabel("% des inscrits" if target == TURNOUT else "% des exprimés", fontsize=CURVES_PT["text"])
         ax.yaxis.set_major_formatter(_fr_formatter())
         ticks = hist_ticks + years_f
-        ax.set_xticks(to_plot(ticks), [str(t) for t in ticks], fontsize=7.5, rotation=45)
-        ax.tick_params(axis="y", labelsize=8)
+        ax.set_xticks(to_plot(ticks), [str(t) for t in ticks], fontsize=CURVES_PT["text"], rotation=90)
+        ax.tick_params(axis="y", labelsize=CURVES_PT["text"])
         ax.grid(axis="y", color="0.9", linewidth=0.6)
         ax.spines[["top", "right"]].set_visible(False)
     # Legend panel.
@@ -281,7 +287,8 @@ def curves_figure(tables: dict[str, pd.DataFrame], history: pd.DataFrame, foreca
                               label=f"Projection, {SWING_TITLE_FR.get(swing, swing).lower()} :\n"
                                     "score médian et intervalle à 80 %"))
     handles.append(Patch(facecolor="0.95", edgecolor="0.85", label="Années projetées"))
-    leg_ax.legend(handles=handles, loc="center left", fontsize=9.5, frameon=False, labelspacing=1.0)
+    leg_ax.legend(handles=handles, loc="center left", fontsize=CURVES_PT["text"], frameon=False, labelspacing=0.8,
+                  borderaxespad=0.0)
     for ax in axes[len(targets) + 1:]:
         ax.set_axis_off()
     hyps = " et ".join(SWING_TITLE_FR.get(s, s).lower() for s in swings)
@@ -289,8 +296,8 @@ def curves_figure(tables: dict[str, pd.DataFrame], history: pd.DataFrame, foreca
     when = (f"en {', '.join(map(str, years_f[:-1]))} ou {years_f[-1]}" if len(years_f) > 1 else f"en {years_f[0]}")
     fig.suptitle(f"{where} : scores aux premiers tours depuis {first_year}, puis projetés pour une "
                  f"{TYPE_LABEL_FR[etype].lower()} {when}\n(hypothèses : {hyps} ; blocs en % des suffrages "
-                 "exprimés, participation en % des inscrits)", fontsize=14, fontweight="bold")
-    _footer(fig, source)
+                 "exprimés, participation en % des inscrits)", fontsize=CURVES_PT["title"], fontweight="bold")
+    _footer(fig, source, CURVES_PT["footer"])
     return _save(fig, path)
 
 
@@ -346,6 +353,19 @@ def _text_color(rgb) -> str:
     return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.55 else "black"
 
 
+#: A4 boxes (inches) a figure fills once printed: text width of a portrait page, or a landscape page
+#: for figures wider than 12 inches (the report's print layout).
+A4_PORTRAIT_IN, A4_LANDSCAPE_IN, WIDE_IN = (7.17, 9.25), (10.75, 6.5), 12.0
+#: Smallest text on paper (points) the heatmaps are drawn for.
+PRINTED_PT = 7.0
+
+
+def _drawn_pt(width: float, height: float, printed: float = PRINTED_PT) -> float:
+    """Font size to draw so that text prints at ``printed`` points once the figure is fitted to its A4 box."""
+    box = A4_LANDSCAPE_IN if width > WIDE_IN else A4_PORTRAIT_IN
+    return printed / min(1.0, box[0] / width, box[1] / height)
+
+
 def _cell_text(ax, x, y, value, low, high, color, *, big=9.5, small=6.8):
     ax.text(x, y - 0.12, fr_number(value, 1), ha="center", va="center", fontsize=big, color=color,
             fontweight="bold")
@@ -376,38 +396,40 @@ def commune_bloc_heatmap(tables: dict[str, pd.DataFrame], scenario_id: str, out_
               "tous les blocs). Sous le score médian : l'intervalle à 80 %. Case encadrée et dernière colonne : "
               "bloc le plus souvent en tête dans les simulations, avec cette probabilité.")
     nrows, ncols = values.shape
-    width, height = 15.0, 2.4 + 0.46 * nrows
-    fig = _new(width, height, source)
+    # Printed on an A4 portrait page: rows of two lines (score, interval) at about 7 points on paper.
+    width, height = 10.0, 2.6 + 0.36 * nrows
+    pt = _drawn_pt(width, height)
+    fig = _new(width, height, source, footer_pt=pt)
     ax = fig.subplots()
     ax.imshow(rgb, aspect="auto", extent=(-0.5, ncols - 0.5, nrows - 0.5, -0.5))
     for i in range(nrows):
         for j in range(ncols):
             _cell_text(ax, j, i, values[i, j], piv["interval_low"].iat[i, j], piv["interval_high"].iat[i, j],
-                       _text_color(rgb[i, j]))
+                       _text_color(rgb[i, j]), big=pt * 1.15, small=pt)
         probs = piv["probability_first"].iloc[i]
         lead = probs.idxmax()
         for lw, col in ((3.0, "black"), (1.0, "white")):
             ax.add_patch(Rectangle((blocs.index(lead) - 0.44, i - 0.42), 0.88, 0.84, fill=False, edgecolor=col,
                                    linewidth=lw, zorder=5))
-        ax.text(ncols - 0.35, i, f"{labels[lead]} ({fr_number(100 * probs.max(), 0)} %)", ha="left", va="center",
-                fontsize=9, color="0.15")
-    ax.set_xticks(list(range(ncols)) + [ncols + 0.55], [labels[b] for b in blocs]
-                  + ["En tête le plus probable\n(probabilité)"], fontsize=10)
+        ax.text(ncols - 0.35, i, f"{labels[lead]}\n({fr_number(100 * probs.max(), 0)} %)", ha="left", va="center",
+                fontsize=pt, color="0.15", linespacing=1.0)
+    ax.set_xticks(list(range(ncols)) + [ncols + 0.55], [labels[b].replace(" ", "\n", 1) for b in blocs]
+                  + ["En tête le plus\nprobable"], fontsize=pt)
     ax.xaxis.tick_top()
     ax.set_yticks(range(nrows), [f"{name} ({fr_number(reg, 0)} inscrits)" for name, reg in
-                                 zip(top["name"], top["registered"])], fontsize=9)
+                                 zip(top["name"], top["registered"])], fontsize=pt)
     ax.tick_params(length=0)
     ax.set_xticks(np.arange(-0.5, ncols, 1), minor=True)
     ax.set_yticks(np.arange(-0.5, nrows, 1), minor=True)
     ax.grid(which="minor", color="white", linewidth=1.5)
     ax.tick_params(which="minor", length=0)
-    ax.set_xlim(-0.5, ncols + 1.9)
+    ax.set_xlim(-0.5, ncols + 1.6)
     for side in ax.spines.values():
         side.set_visible(False)
-    ax.set_title(f"{scen['label_fr']}\nscore médian de chaque bloc (% des suffrages exprimés) dans les {nrows} "
-                 f"communes qui comptent le plus d'inscrits ({departement_label(tables)})", fontsize=12,
-                 fontweight="bold", pad=12)
-    _footer(fig, source)
+    fig.suptitle(f"{scen['label_fr']}\nscore médian de chaque bloc (% des suffrages exprimés) dans les {nrows} "
+                 f"communes\nqui comptent le plus d'inscrits ({departement_label(tables)})", fontsize=pt * 1.45,
+                 fontweight="bold")
+    _footer(fig, source, pt)
     return _save(fig, Path(out_dir) / f"forecast_heatmap_communes_{scenario_id}.png")
 
 
@@ -435,18 +457,21 @@ def commune_horizon_heatmap(tables: dict[str, pd.DataFrame], bloc: str, election
     source = (_source_line(tables) + " Sous le score médian : l'intervalle à 80 %. L'incertitude du statu quo "
               "est celle des erreurs passées de la même règle à la même avance depuis le dernier scrutin.")
     nrows, ncols = values.shape
-    width, height = 4.6 + 1.45 * ncols, 2.9 + 0.46 * nrows
-    fig = _new(width, height, source)
+    # Printed on an A4 portrait page (landscape beyond 12 inches), text at about 7 points on paper.
+    width, height = max(8.0, 3.6 + 0.95 * ncols), 2.8 + 0.36 * nrows
+    pt = _drawn_pt(width, height)
+    fig = _new(width, height, source, footer_pt=pt)
     ax = fig.subplots()
     image = ax.imshow(rgb, aspect="auto", extent=(-0.5, ncols - 0.5, nrows - 0.5, -0.5))
     for i in range(nrows):
         for j in range(ncols):
             _cell_text(ax, j, i, values[i, j], piv["interval_low"].iat[i, j], piv["interval_high"].iat[i, j],
-                       _text_color(rgb[i, j]))
-    xl = [f"{SWING_TITLE_FR.get(s, s)}\n{y}" for s, y in zip(scenarios["swing"], scenarios["target_year"])]
-    ax.set_xticks(range(ncols), xl, fontsize=9.5)
+                       _text_color(rgb[i, j]), big=pt * 1.15, small=pt)
+    xl = [f"{SWING_TITLE_FR.get(s, s)}\n{y}".replace("Hypothèse de l'analyste", "Hypothèse\nde l'analyste")
+          for s, y in zip(scenarios["swing"], scenarios["target_year"])]
+    ax.set_xticks(range(ncols), xl, fontsize=pt)
     ax.xaxis.tick_top()
-    ax.set_yticks(range(nrows), [f"{name}" for name in top["name"]], fontsize=9)
+    ax.set_yticks(range(nrows), [f"{name}" for name in top["name"]], fontsize=pt)
     ax.tick_params(length=0)
     ax.set_xticks(np.arange(-0.5, ncols, 1), minor=True)
     ax.set_yticks(np.arange(-0.5, nrows, 1), minor=True)
@@ -461,18 +486,23 @@ def commune_horizon_heatmap(tables: dict[str, pd.DataFrame], bloc: str, election
     from matplotlib.cm import ScalarMappable
 
     cbar = fig.colorbar(ScalarMappable(norm, cmap), ax=ax, fraction=0.04, pad=0.02, shrink=0.6)
-    cbar.set_label("Score médian (% des suffrages exprimés)", fontsize=9)
+    cbar.set_label("Score médian (% des suffrages exprimés)", fontsize=pt)
     cbar.ax.yaxis.set_major_formatter(_fr_formatter())
+    cbar.ax.tick_params(labelsize=pt)
     del image
     rnd = " (1er tour)" if election_type == "presidentielle" else ""
-    ax.set_title(f"{TYPE_LABEL_FR[election_type]}{rnd} : score médian du bloc « {labels.get(bloc, bloc)} » selon "
-                 f"l'hypothèse et l'année\ndans les {nrows} communes qui comptent le plus d'inscrits "
-                 f"({departement_label(tables)})", fontsize=12, fontweight="bold", pad=12)
-    _footer(fig, source)
+    fig.suptitle(f"{TYPE_LABEL_FR[election_type]}{rnd} : score médian du bloc « {labels.get(bloc, bloc)} »\nselon "
+                 f"l'hypothèse et l'année, dans les {nrows} communes\nqui comptent le plus d'inscrits "
+                 f"({departement_label(tables)})", fontsize=pt * 1.45, fontweight="bold")
+    _footer(fig, source, pt)
     return _save(fig, Path(out_dir) / f"forecast_heatmap_horizons_{bloc}.png")
 
 
 # --------------------------------------------------------------------------- probabilities
+
+#: Font sizes (points) of the probability bars as drawn.
+PROBA_PT = {"title": 12.0, "text": 9.5, "footer": 8.5}
+
 
 def probability_bars(tables: dict[str, pd.DataFrame], election_type: str, out_dir: Path) -> Path | None:
     """Probability that each bloc comes first in the département: one stacked bar per scenario."""
@@ -492,7 +522,8 @@ def probability_bars(tables: dict[str, pd.DataFrame], election_type: str, out_di
         source += f" Blocs jamais en tête (moins de 0,5 % des simulations) : {', '.join(hidden)}."
     rows = [f"{SWING_TITLE_FR.get(s, s)} – {y}" for s, y in zip(scenarios["swing"], scenarios["target_year"])]
     n = len(rows)
-    fig = _new(14.5, 2.2 + 0.62 * n, source, extra_lines=1.5)
+    # Printed across an A4 portrait page (7.2 in) at about 0.8 of its drawn size.
+    fig = _new(9.0, 2.4 + 0.5 * n, source, footer_pt=PROBA_PT["footer"])
     ax = fig.subplots()
     ypos = np.arange(n)[::-1].astype(float)
     swings = list(scenarios["swing"])
@@ -505,27 +536,34 @@ def probability_bars(tables: dict[str, pd.DataFrame], election_type: str, out_di
         ax.barh(ypos, p, left=left, color=colors[b], edgecolor="white", height=0.72, label=labels[b])
         for y, l, v in zip(ypos, left, p):
             if v >= 4.5:
-                ax.text(l + v / 2, y, f"{fr_number(v, 0)} %", ha="center", va="center", fontsize=9.5,
+                ax.text(l + v / 2, y, f"{fr_number(v, 0)} %", ha="center", va="center", fontsize=PROBA_PT["text"],
                         color=_text_color(to_rgb(colors[b])), fontweight="bold")
         left += p
     for k, y in enumerate(ypos):  # small segments, unreadable inside the bar, are spelled out on the right
         small = [f"{labels[b]} {fr_number(100 * prob[b].iloc[k], 0)} %" for b in shown
                  if 0.005 <= prob[b].iloc[k] < 0.045]
         if small:
-            ax.text(101, y, "dont " + ", ".join(small), ha="left", va="center", fontsize=8.5, color="0.25",
-                    clip_on=False)
-    ax.set_yticks(ypos, rows, fontsize=10)
+            ax.text(101, y, "dont\n" + "\n".join(small), ha="left", va="center", fontsize=PROBA_PT["text"],
+                    color="0.25", clip_on=False)
+    ax.set_yticks(ypos, rows, fontsize=PROBA_PT["text"])
     ax.set_xlim(0, 100)
-    ax.set_xlabel("Probabilité d'arriver en tête dans le département (%)", fontsize=10)
+    ax.set_xlabel("Probabilité d'arriver en tête dans le département (%)", fontsize=PROBA_PT["text"])
+    ax.tick_params(axis="x", labelsize=PROBA_PT["text"])
     ax.xaxis.set_major_formatter(_fr_formatter(0))
     ax.spines[["top", "right", "left"]].set_visible(False)
     ax.tick_params(axis="y", length=0)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=len(shown), fontsize=9.5, frameon=False)
-    ax.set_title(f"{departement_label(tables)} : probabilité que chaque bloc arrive en tête au premier tour d'une "
-                 f"{TYPE_LABEL_FR[election_type].lower()},\nselon l'hypothèse et l'année", fontsize=12.5,
+    # Legend above the bars, under the title: below them it ran into the axis label when there are few bars.
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=min(len(shown), 4), fontsize=PROBA_PT["text"],
+              frameon=False, borderaxespad=0.3)
+    fig.suptitle(f"{departement_label(tables)} : probabilité que chaque bloc arrive en tête\nau premier tour d'une "
+                 f"{TYPE_LABEL_FR[election_type].lower()}, selon l'hypothèse et l'année", fontsize=PROBA_PT["title"],
                  fontweight="bold")
-    _footer(fig, source)
+    _footer(fig, source, PROBA_PT["footer"])
     return _save(fig, Path(out_dir) / "forecast_probability_first.png")
+
+
+#: Smallest font (points) of the first-bloc map as drawn.
+MAP_PT = 8.7
 
 
 def first_bloc_map(tables: dict[str, pd.DataFrame], scenario_id: str, ctx, out_dir: Path) -> Path | None:
@@ -546,9 +584,10 @@ def first_bloc_map(tables: dict[str, pd.DataFrame], scenario_id: str, ctx, out_d
                                                 "dans la commune. Chaque commune compte pour une surface, pas pour "
                                                 "son nombre d'électeurs : Lyon et sa banlieue pèsent bien plus dans "
                                                 "le total départemental que les nombreuses communes rurales.")
-    fig = _new(MAP_SIZE[0] + 1.6, MAP_SIZE[1], source)
+    # Printed on a landscape A4 page at about 0.75 of its drawn size.
+    fig = _new(MAP_SIZE[0] + 1.6, MAP_SIZE[1], source, footer_pt=MAP_PT)
     ax = fig.subplots()
-    _draw_map(ax, ctx, fill)
+    _draw_map(ax, ctx, fill, label_pt=MAP_PT)
     present = [b for b in blocs if (lead["target"] == b).any()]
     counts = lead["target"].value_counts()
     table = pd.crosstab(lead["target"], cls).reindex(index=present, columns=range(len(PROBABILITY_CLASSES)),
@@ -563,26 +602,26 @@ def first_bloc_map(tables: dict[str, pd.DataFrame], scenario_id: str, ctx, out_d
     leg.text(-3.2, -0.75, "Bloc le plus probablement en tête,\net probabilité de l'être (%) :", fontsize=9,
              fontweight="bold", va="bottom")
     for k, (_, _, label) in enumerate(PROBABILITY_CLASSES):
-        leg.text(k + 0.5, 0.35, label, ha="center", va="bottom", fontsize=8)
+        leg.text(k + 0.5, 0.35, label, ha="center", va="bottom", fontsize=MAP_PT)
     for i, b in enumerate(present):
         y = i + 0.5
-        leg.text(-0.15, y + 0.5, f"{labels[b]} ({counts[b]})", ha="right", va="center", fontsize=8.5)
+        leg.text(-0.15, y + 0.5, f"{labels[b]} ({counts[b]})", ha="right", va="center", fontsize=MAP_PT + 0.5)
         for k in range(len(PROBABILITY_CLASSES)):
             color = tint(colors[b], CLASS_INTENSITY[k])
             leg.add_patch(Rectangle((k + 0.05, y + 0.05), 0.9, 0.9, facecolor=color, edgecolor="0.6", linewidth=0.5))
             n = int(table.loc[b, k])
             if n:
-                leg.text(k + 0.5, y + 0.5, str(n), ha="center", va="center", fontsize=7.5,
+                leg.text(k + 0.5, y + 0.5, str(n), ha="center", va="center", fontsize=MAP_PT,
                          color=_text_color(color))
     leg.text(-3.2, n_rows + 1.3, "Nombre de communes entre parenthèses\net dans les cases. Plus la teinte est "
-             "foncée,\nplus le bloc est sûr d'être en tête.", fontsize=7.5, color="0.3", va="center")
+             "foncée,\nplus le bloc est sûr d'être en tête.", fontsize=MAP_PT, color="0.3", va="center")
     handles = _overlay_handles(ctx, missing=bool(set(ctx.shapes) - set(lead.index)))
     if handles:
-        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(1.03, 0.0), fontsize=8, frameon=False,
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(1.03, 0.0), fontsize=MAP_PT, frameon=False,
                   borderaxespad=0.0)
     ax.set_title(f"{scen['label_fr']}\nbloc le plus probablement en tête dans chaque commune, et sa probabilité",
                  fontsize=12)
-    _footer(fig, source)
+    _footer(fig, source, MAP_PT)
     return _save(fig, Path(out_dir) / f"forecast_map_first_bloc_{scenario_id}.png")
 
 
@@ -618,7 +657,7 @@ def write_forecast_figures(tables: dict[str, pd.DataFrame], settings: Settings, 
         dep = tables["fact_forecast_departement"]
         dep = dep[(dep["scenario_id"] == main[0]) & (dep["target"] != TURNOUT)]
         bloc = str(dep.sort_values("probability_first", ascending=False)["target"].iloc[0]) if len(dep) else None
-    if bloc:
+    if bloc and len(scenarios) > 1:  # with a single scenario it would repeat a column of the heatmap above
         files.append(commune_horizon_heatmap(tables, bloc, etype, out_dir))
     files.append(probability_bars(tables, etype, out_dir))
     if shapes is None:

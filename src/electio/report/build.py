@@ -83,7 +83,8 @@ TERRITORY_FR = {"metropole_lyon": "Métropole de Lyon", "rhone": "Rhône (hors M
                 "departement": "Département"}
 RELATION_FR = {"same": "code inchangé", "merged": "ancienne commune fusionnée ou commune déléguée",
                "arrondissement": "arrondissement municipal de Lyon"}
-ORIGIN_FR = {"cache": "cache local", "mirror": "copie hors ligne des sources", "download": "téléchargement"}
+ORIGIN_FR = {"cache": "lus depuis le cache local", "mirror": "lus depuis la copie hors ligne des sources",
+             "download": "téléchargés"}
 #: Themes of the client brief -> (families of dim_indicator, words of census labels); names as in
 #: electio.eda.answer.THEMES_FR, so the report and the answer name each theme the same way.
 #: Census ('recensement') indicators are spread over themes by their label.
@@ -115,7 +116,7 @@ GRAIN_FR = {
     "fact_indicator_departement": "un département, un indicateur, une année (indicateurs publiés au seul niveau "
                                   "départemental)",
     "fact_correlation": "une élection, un indicateur, une cible (bloc ou participation) : corrélations",
-    "dim_model": "un modèle ou une référence du backtest",
+    "dim_model": "un modèle ou une référence des tests rétrospectifs",
     "fact_backtest": "une prédiction d'un modèle pour une commune, une élection test, un mode et une cible",
     "fact_model_metric": "une métrique d'un modèle pour une élection test et un mode",
     "dim_scenario": "un scénario : horizon, type d'élection, hypothèse d'évolution",
@@ -315,7 +316,7 @@ def _perimeter_section(p: Printer, lab: Labels, tables, france: dict) -> dict:
             p.cell(src, r, "files"), p.cell(src, r, "mbytes"), p.cell(src, r, "rows_read"),
             p.cell(src, r, "rows_loaded"), p.cell(src, r, "rows_rejected")])
     origins = ds.source_origins(tables)
-    origin_parts = [Markup("{} depuis le {}").format(p.cell(origins, r, "files"),
+    origin_parts = [Markup("{} {}").format(p.cell(origins, r, "files"),
                                                      ORIGIN_FR.get(r["resolved_from"], r["resolved_from"]))
                     for _, r in origins.frame.iterrows()]
     by_bloc, by_el = ds.representativeness(tables, france)
@@ -1142,8 +1143,7 @@ def _figures(p: Printer, lab: Labels, tables, figures_dir: Path) -> dict[str, li
                                   derive="figure_file_label" if kind == "file" else None)
             parts.append(m)
             alt.append(m.striptags())
-        out[f.section].append({"id": "fig-" + f.path.stem.replace("_", "-"), "uri": figs.data_uri(figs.embedded_png(f.path, figs.EMBED_MAX_PX if f.size != "half"
-                                                                        else figs.EMBED_MAX_PX // 2 + 100)),
+        out[f.section].append({"id": "fig-" + f.path.stem.replace("_", "-"), "uri": figs.data_uri(figs.embedded_png(f.path, figs.EMBED_PX[f.size])),
                                "caption": Markup("").join(parts), "alt": "".join(alt), "file": f.name,
                                  "size": f.size})
     return out

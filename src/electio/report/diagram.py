@@ -218,42 +218,44 @@ def _text_width(text: str, size: float) -> float:
     return 0.58 * size / 72 * len(text)
 
 
-def conceptual_model(tables: list[Table] | None = None) -> Figure:
+def conceptual_model(tables: list[Table] | None = None, *, compact: bool = False) -> Figure:
     """The MCD in Merise notation: entities (rectangles, identifier underlined), associations
-    (ellipses with their properties) and cardinalities on each leg."""
+    (ellipses with their properties) and cardinalities on each leg. ``compact`` (for a slide):
+    identifiers and names only, larger text, no title, on a tighter grid."""
     entities, associations, technical = conceptual(tables)
+    fs, sx, sy = (13.0, _SX, 0.95) if compact else (_FS, _SX, _SY)
     positions = dict(_MCD_POS)
     spare = 0
     for item in [e.table for e in entities] + [a.table for a in associations]:
         if item not in positions:  # a table this layout does not know yet: bottom row
             positions[item] = (spare * 1.5, 7.3)
             spare += 1
-    line_h = _FS * 1.35 / 72
+    line_h = fs * 1.35 / 72
     # Sizes first (inches), then the frame that holds every box.
     content: dict[str, tuple[str, list[str], int]] = {}
     boxes: dict[str, tuple[float, float, float, float]] = {}  # key -> centre x, centre y, half w, half h
     for e in entities:
-        shown = e.attributes[:5]
-        more = len(e.attributes) - len(shown)
+        shown = [] if compact else e.attributes[:5]
+        more = 0 if compact else len(e.attributes) - len(shown)
         lines = [column_fr(c) for c in e.identifier] + [column_fr(c) for c in shown] + (
             [f"+ {more} autre{'s' if more > 1 else ''}"] if more > 0 else [])
         content[e.table] = (e.name, lines, more)
-        w = max([_text_width(t, _FS) for t in lines] + [_text_width(e.name, _FS) * 1.2]) + 0.3
+        w = max([_text_width(t, fs) for t in lines] + [_text_width(e.name, fs) * 1.2]) + 0.3
         h = line_h * (len(lines) + 1) + 0.18
         gx, gy = positions[e.table]
-        boxes[e.table] = (gx * _SX, gy * _SY, w / 2, h / 2)
+        boxes[e.table] = (gx * sx, gy * sy, w / 2, h / 2)
     for a in associations:
-        lines = [column_fr(c) for c in a.attributes[:4]]
-        if len(a.attributes) > 4:
+        lines = [] if compact else [column_fr(c) for c in a.attributes[:4]]
+        if len(a.attributes) > 4 and not compact:
             lines.append(f"+ {len(a.attributes) - 4} autres")
         content[a.table] = (a.name, lines, 0)
-        w = max([_text_width(a.name, _FS)] + [_text_width(t, _FS) for t in lines]) + 0.5
+        w = max([_text_width(a.name, fs)] + [_text_width(t, fs) for t in lines]) + 0.5
         h = line_h * (len(lines) + 1) + 0.25
         gx, gy = positions[a.table]
-        boxes[a.table] = (gx * _SX, gy * _SY, w / 2, h / 2)
+        boxes[a.table] = (gx * sx, gy * sy, w / 2, h / 2)
     left = min(b[0] - b[2] for b in boxes.values()) - 0.3
     right = max(b[0] + b[2] for b in boxes.values()) + 0.3
-    top = min(b[1] - b[3] for b in boxes.values()) - 1.0
+    top = min(b[1] - b[3] for b in boxes.values()) - (0.3 if compact else 1.0)
     bottom = max(b[1] + b[3] for b in boxes.values()) + 0.5
     width, height = right - left, bottom - top
     fig = Figure(figsize=(width, height))
@@ -274,7 +276,7 @@ def conceptual_model(tables: list[Table] | None = None) -> Figure:
             bx, by = ex + dx * t, ey + dy * t
             norm = max((dx ** 2 + dy ** 2) ** 0.5, 1e-6)
             ax.text(bx + dx / norm * 0.24, by + dy / norm * 0.24, leg.cardinality, ha="center", va="center",
-                    fontsize=_FS, family=FONT, color="#8a2d00", fontweight="bold", zorder=5,
+                    fontsize=fs, family=FONT, color="#8a2d00", fontweight="bold", zorder=5,
                     bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none"})
     for e in entities:
         cx, cy, hw, hh = boxes[e.table]
@@ -282,17 +284,17 @@ def conceptual_model(tables: list[Table] | None = None) -> Figure:
         x0, y0 = cx - hw, cy - hh
         ax.add_patch(Rectangle((x0, y0), 2 * hw, 2 * hh, facecolor="white", edgecolor="#2f6f9f", lw=1.1, zorder=3))
         ax.add_patch(Rectangle((x0, y0), 2 * hw, line_h + 0.08, facecolor="#2f6f9f", edgecolor="#2f6f9f", zorder=3))
-        ax.text(cx, y0 + (line_h + 0.08) / 2, name, ha="center", va="center", color="white", fontsize=_FS,
+        ax.text(cx, y0 + (line_h + 0.08) / 2, name, ha="center", va="center", color="white", fontsize=fs,
                 fontweight="bold", family=FONT, zorder=4)
         y = y0 + line_h + 0.08 + line_h * 0.6
         n_id = len(next(x for x in entities if x.table == e.table).identifier)
         for i, t in enumerate(lines):
             is_id, is_more = i < n_id, more > 0 and i == len(lines) - 1
-            ax.text(x0 + 0.12, y, t, ha="left", va="center", fontsize=_FS, family=FONT, zorder=4,
+            ax.text(x0 + 0.12, y, t, ha="left", va="center", fontsize=fs, family=FONT, zorder=4,
                     fontweight="bold" if is_id else "normal", color="#666666" if is_more else "#222222",
                     style="italic" if is_more else "normal")
             if is_id:  # Merise: the identifier is underlined
-                ax.plot([x0 + 0.12, x0 + 0.12 + _text_width(t, _FS)], [y + line_h * 0.42] * 2, color="#222222",
+                ax.plot([x0 + 0.12, x0 + 0.12 + _text_width(t, fs)], [y + line_h * 0.42] * 2, color="#222222",
                         lw=0.6, zorder=4)
             y += line_h
     for a in associations:
@@ -300,19 +302,21 @@ def conceptual_model(tables: list[Table] | None = None) -> Figure:
         name, lines, _ = content[a.table]
         ax.add_patch(Ellipse((cx, cy), 2 * hw, 2 * hh, facecolor="#fdf3e7", edgecolor="#b8641b", lw=1.0, zorder=3))
         y = cy - hh + 0.12 + line_h / 2
-        ax.text(cx, y, name, ha="center", va="center", fontsize=_FS, fontweight="bold", family=FONT,
+        ax.text(cx, y, name, ha="center", va="center", fontsize=fs, fontweight="bold", family=FONT,
                 color="#7a3f0e", zorder=4)
         for i, t in enumerate(lines):
-            ax.text(cx, y + line_h * (i + 1), t, ha="center", va="center", fontsize=_FS, family=FONT,
+            ax.text(cx, y + line_h * (i + 1), t, ha="center", va="center", fontsize=fs, family=FONT,
                     color="#333333", zorder=4)
+    if compact:
+        return fig
     ax.text(left + 0.25, top + 0.3, "Modèle conceptuel des données (notation Merise), généré depuis le script de "
-            "l'entrepôt", fontsize=_FS * 1.5, fontweight="bold", family=FONT, va="center")
+            "l'entrepôt", fontsize=fs * 1.5, fontweight="bold", family=FONT, va="center")
     legend = ("Rectangle : entité (identifiant souligné) · Ellipse : association et ses propriétés · « 0,n » : "
               "zéro, une ou plusieurs fois · « 1,1 » : exactement une fois")
-    ax.text(left + 0.25, top + 0.68, legend, fontsize=_FS, family=FONT, va="center", color="#444444")
+    ax.text(left + 0.25, top + 0.68, legend, fontsize=fs, family=FONT, va="center", color="#444444")
     if technical:
         ax.text(right - 0.25, bottom - 0.2, "Hors modèle conceptuel : " + str(len(technical)) + " tables techniques "
-                "de lignage et de qualité, sans lien", fontsize=_FS, family=FONT, color="#555555", va="center",
+                "de lignage et de qualité, sans lien", fontsize=fs, family=FONT, color="#555555", va="center",
                 ha="right")
     return fig
 

@@ -38,8 +38,11 @@ FAMILY_FR = {"securite": "sécurité", "emploi": "emploi et chômage", "populati
              "recensement", "revenus": "revenus et pauvreté", "entreprises": "entreprises", "associations":
              "associations", "logement": "logement", "education": "éducation", "age": "structure par âge",
              "immigration": "immigration"}
-#: Widest embedded image, in pixels: 17 cm of A4 text at about 165 dpi (half-width figures: 650).
+#: Widest embedded image, in pixels.
 EMBED_MAX_PX = 1100
+#: Embedded width by print place: about 140 dpi across the 18 cm of A4 text (full), 105 dpi across a
+#: landscape page (wide: their text is drawn larger), 170 dpi in a half column. Keeps the HTML under 5 MB.
+EMBED_PX = {"full": 1000, "wide": EMBED_MAX_PX, "half": 600}
 
 
 @dataclass
@@ -109,6 +112,9 @@ def describe(path: Path, elections: dict[str, int], indicators: set[str], target
     if stem == "heatmap_correlation_mean":
         return FigureFile(path, "indicateurs", Caption(["Carte de chaleur : corrélation moyenne (premiers tours) "
                                                         "entre indicateurs et résultats"]), (0,))
+    if stem == "heatmap_correlation_partial":
+        return FigureFile(path, "indicateurs", Caption(["Carte de chaleur : corrélation moyenne (premiers tours) à "
+                                                        "taille de commune contrôlée"]), (0, "~partial"))
     m = re.fullmatch(r"heatmap_correlation_(.+)", stem)
     if m and m.group(1) in elections:
         return FigureFile(path, "indicateurs", Caption(["Carte de chaleur des corrélations indicateurs × résultats — ",
@@ -143,11 +149,11 @@ def describe(path: Path, elections: dict[str, int], indicators: set[str], target
     m = re.fullmatch(r"forecast_heatmap_horizons_(.+)", stem)
     if m and m.group(1) in targets:
         return FigureFile(path, "scenarios", Caption(["Part attendue du bloc « ", ("target", m.group(1)),
-                                                      " » à un, deux et trois ans, par commune"]), (3, stem))
+                                                      " » selon l'hypothèse et l'année, par commune"]), (3, stem))
     m = re.fullmatch(r"forecast_map_first_bloc_(.+)", stem)
     if m and m.group(1) in scenarios:
         return FigureFile(path, "scenarios", Caption(["Bloc le plus probablement en tête dans chaque commune — ",
-                                                      ("scenario", m.group(1))]), (4, stem), "half")
+                                                      ("scenario", m.group(1))]), (4, stem), "wide")
     if stem == "forecast_probability_first":
         return FigureFile(path, "scenarios", Caption(["Probabilité de chaque bloc d'arriver en tête dans le "
                                                       "département, par scénario"]), (5, stem))
@@ -162,8 +168,26 @@ def describe(path: Path, elections: dict[str, int], indicators: set[str], target
     return FigureFile(path, "autres", Caption(["Figure complémentaire"]), (9, stem))
 
 
-#: Figures drawn wider than this (inches) print on a landscape A4 page (scale >= 0.6 for a 17-inch figure).
+#: Figures drawn wider than this (inches) print on a landscape A4 page.
 WIDE_INCHES = 12.0
+#: Box (inches, width x height) an image fills in the printed report, by its place (rapport.css:
+#: A4 portrait text width 182 mm and images up to 235 mm high; half: 48.5 % of that width, up to
+#: 120 mm high; wide: a landscape page, 273 mm x 165 mm).
+PRINT_BOX_IN = {"full": (7.17, 9.25), "half": (3.48, 4.72), "wide": (10.75, 6.5)}
+#: Smallest text (points) a printed figure may carry: an A4 page is read at arm's length.
+MIN_PRINTED_PT = 6.5
+
+
+def print_place(size: str, width_in: float) -> str:
+    """Where a figure of this size class and width prints: full, half or wide (landscape page)."""
+    return "wide" if size == "full" and width_in > WIDE_INCHES else size
+
+
+def printed_font_pt(fig, size: str = "full") -> float:
+    """Smallest font (points) of a matplotlib figure once printed in the report at its place."""
+    from electio.report.diagram import smallest_printed_font
+
+    return smallest_printed_font(fig, *PRINT_BOX_IN[print_place(size, fig.get_figwidth())])
 
 
 def width_inches(path: Path) -> float:
@@ -201,8 +225,8 @@ def collect(figures_dir: Path, elections: dict[str, int], indicators: set[str], 
             log.warning("figure %s is empty or blank: left out of the report", path.name)
             continue
         figure = describe(path, elections, indicators, targets, scenarios)
-        if figure.size == "full" and width_inches(path) > WIDE_INCHES:
-            figure.size = "wide"  # printed on a landscape page: its text would be too small across A4 portrait
+        # a wide figure prints on a landscape page: its text would be too small across A4 portrait
+        figure.size = print_place(figure.size, width_inches(path))
         found.append(figure)
     return sorted(found, key=lambda f: (SECTIONS.index(f.section), tuple(map(str, f.order)), f.name))
 
@@ -217,7 +241,7 @@ def embedded_png(path: Path, max_px: int = EMBED_MAX_PX) -> bytes:
         if img.width > max_px:
             img = img.resize((max_px, round(img.height * max_px / img.width)), Image.LANCZOS)
         chosen = img
-        for colours, tolerance in ((128, 1.5), (256, 2.0)):  # mean error per channel, out of 255
+        for colours, tolerance in ((64, 1.0), (128, 1.5), (256, 2.0)):  # mean error per channel, out of 255
             quant = img.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
             error = np.abs(np.asarray(quant.convert("RGB"), dtype=np.int16) - np.asarray(img, dtype=np.int16)).mean()
             if error < tolerance:

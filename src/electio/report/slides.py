@@ -21,8 +21,7 @@ from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.util import Emu, Inches, Pt
 
-from electio.report.diagram import conceptual_model, data_flow, render
-from electio.report.figures import embedded_png, is_usable_png
+from electio.report.diagram import conceptual_model, data_flow, render, schema_tables
 
 SOURCES_FILE = "soutenance_sources.json"
 INK = RGBColor(0x1F, 0x2A, 0x37)
@@ -33,6 +32,11 @@ WIDTH, HEIGHT = Inches(13.333), Inches(7.5)
 MIN_FONT_PT = 14
 
 _REF = re.compile(r'data-ref="(v\d+)"')
+#: The core of the conceptual model shown on the slide (the full MCD is in the dossier).
+SLIDE_MCD_TABLES = {"dim_commune", "dim_election", "dim_bloc", "dim_nuance", "dim_indicator", "dim_model",
+                    "dim_scenario", "map_commune_code", "fact_turnout", "fact_election_result", "fact_label_result",
+                    "fact_indicator", "fact_correlation", "fact_backtest", "fact_model_metric", "fact_forecast",
+                    "fact_forecast_departement"}
 #: The backtest modes (by their French name) in words a client reads without a glossary.
 MODE_PLAIN = {"conditionnel": "Quand le résultat du département est connu",
               "conditionnel national": "Quand seul le résultat national est connu",
@@ -84,9 +88,13 @@ class Deck:
     def bullets(self, s, lines, *, x=Inches(0.6), y=Inches(1.65), w=Inches(12.1), h=Inches(5.4), size=20):
         return self._box(s, x, y, w, h, [line for line in lines if line], size=size, bullets=True)
 
-    def table(self, s, headers, rows, *, x=Inches(0.6), y=Inches(1.7), w=Inches(12.1), size=16):
+    def table(self, s, headers, rows, *, x=Inches(0.6), y=Inches(1.7), w=Inches(12.1), size=16, first_col=None):
         shape = s.shapes.add_table(len(rows) + 1, len(headers), x, y, w, Inches(0.45) * (len(rows) + 1))
         tbl = shape.table
+        if first_col is not None and len(headers) > 1:  # a wider label column, the rest shared equally
+            tbl.columns[0].width = first_col
+            for j in range(1, len(headers)):
+                tbl.columns[j].width = Emu(int((w - first_col) / (len(headers) - 1)))
         for j, h in enumerate(headers):
             self._cell(tbl.cell(0, j), h, size, bold=True)
         for i, row in enumerate(rows, start=1):
@@ -114,18 +122,77 @@ class Deck:
             h = Emu(int(w / ratio))
         s.shapes.add_picture(io.BytesIO(png), x + (Inches(12.1) - w) // 2 if x == Inches(0.6) else x, y, w, h)
 
+    def probability_chart(self, s, groups, colors, *, y=Inches(2.6), h=None):
+        """Stacked bars, one per hypothesis: each bloc's probability (%) of coming first, as printed in the
+        report (``groups``: [(hypothesis, [(bloc, "60"), ...])]). Blocs that never lead are left out."""
+        from pptx.chart.data import CategoryChartData
+        from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
+
+        blocs = list(dict.fromkeys(b for _, rows in groups for b, _ in rows))
+        value = {(g, b): _fr_float(v) for g, rows in groups for b, v in rows}
+        blocs = [b for b in blocs if any(value.get((g, b), 0) > 0 for g, _ in groups)]
+        data = CategoryChartData(number_format='0" %"')
+        data.categories = [f"Hypothèse {g}" for g, _ in groups]
+        for b in blocs:
+            data.add_series(b, [value.get((g, b), 0.0) for g, _ in groups])
+        h = Inches(6.7) - y if h is None else h
+        chart = s.shapes.add_chart(XL_CHART_TYPE.BAR_STACKED, Inches(0.6), y, Inches(12.1), h, data).chart
+        chart.font.size = Pt(MIN_FONT_PT)
+        chart.has_legend = True
+        chart.legend.position = XL_LEGEND_POSITION.BOTTOM
+        chart.legend.include_in_layout = False
+        chart.legend.font.size = Pt(16)
+        chart.value_axis.maximum_scale = 100
+        chart.value_axis.has_major_gridlines = False
+        chart.value_axis.tick_labels.font.size = Pt(MIN_FONT_PT)
+        chart.value_axis.tick_labels.number_format = '0" %"'
+        chart.value_axis.tick_labels.number_format_is_linked = False
+        chart.category_axis.tick_labels.font.size = Pt(16)
+        chart.plots[0].gap_width = 40
+        chart.plots[0].overlap = 100
+        for series, b in zip(chart.series, blocs):
+            series.format.fill.solid()
+            series.format.fill.fore_color.rgb = RGBColor.from_string(colors.get(b, "#7F7F7F").lstrip("#").upper())
+            for k, (g, _) in enumerate(groups):
+                v = value.get((g, b), 0.0)
+                if v >= 8:  # label inside the bar when it fits
+                    label = series.points[k].data_label
+                    run = label.text_frame.paragraphs[0].add_run()
+                    run.text = f"{fmt_pct(v)} %"
+                    run.font.size = Pt(18)
+                    run.font.bold = True
+                    run.font.color.rgb = _ink_on(colors.get(b, "#7F7F7F"))
+        return chart
+
     def note(self, s, text: str):
         self._box(s, Inches(0.6), Inches(6.85), Inches(12.1), Inches(0.5), [text], size=14, color=MUTED)
+
+
+def _fr_float(text: str) -> float:
+    """A number as the report prints it ('60', '36,0', '1 234,5') -> float."""
+    return float(re.sub(r"[\s  ]", "", text).replace(",", ".").replace("−", "-"))
+
+
+def fmt_pct(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}".replace(".", ",")
+
+
+def _ink_on(hex_color: str) -> RGBColor:
+    r, g, b = (int(hex_color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    return RGBColor(0xFF, 0xFF, 0xFF) if 0.299 * r + 0.587 * g + 0.114 * b < 0.55 else INK
+
+
+def _bloc_colors(tables) -> dict[str, str]:
+    """Bloc label (as printed) -> its colour, for the chart."""
+    dim = tables.get("dim_bloc") if hasattr(tables, "get") else None
+    if dim is None or dim.empty:
+        return {}
+    return dict(zip(dim["label_fr"], dim["color_hex"]))
 
 
 def _count(number: str, noun: str) -> str:
     """'1 commune', '12 communes' (French plural from 2 on)."""
     return f"{number} {noun}{'' if number in ('0', '1') else 's'}"
-
-
-def _figure(settings, name: str) -> bytes | None:
-    path = Path(settings.reports_dir) / "figures" / name
-    return embedded_png(path, 1600) if path.exists() and is_usable_png(path) else None
 
 
 def build_deck(ctx: dict, tables, settings) -> Deck:
@@ -142,7 +209,7 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
     d.bullets(s, [f"Périmètre : {dep}, {t(v['n_communes'])} communes",
                   f"{t(v['n_elections'])} élections de {t(v['first_year'])} à {t(v['last_year'])}, "
                   f"{t(v['n_indicators'])} indicateurs socio-économiques publics",
-                  f"Données rafraîchies le {t(M['refresh'].get('finished_at'))}"], y=Inches(2.2), size=24)
+                  f"Données rafraîchies le {t(M['refresh'].get('finished_at'))}"], y=Inches(2.2), h=Inches(4.6), size=24)
 
     # 2. Context and perimeter
     s = d.slide("Contexte et périmètre", "Pourquoi ce département")
@@ -162,10 +229,13 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
               w=Inches(5.2), size=18)
     d.picture(s, render(data_flow(), "png", dpi=130), x=Inches(6.0), y=Inches(1.7), w=Inches(7.0), h=Inches(4.9))
 
-    # 4. Data model
+    # 4. Data model: the core of the MCD, names and identifiers only (the full model, with every
+    # property, is in the dossier; at slide size its text would be unreadable).
     s = d.slide("Modèle conceptuel des données", "Entités, associations, cardinalités (notation Merise)")
-    d.picture(s, render(conceptual_model(), "png", dpi=110), h=Inches(5.15))
-    d.note(s, "Généré à partir du script de l'entrepôt : il ne peut pas diverger de la base réelle.")
+    core = [tb for tb in schema_tables() if tb.name in SLIDE_MCD_TABLES]
+    d.picture(s, render(conceptual_model(core, compact=True), "png", dpi=110), y=Inches(1.45), h=Inches(5.3))
+    d.note(s, "Vue simplifiée, générée à partir du script de l'entrepôt ; le modèle complet, avec les propriétés "
+              "de chaque entité, figure dans le dossier.")
 
     # 5. Answer on indicators
     s = d.slide("Quel indicateur est le plus lié au vote ?", "Corrélations entre communes, premiers tours")
@@ -212,16 +282,32 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
     else:
         d.bullets(s, ["Les scénarios n'ont pas encore été calculés."])
 
-    # 8. Scenarios
-    s = d.slide("Scénarios à un, deux et trois ans", "Hypothèses d'évolution du département")
+    # 8. Scenarios of the next election: who comes first, per hypothesis (a native chart: legible, editable)
+    s = d.slide("Scénarios : qui peut arriver en tête ?",
+                (f"{t(SY['election'])} · " if heads else "") + "probabilité d'arriver en tête selon l'hypothèse")
     lines = []
     for o in heads:
         lines.append(f"Hypothèse {t(o['swing'])} : {t(o['lead'])} en tête le plus probable "
-                     f"({t(o['lead_probability'])} % de chances), {t(o['n_contenders'])} blocs peuvent arriver en tête")
-    d.bullets(s, lines or ["Les scénarios n'ont pas encore été calculés."], h=Inches(1.6), size=18)
-    fig = _figure(settings, "forecast_probability_first.png") or _figure(settings, "forecast_curves_departement.png")
-    if fig:
-        d.picture(s, fig, y=Inches(3.1), h=Inches(3.7))
+                     f"({t(o['lead_probability'])} % de chances), {_count(t(o['n_contenders']), 'bloc')} "
+                     f"{'peut' if t(o['n_contenders']) in ('0', '1') else 'peuvent'} arriver en tête")
+    d.bullets(s, lines or ["Les scénarios n'ont pas encore été calculés."], h=Inches(1.2), size=18)
+    if heads:
+        d.probability_chart(s, [(t(o["swing"]), [(t(row[0]), t(row[3])) for row in o["table"]["rows"]])
+                                for o in heads], _bloc_colors(tables), y=Inches(1.75 + 0.75 * len(heads)))
+
+    # 9. Every scheduled election, first hypothesis (the report has the others)
+    per = S.get("per_scenario") or []
+    s = d.slide("Scénarios : toutes les échéances", (f"Hypothèse {t(per[0]['label'])} · " if per else "")
+                + "résultat attendu dans le département")
+    if per:
+        tb = per[0]["table"]
+        d.table(s, [t(x) for x in tb["headers"]], [[re.sub(r"\s+", " ", t(c)) for c in row] for row in tb["rows"]],
+                y=Inches(1.7), size=16, first_col=Inches(2.3))
+        d.note(s, "Chaque case : part attendue en % des exprimés (participation : en % des inscrits), intervalle "
+                  "de prévision entre parenthèses, puis probabilité d'arriver en tête."
+                  + (" Les autres hypothèses figurent dans le dossier." if len(per) > 1 else ""))
+    else:
+        d.bullets(s, ["Les scénarios n'ont pas encore été calculés."])
 
     # 9. Limits
     s = d.slide("Limites", "Ce que les données ne peuvent pas dire")
