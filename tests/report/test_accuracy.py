@@ -47,7 +47,7 @@ def test_plain_accuracy_sentences_show_the_warehouse_means(warehouse):
     mine = fm[fm["model_id"] == chosen]
     section = html[html.index("La précision en clair"):html.index("Résultats : métriques face aux références")]
     found = {}
-    for m in re.finditer(r"<strong>Mode ([^<]+)</strong> : ± (.*?)</li>", section, flags=re.S):
+    for m in re.finditer(r"<strong>Mode ([^<]+)</strong> : écart moyen de (.*?)</li>", section, flags=re.S):
         found[m.group(1)] = _text(m.group(2))
     modes = [m for m in ("conditional", "national_conditional", "unconditional") if m in set(mine["mode"])]
     assert len(modes) == 3 and set(found) == {MODE_FR[m] for m in modes}
@@ -57,7 +57,7 @@ def test_plain_accuracy_sentences_show_the_warehouse_means(warehouse):
         first = sub.loc[sub["metric"] == "first_bloc_accuracy", "value"].mean() * _scale(fm, "first_bloc_accuracy")
         n = sub.loc[sub["metric"] == "wmae", "election_id"].nunique()
         sentence = found[MODE_FR[mode]]
-        assert sentence.startswith(f"{fr_number(wmae, 2)} points d'écart moyen par bloc"), sentence
+        assert sentence.startswith(f"{fr_number(wmae, 2)} points par bloc et par commune"), sentence
         assert f"bloc en tête correct dans {fr_number(first / 10)} communes sur dix" in sentence, sentence
         assert f"({n} élections test)" in sentence, sentence
 

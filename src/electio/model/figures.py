@@ -12,7 +12,7 @@ MODE_TITLES = {"conditional": "Conditionnel : totaux départementaux réels donn
                "unconditional": "Inconditionnel : seulement ce qui était connu avant l'élection"}
 ELECTION_LABELS = {"euro_2019_t1": "Européennes\n2019", "pres_2022_t1": "Présidentielle\n2022",
                    "leg_2022_t1": "Législatives\n2022", "euro_2024_t1": "Européennes\n2024",
-                   "leg_2024_t1": "Législatives\n2024\n(test final)"}
+                   "leg_2024_t1": "Législatives\n2024\n(contrôle final)"}
 BASELINE_COLORS = ["#BDBDBD", "#9E9E9E", "#757575", "#424242"]
 # Distinct colours for up to 8 models (the backtest compares feature-group and dating variants).
 MODEL_COLORS = ["#1F77B4", "#FF7F0E", "#2CA02C", "#9467BD", "#D62728", "#17BECF", "#8C564B", "#E377C2"]

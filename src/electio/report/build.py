@@ -463,14 +463,14 @@ def _indicators_section(p: Printer, lab: Labels, tables, reports_dir: Path) -> d
                                        source="electio.eda.answer")
     top = ds.top_relations(tables, answer)
     top_rows = [[p.cell(top, r, "indicator_label"), _measure(p, r), lab.target(r["target"]),
-                 p.cell(top, r, "mean_pearson"),
+                 p.cell(top, r, "mean_pearson"), p.cell(top, r, "mean_partial"),
                  p.cell(top, r, "mean_abs_pearson"),
                  Markup("{} à {}").format(p.cell(top, r, "min_pearson"), p.cell(top, r, "max_pearson")),
                  p.cell(top, r, "n_elections"), Markup("oui" if r["stable"] else "non")]
                 for _, r in top.frame.iterrows()]
     best = ds.best_by_target(tables, answer)
     best_rows = [[lab.target(r["target"]), p.cell(best, r, "indicator_label"), _measure(p, r),
-                  p.cell(best, r, "mean_pearson"),
+                  p.cell(best, r, "mean_pearson"), p.cell(best, r, "mean_partial"),
                   p.cell(best, r, "n_elections"), Markup("oui" if r["stable"] else "non")]
                  for _, r in best.frame.iterrows()]
     detail = None
@@ -504,15 +504,16 @@ def _indicators_section(p: Printer, lab: Labels, tables, reports_dir: Path) -> d
         "departement": dep_rows,
         "has_correlations": not top.empty, "n_correlations": n_corr, "n_correlations_all": n_corr_all,
         "method": texts["method_fr"], "stability": texts["stability_rule_fr"],
-        "top": table(["Indicateur", "Mesure", "Résultat", "r moyen", "|r| moyen", "Étendue", "Élections", "Stable"],
-                     top_rows, numeric={3, 4, 6}),
-        "best": table(["Résultat", "Indicateur le plus corrélé", "Mesure", "r moyen", "Élections", "Stable"],
-                      best_rows, numeric={3, 4}),
+        "top": table(["Indicateur", "Mesure", "Résultat", "r moyen", "r partiel moyen (taille égale)", "|r| moyen",
+                      "Étendue", "Élections", "Stable"], top_rows, numeric={3, 4, 5, 7}),
+        "best": table(["Résultat", "Indicateur le plus corrélé", "Mesure", "r moyen", "r partiel moyen (taille égale)",
+                       "Élections", "Stable"], best_rows, numeric={3, 4, 5}),
         "detail": detail,
         "answer_top": top.frame.iloc[0].to_dict() if not top.empty else None,
         "answer_top_cells": ({"indicator": p.cell(top, top.frame.iloc[0], "indicator_label"),
                               "target": lab.target(top.frame.iloc[0]["target"]),
                               "r": p.cell(top, top.frame.iloc[0], "mean_pearson"),
+                              "r_partial": p.cell(top, top.frame.iloc[0], "mean_partial"),
                               "n": p.cell(top, top.frame.iloc[0], "n_elections"),
                               "stable": bool(top.frame.iloc[0]["stable"]),
                               "sign": "négative" if top.frame.iloc[0]["mean_pearson"] < 0 else "positive"}
@@ -990,7 +991,7 @@ def headline_scenarios(tables) -> list[str]:
 
 
 #: A bloc "can come first" in a scenario when its probability of doing so reaches this share.
-CONTENDER_PROBABILITY = 0.05
+CONTENDER_PROBABILITY = 0.05  # the slides say « une chance sur vingt »
 
 
 def _synthesis_section(p: Printer, lab: Labels, tables) -> dict:

@@ -502,6 +502,8 @@ def _corr_cols() -> dict[str, Col]:
                                                 "WHERE indicator_code = :indicator_code", kind="text"),
         "mean_pearson": Col("fact_correlation", f"SELECT AVG(c.pearson) {_FIRST_ROUND_CORR}", digits=2),
         "mean_abs_pearson": Col("fact_correlation", f"SELECT AVG(ABS(c.pearson)) {_FIRST_ROUND_CORR}", digits=2),
+        # the EDA ranks relations by it (size of commune controlled)
+        "mean_partial": Col("fact_correlation", f"SELECT AVG(c.partial_pearson) {_FIRST_ROUND_CORR}", digits=2),
         "n_elections": Col("fact_correlation", f"SELECT COUNT(*) {_FIRST_ROUND_CORR}"),
         "min_pearson": Col("fact_correlation", f"SELECT MIN(c.pearson) {_FIRST_ROUND_CORR}", digits=2),
         "max_pearson": Col("fact_correlation", f"SELECT MAX(c.pearson) {_FIRST_ROUND_CORR}", digits=2),
@@ -517,7 +519,9 @@ def _first_round_corr(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def _pair_stats(corr: pd.DataFrame, pairs: pd.DataFrame, dim_indicator: pd.DataFrame) -> pd.DataFrame:
     g = corr.groupby(["indicator_code", "target"])["pearson"]
     stats = pd.DataFrame({"mean_pearson": g.mean(), "mean_abs_pearson": g.apply(lambda s: s.abs().mean()),
-                          "n_elections": g.size(), "min_pearson": g.min(), "max_pearson": g.max()}).reset_index()
+                          "n_elections": g.size(), "min_pearson": g.min(), "max_pearson": g.max(),
+                          "mean_partial": corr.groupby(["indicator_code", "target"])["partial_pearson"].mean()}
+                         ).reset_index()
     out = pairs.merge(stats, on=["indicator_code", "target"], how="left")
     return out.merge(dim_indicator[["indicator_code", "label_fr", "unit"]].rename(
         columns={"label_fr": "indicator_label"}), on="indicator_code", how="left")

@@ -34,6 +34,12 @@ CHECK_FR = {
     "election_available": "Élection disponible pour le périmètre",
     "indicator_coverage": "Couverture communale des indicateurs",
     "indicator_rows_excluded": "Lignes d'indicateurs écartées (doublons Lyon, communes absentes)",
+    "indicator_source_missing": "Source d'indicateurs facultative absente",
+    "national_result_source": "Source du résultat national de l'élection",
+    "national_votes_sum_to_expressed": "Résultat national : voix des blocs = exprimés",
+    "national_file_vs_official": "Résultat national : somme des communes face aux totaux officiels",
+    "national_votes_vs_published_pct": "Résultat national : voix face aux pourcentages publiés",
+    "context_vs_departement_result": "Fichier France entière face aux résultats du département",
 }
 
 TABLE_ROLE_FR = {"dim": "dimension", "fact": "fait", "map": "harmonisation", "meta": "lignage et qualité"}

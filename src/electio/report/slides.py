@@ -205,7 +205,7 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
     dep = f"département {t(v['departement'])}" + (f" ({ctx['departement_name']})" if ctx["departement_name"] else "")
 
     # 1. Title
-    s = d.slide("Tendances électorales à l'échelle des communes", "Soutenance · dossier de synthèse")
+    s = d.slide("Tendances électorales à l'échelle des communes", "Présentation du dossier de synthèse")
     d.bullets(s, [f"Périmètre : {dep}, {t(v['n_communes'])} communes",
                   f"{t(v['n_elections'])} élections de {t(v['first_year'])} à {t(v['last_year'])}, "
                   f"{t(v['n_indicators'])} indicateurs socio-économiques publics",
@@ -241,8 +241,9 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
     s = d.slide("Quel indicateur est le plus lié au vote ?", "Corrélations entre communes, premiers tours")
     a = I.get("answer_top_cells")
     if a:
-        d.bullets(s, [f"Relation la plus forte : « {t(a['indicator'])} » et « {t(a['target'])} », r moyen {t(a['r'])} "
-                      f"(relation {a['sign']}, sur {t(a['n'])} élections)"], h=Inches(1.0), size=20)
+        d.bullets(s, [f"Relation la plus forte à taille de commune égale : « {t(a['indicator'])} » et "
+                      f"« {t(a['target'])} », r partiel moyen {t(a['r_partial'])} (r brut {t(a['r'])} ; relation "
+                      f"{a['sign']}, sur {t(a['n'])} élections)"], h=Inches(1.0), size=18)
         best = I["best"]["rows"][:6]
         d.table(s, ["Résultat", "Indicateur le plus corrélé", "r moyen"],
                 [[t(r[0]), t(r[1]), t(r[3])] for r in best], y=Inches(2.9), size=15)
@@ -258,13 +259,15 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
         for a in MO["plain"]:  # the report's plain-French sentences, same registered numbers
             first = (f" ; bloc en tête correct dans {t(a['first_in_ten'])} communes sur dix"
                      if a["first_in_ten"] else "")
-            lines.append(f"{MODE_PLAIN.get(str(a['mode']), 'Mode ' + str(a['mode']))} : ± {t(a['wmae'])} points "
-                         f"d'écart moyen par bloc et par commune{first}")
+            lines.append(f"{MODE_PLAIN.get(str(a['mode']), 'Mode ' + str(a['mode']))} : écart moyen de "
+                         f"{t(a['wmae'])} points par bloc et par commune{first}")
         for g in MO["gains"]:
             lines.append(f"{MODE_PLAIN.get(g['mode'], 'Mode ' + g['mode'])} : erreur "
                          f"{'réduite' if g['better'] else 'non réduite'} de {t(g['gain'])} % par rapport à la "
                          f"meilleure méthode simple ({t(g['baseline'])})")
-        d.bullets(s, lines, size=19)
+        d.bullets(s, lines, size=15)
+        d.note(s, "Écart moyen : moyenne des écarts absolus entre part prévue et part observée, pondérée par les "
+                  "voix ; ce n'est pas une borne. Objectifs de précision atteints ou non : voir le dossier.")
     else:
         d.bullets(s, ["Les tests rétrospectifs n'ont pas encore été calculés."])
 
@@ -289,7 +292,8 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
     for o in heads:
         lines.append(f"Hypothèse {t(o['swing'])} : {t(o['lead'])} en tête le plus probable "
                      f"({t(o['lead_probability'])} % de chances), {_count(t(o['n_contenders']), 'bloc')} "
-                     f"{'peut' if t(o['n_contenders']) in ('0', '1') else 'peuvent'} arriver en tête")
+                     f"{'a' if t(o['n_contenders']) in ('0', '1') else 'ont'} au moins une chance sur vingt "
+                     "d'arriver en tête")
     d.bullets(s, lines or ["Les scénarios n'ont pas encore été calculés."], h=Inches(1.2), size=18)
     if heads:
         d.probability_chart(s, [(t(o["swing"]), [(t(row[0]), t(row[3])) for row in o["table"]["rows"]])
