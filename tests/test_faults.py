@@ -277,3 +277,16 @@ def test_departement_codes_are_case_insensitive(tmp_path, monkeypatch):
     assert settings_from_args(args("2a")).departement == "2A"
     assert settings_from_args(args("1,69")).departement == "01,69"
     assert settings_from_args(args("fr")).departement == "FR"
+
+
+def test_each_warehouse_has_its_own_trained_model(tmp_path):
+    """A forecast run alone loads the model of its own warehouse, never another perimeter's."""
+    from electio.model.run import models_dir
+
+    default = Settings(data_dir=tmp_path / "data")
+    other = Settings(data_dir=tmp_path / "data", db_url=f"sqlite:///{tmp_path / 'w33' / 'electio.sqlite'}")
+    server = Settings(data_dir=tmp_path / "data", db_url="mssql+pyodbc://user:pw@srv/electio?driver=x")
+    assert models_dir(default) == tmp_path / "data" / "models"
+    assert models_dir(other) == tmp_path / "w33" / "electio-models"
+    assert models_dir(server).parent == tmp_path / "data" / "models" and "pw" not in str(models_dir(server))
+    assert len({models_dir(default), models_dir(other), models_dir(server)}) == 3

@@ -12,8 +12,20 @@ FIGURE = Path("figures") / "backtest_mae.png"
 
 
 def models_dir(settings: Settings) -> Path:
-    """Where the trained model is saved: <data>/models (git-ignored)."""
-    return Path(settings.data_dir) / "models"
+    """Where the trained model is saved: a model belongs to the warehouse it was trained on (a
+    forecast run alone loads it), so that two warehouses never share one model file.
+
+    - the default SQLite warehouse (``<data>/electio.sqlite``): ``<data>/models``;
+    - another SQLite file: beside it, ``<file stem>-models``;
+    - a server warehouse: ``<data>/models/<its outputs folder name>`` (perimeter, host, database).
+    """
+    url = settings.db_url
+    if url.startswith("sqlite:///"):
+        db = Path(url.removeprefix("sqlite:///")).expanduser()
+        if db.resolve() == (Path(settings.data_dir) / "electio.sqlite").resolve():
+            return Path(settings.data_dir) / "models"
+        return db.parent / f"{db.stem}-models"
+    return Path(settings.data_dir) / "models" / Path(settings.outputs_dir).name
 
 
 def figure_path(settings: Settings) -> Path:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from electio.report.diagram import smallest_printed_font
+
 log = logging.getLogger("electio.report")
 
 #: Report sections a figure can be placed in.
@@ -185,8 +187,6 @@ def print_place(size: str, width_in: float) -> str:
 
 def printed_font_pt(fig, size: str = "full") -> float:
     """Smallest font (points) of a matplotlib figure once printed in the report at its place."""
-    from electio.report.diagram import smallest_printed_font
-
     return smallest_printed_font(fig, *PRINT_BOX_IN[print_place(size, fig.get_figwidth())])
 
 
