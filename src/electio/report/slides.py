@@ -245,10 +245,11 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
                       f"« {t(a['target'])} », r partiel moyen {t(a['r_partial'])} (r brut {t(a['r'])} ; relation "
                       f"{a['sign']}, sur {t(a['n'])} élections)"], h=Inches(1.0), size=18)
         best = I["best"]["rows"][:6]
-        d.table(s, ["Résultat", "Indicateur le plus corrélé", "r moyen"],
-                [[t(r[0]), t(r[1]), t(r[3])] for r in best], y=Inches(2.9), size=15)
+        d.table(s, ["Résultat", "Indicateur le plus corrélé", "r brut moyen", "r partiel (taille égale)"],
+                [[t(r[0]), t(r[1]), t(r[3]), t(r[4])] for r in best], y=Inches(2.9), size=15)
         d.note(s, f"{t(I['n_correlations'])} corrélations calculées sur les premiers tours. "
-                  "Une corrélation décrit des territoires, pas une cause.")
+                  "Une corrélation décrit des territoires, pas une cause. « — » : la taille de la commune "
+                  "elle-même, qui ne peut pas être contrôlée.")
     else:
         d.bullets(s, ["Les corrélations n'ont pas encore été calculées."])
 
