@@ -407,6 +407,9 @@ def _themes(p: Printer, lab: Labels, tables) -> list[dict]:
     dim = tables.get("dim_indicator")
     if dim is None or dim.empty:
         return rows
+    # Declared indicators without any value (an optional source absent from this run) are named as such.
+    loaded = {c for name in ("fact_indicator", "fact_indicator_departement") if ds.has(tables, name)
+              for c in tables[name]["indicator_code"].unique()}
     for theme, families, words in BRIEF_THEMES:
         census = dim["family"].eq("recensement") & dim["label_fr"].str.lower().apply(
             lambda text: any(w in text for w in words))
@@ -416,7 +419,10 @@ def _themes(p: Printer, lab: Labels, tables) -> list[dict]:
                                       source="dim_indicator") for level in ("commune", "departement")}
         examples = sub.sort_values(["level", "indicator_code"]).head(3)["indicator_code"].tolist()
         rows.append({"theme": theme, "commune": counts["commune"], "departement": counts["departement"],
-                     "empty": sub.empty, "examples": [lab.indicator(c) for c in examples],
+                     "empty": sub.empty,
+                     "examples": [lab.indicator(c) if c in loaded
+                                  else Markup("{} (aucune valeur chargée : source absente)").format(lab.indicator(c))
+                                  for c in examples],
                      "more": len(sub) > len(examples)})
     return rows
 

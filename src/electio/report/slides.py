@@ -336,7 +336,8 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
     rg = ctx["rgpd"]
     d.bullets(s, ["Rafraîchir après chaque élection ou publication, comparer les métriques avant tout changement de "
                   "modèle",
-                  "Ajouter la délinquance communale, les associations, l'éducation ; étendre à d'autres départements",
+                  "Compléter la délinquance communale (détail par type), les associations, l'éducation ; étendre à "
+                  "d'autres départements",
                   "Opinions politiques = données sensibles (RGPD, " + t(ctx["fixed"]["rgpd_article"]) + ") : uniquement "
                   "des résultats publics agrégés, aucun fichier nominatif",
                   (f"{_count(t(rg['n_small']), 'commune')} de moins de {t(rg['threshold'])} inscrits : parts et "
