@@ -105,6 +105,11 @@ def run_refresh(settings: Settings, *, export: bool = True, figures: bool = Fals
         return _run_refresh(settings, targets, not_requested, options or {}, store)
 
 
+def _check_title(row) -> str:
+    """'<check> <election>'; election_id is missing (NaN in memory) for a check about a source."""
+    return f"{row.check_name} {row.election_id if pd.notna(row.election_id) else ''}".strip()
+
+
 NO_FLAG = {"backtest": "--no-models", "train": "--no-models", "forecast": "--no-models", "figures": "--no-figures",
            "exports": "--no-export", "report": "--no-report", "powerbi": "--no-powerbi", "correlations": ""}
 
@@ -233,11 +238,8 @@ def _summary(settings: Settings, tables: dict[str, pd.DataFrame], missing: list[
         "rows_rejected": int(tables["meta_source"]["rows_rejected"].sum()),
         "rejected_categories": rejected_categories(tables.get("meta_rejected_row")),
         "checks": checks["status"].value_counts().to_dict(),
-        # election_id is missing (NaN in memory) for checks about a source rather than an election
-        "failed_checks": [f"{r.check_name} {r.election_id if pd.notna(r.election_id) else ''}".strip()
-                          + f": {r.detail}" for r in failed.itertuples()],
-        "warned_checks": [f"{r.check_name} {r.election_id if pd.notna(r.election_id) else ''}".strip()
-                          for r in warned.itertuples()],
+        "failed_checks": [f"{_check_title(r)}: {r.detail}" for r in failed.itertuples()],
+        "warned_checks": [_check_title(r) for r in warned.itertuples()],
     }
 
 

@@ -81,6 +81,17 @@ def _slug(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z_.-]+", "-", text).strip("-.") or "x"
 
 
+def beside_warehouse(settings: Settings, suffix: str) -> Path | None:
+    """``<file stem>-<suffix>`` beside a SQLite warehouse other than the default ``<data>/electio.sqlite``;
+    None for the default file or a server warehouse (what belongs to a warehouse never mixes with another's)."""
+    if not settings.db_url.startswith("sqlite:///"):
+        return None
+    db = Path(settings.db_url.removeprefix("sqlite:///")).expanduser()
+    if db.resolve() == (Path(settings.data_dir) / "electio.sqlite").resolve():
+        return None
+    return db.parent / f"{db.stem}-{suffix}"
+
+
 def default_outputs_dir(settings: Settings) -> Path:
     """Where a run's deliverables go, so that runs on other perimeters or warehouses never mix.
 
@@ -92,10 +103,8 @@ def default_outputs_dir(settings: Settings) -> Path:
     root = Path(settings.data_dir).parent / "outputs"
     url = settings.db_url
     if url.startswith("sqlite:///"):
-        db = Path(url.removeprefix("sqlite:///")).expanduser()
-        if db.resolve() == (Path(settings.data_dir) / "electio.sqlite").resolve():
-            return root / perimeter
-        return db.parent / f"{db.stem}-outputs"
+        beside = beside_warehouse(settings, "outputs")
+        return root / perimeter if beside is None else beside
     # Server URL: keep host and database only (never user or password).
     match = re.match(r"^[^:]+://(?:[^@/]*@)?([^/?]*)/?([^?]*)", url)
     where = "-".join(p for p in (match.group(1), match.group(2)) if p) if match else "server"

@@ -16,7 +16,7 @@ residuals of that window calibrate the intervals, and E is predicted in up to th
 Other variants (e.g. indicator features) register as extra model factories in ``models``;
 extra modes as :class:`ModeSpec` entries: the loop does not change.
 
-Stage function :func:`backtest_tables` takes warehouse tables in memory and returns
+Stage function :func:`run_backtest_frames` (``.tables()``) takes warehouse tables in memory and returns
 ``dim_model``, ``fact_backtest`` and ``fact_model_metric`` with the columns of sql/schema.sql.
 """
 
@@ -287,11 +287,6 @@ def run_backtest_frames(tables: dict[str, pd.DataFrame], *, models=None, test_el
     return BacktestResult(predictions=fact_backtest, metrics=fact_model_metric, dim_model=dim_model, chosen=chosen,
                           windows=windows, params=params, seconds=round(time.perf_counter() - t0, 1),
                           france_seconds=france_seconds, fitted=fitted)
-
-
-def backtest_tables(tables: dict[str, pd.DataFrame], **kwargs) -> dict[str, pd.DataFrame]:
-    """Stage function: ``dim_model``, ``fact_backtest``, ``fact_model_metric`` from warehouse tables."""
-    return run_backtest_frames(tables, **kwargs).tables()
 
 
 def metrics_table(fact_model_metric: pd.DataFrame, metrics=("wmae", "first_bloc_accuracy", "coverage_80",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from electio.settings import Settings
+from electio.settings import Settings, beside_warehouse
 
 FIGURE = Path("figures") / "backtest_mae.png"
 
@@ -19,12 +19,11 @@ def models_dir(settings: Settings) -> Path:
     - another SQLite file: beside it, ``<file stem>-models``;
     - a server warehouse: ``<data>/models/<its outputs folder name>`` (perimeter, host, database).
     """
-    url = settings.db_url
-    if url.startswith("sqlite:///"):
-        db = Path(url.removeprefix("sqlite:///")).expanduser()
-        if db.resolve() == (Path(settings.data_dir) / "electio.sqlite").resolve():
-            return Path(settings.data_dir) / "models"
-        return db.parent / f"{db.stem}-models"
+    beside = beside_warehouse(settings, "models")
+    if beside is not None:
+        return beside
+    if settings.db_url.startswith("sqlite:///"):
+        return Path(settings.data_dir) / "models"
     return Path(settings.data_dir) / "models" / Path(settings.outputs_dir).name
 
 
