@@ -92,6 +92,33 @@ def test_a_changed_undeclared_input_is_seen(tmp_path):
     assert len(calls) == 2
 
 
+def test_a_stage_reading_every_table_ignores_the_journal_but_not_a_lost_refresh(tmp_path):
+    """reads=() (the report): keyed on every table but this run's journal, so a new refresh row
+    alone reuses it; an entry naming a refresh this warehouse's journal lacks is recomputed."""
+    calls: list = []
+
+    def run(ctx: Context) -> Output:
+        calls.append(1)
+        last = ctx.tables["meta_refresh"].sort_values("finished_at")["refresh_id"].iloc[-1]
+        return Output(note=f"{len(ctx.tables['src'])} rows, computed by {last}")
+
+    stage = Stage("every", "test", (), (), (), run)
+
+    def go(i, refreshes, values=(1, 2)):
+        ctx = _ctx(tmp_path, i, list(values))
+        ctx.tables["meta_refresh"] = pd.DataFrame({"refresh_id": refreshes,
+                                                   "finished_at": pd.date_range("2026-01-01", periods=len(refreshes))})
+        ctx.tables["meta_stage_run"] = pd.DataFrame({"refresh_id": refreshes[-1:], "stage_seq": [i]})
+        return run_stage_cached(stage, ctx, {}, StageCache(tmp_path / "data"), run_stage)
+
+    assert not go(0, ["r1"]).reused
+    warm = go(1, ["r1", "r2"])                        # one more refresh, same data
+    assert warm.reused and warm.reason == "2 rows, computed by r1"
+    assert not go(2, ["r1", "r2"], values=(1, 3)).reused   # a data table changed
+    assert not go(3, ["r9"], values=(1, 3)).reused          # r2 is not in this journal (another warehouse)
+    assert len(calls) == 3
+
+
 def test_damaged_entry_is_recomputed(tmp_path):
     calls: list = []
     stage = _toy_stage(calls)
@@ -111,21 +138,24 @@ def test_warm_refresh_reuses_sources_and_stages_with_identical_tables_and_files(
     correlations; every warehouse table and every report file is identical (--force: unit tests
     above; the full default command, models and figures included: bench/bench_incremental.py)."""
     settings = replace(settings_under(tmp_path, mirror), departement="69")
-    cold = run_refresh(settings, export=False, cache=True)
+    cold = run_refresh(settings, report=True, cache=True)
     cold_tables = read_tables(settings.db_url)
-    cold_files = _files(settings.reports_dir)
-    warm = run_refresh(settings, export=False, cache=True)
+    cold_files = {**_files(settings.reports_dir), **{f"exports/{k}": v for k, v in _files(settings.exports_dir).items()}}
+    warm = run_refresh(settings, report=True, cache=True)
     assert not cold["sources_reused"] and cold["stages_reused"] == [] and "correlations" in cold["stages_ran"]
-    assert warm["sources_reused"] and warm["stages_reused"] == ["correlations"]
+    assert warm["sources_reused"] and warm["stages_reused"] == ["correlations", "report"]
     warm_tables = read_tables(settings.db_url)
     assert set(warm_tables) == set(cold_tables)
     for name in sorted(set(cold_tables) - JOURNAL):
         pd.testing.assert_frame_equal(warm_tables[name], cold_tables[name], obj=name)
-    warm_files = _files(settings.reports_dir)
-    assert set(warm_files) == set(cold_files) and "eda_answer.json" in warm_files
-    for name in warm_files:
-        if name != "RUN.json":  # the run's manifest names the run
-            assert warm_files[name] == cold_files[name], name
+    warm_files = {**_files(settings.reports_dir), **{f"exports/{k}": v for k, v in _files(settings.exports_dir).items()}}
+    assert set(warm_files) == set(cold_files) and {"eda_answer.json", "rapport.html", "exports/electio.xlsx",
+                                                   "exports/v_resultats_communes.csv"} <= set(warm_files)
+    # the run's manifest names the run; the journal's extracts are rewritten on every run
+    journal = {"RUN.json"} | {f"exports/{d}{t}.csv" for t in JOURNAL for d in ("", "excel-fr/")}
+    for name in sorted(set(warm_files) - journal):
+        assert warm_files[name] == cold_files[name], name
+    assert len(pd.read_csv(settings.exports_dir / "meta_refresh.csv")) == 2  # this run's journal, not a copy
     stage_rows = warm_tables["meta_stage_run"].set_index("stage")
     assert stage_rows.loc["correlations", "status"] == "done"
     assert stage_rows.loc["correlations", "reason"].startswith("reused")

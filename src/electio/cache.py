@@ -18,8 +18,11 @@ tables it actually touched during its cold run are recorded with their digests
 The table building from the sources (``sources``) is cached the same way, keyed on the
 content of the source files it can read (cache and mirror), the perimeter and the code.
 
-Stages that read the loaded warehouse itself (exports, Power BI) or every table (report:
-``reads=()``) always run: their inputs include this run's journal (meta_refresh).
+A stage that reads every table (report: ``reads=()``) is keyed on every table but this run's
+**journal** (:data:`JOURNAL`: meta_refresh, meta_stage_run), which changes on every refresh and
+is never an input of a cached output: a reused report names the refresh that computed it. Stages
+that read the loaded warehouse itself (exports, Power BI) always run, but memoise their files
+one by one (:func:`memo_files`, keyed on the in-memory tables the warehouse was loaded from).
 
 Entries live in ``<data>/.stage-cache/<stage>/<key>/`` (pickle: written and read only by
 this project in the user's own data folder), written to a temporary folder and renamed, so an
@@ -48,6 +51,7 @@ import pandas as pd
 from electio.settings import PROJECT_ROOT
 from electio.sources.catalog import load_catalog
 from electio.stage_run import StageRun
+from electio.warehouse.schema import JOURNAL
 
 log = logging.getLogger("electio.cache")
 
@@ -187,7 +191,7 @@ class StageCache:
     def accessed_digests(self, tables: dict, names) -> dict[str, str]:
         return {n: (self.digest(tables[n]) if isinstance(dict.get(tables, n), pd.DataFrame) else
                     "absent" if n not in dict.keys(tables) else repr(type(dict.get(tables, n))))
-                for n in sorted(names)}
+                for n in sorted(set(names) - set(JOURNAL))}
 
     def path(self, name: str, key: str) -> Path:
         return self.root / name / key
@@ -302,8 +306,17 @@ MEMO_STAGES = ("forecast",)
 
 
 def cacheable(stage) -> bool:
-    """Stages that declare the tables they read and do not read the warehouse themselves."""
-    return bool(stage.reads) and not stage.needs_warehouse
+    """Stages that do not read the warehouse themselves (``reads=()``: every table but the journal)."""
+    return not stage.needs_warehouse
+
+
+def content_keys(tables: dict) -> dict[str, str]:
+    """Inside a cached refresh, the content digest of every table but the journal ({} outside):
+    the key of what a stage writes from one table (:func:`memo_files`)."""
+    store = _ACTIVE.get()
+    if store is None:
+        return {}
+    return {n: store.digest(f) for n, f in dict.items(tables) if isinstance(f, pd.DataFrame) and n not in JOURNAL}
 
 
 def memo_base(stage, ctx, store: StageCache) -> str:
@@ -322,9 +335,11 @@ def memo_base(stage, ctx, store: StageCache) -> str:
 def stage_key(stage, ctx, store: StageCache) -> str:
     h = _h()
     h.update(f"{stage.name}|{code_version()}|{_text(ctx.options)}".encode())
-    for name in stage.reads:
-        frame = ctx.tables.get(name)
-        h.update(f"{name}:{store.digest(frame) if frame is not None else 'absent'}".encode())
+    # reads=(): every table of the run but the journal
+    reads = stage.reads or sorted(n for n in dict.keys(ctx.tables) if n not in JOURNAL)
+    for name in reads:
+        frame = dict.get(ctx.tables, name)
+        h.update(f"{name}:{store.digest(frame) if isinstance(frame, pd.DataFrame) else 'absent'}".encode())
     for name in stage.after:
         h.update(f"after {name}:{store.keys.get(name, 'none')}".encode())
     if stage.extra_inputs is not None:
@@ -371,6 +386,33 @@ def memo(kind: str, parts, fn: Callable):
     return value
 
 
+def memo_files(kind: str, parts, folder: Path, fn: Callable[[], list[Path]]) -> list[Path]:
+    """Inside a cached refresh, the files ``fn()`` writes into ``folder`` for ``parts`` (the content
+    keys of what they are made of), restored from the store when the same parts were written
+    before (e.g. one table's CSV files). Outside a cached refresh, or ``parts`` None: ``fn()``."""
+    store = _ACTIVE.get()
+    if store is None or parts is None:
+        return fn()
+    key = hashlib.blake2b(f"{code_version()}|{kind}|{_text(parts)}".encode(), digest_size=16).hexdigest()
+    label, dirs = f"files-{kind}", {"out": Path(folder)}
+    entry = store.load(label, key)
+    if entry is not None:
+        store.reused[label] = key
+        return store.restore_files(label, key, entry, dirs)
+    files = [Path(f) for f in fn()]
+    written = {("out", f.relative_to(folder).as_posix()): f for f in files}
+    store.save(label, key, Entry(files=sorted(written)), written)
+    return files
+
+
+def _refresh_ids(tables: dict) -> list[str]:
+    """The refreshes of the journal, oldest first (the last one is this run's, once recorded)."""
+    journal = dict.get(tables, "meta_refresh")
+    if not isinstance(journal, pd.DataFrame) or journal.empty:
+        return []
+    return journal.sort_values("finished_at")["refresh_id"].astype(str).tolist()
+
+
 def _changed(store: StageCache, tables: dict, entry: Entry) -> list[str]:
     now = store.accessed_digests(tables, entry.accessed)
     return [n for n, d in entry.accessed.items() if now.get(n) != d]
@@ -415,9 +457,14 @@ def cached_part(ctx, name: str, reads: tuple[str, ...], fn: Callable[[dict], lis
 def run_stage_cached(stage, ctx, done: dict, store: StageCache | None, run_stage: Callable):
     """:func:`electio.stages.run_stage` with reuse: an unchanged stage restores its stored
     outputs instead of running; a stage that ran stores them for the next refresh."""
-    if store is None or not cacheable(stage):
+    if store is None:
         return run_stage(stage, ctx, done)
-    token = _ACTIVE.set(store)
+    token = _ACTIVE.set(store)  # parts of any stage may be memoised (memo_files)
+    if not cacheable(stage):
+        try:
+            return run_stage(stage, ctx, done)
+        finally:
+            _ACTIVE.reset(token)
     base = _STAGE.set((stage.name, memo_base(stage, ctx, store)) if stage.name in MEMO_STAGES else None)
     try:
         return _run_stage_cached(stage, ctx, done, store, run_stage)
@@ -439,6 +486,10 @@ def _run_stage_cached(stage, ctx, done: dict, store: StageCache, run_stage: Call
         changed = _changed(store, ctx.tables, entry)
         if changed:
             log.info("%s: undeclared input %s changed: recomputed", stage.name, ", ".join(changed[:5]))
+            entry = None
+        elif entry.extra.get("refresh") not in (None, *_refresh_ids(ctx.tables)):
+            # e.g. the report names the refresh that computed it: not in this warehouse's journal
+            log.info("%s: the refresh its outputs name is not in this warehouse's journal: recomputed", stage.name)
             entry = None
     if entry is not None:
         files = store.restore_files(stage.name, key, entry, dirs)
@@ -470,6 +521,8 @@ def _run_stage_cached(stage, ctx, done: dict, store: StageCache, run_stage: Call
         return result
     state = {k: v for k, v in ctx.state.items() if k not in before_state or before_state[k] is not v}
     tables = {t: ctx.tables[t] for t in stage.writes if t in ctx.tables}
-    entry = Entry(tables=tables, state=state, files=sorted(written), note=result.reason, accessed=accessed)
+    entry = Entry(tables=tables, state=state, files=sorted(written), note=result.reason, accessed=accessed,
+                  extra={"refresh": _refresh_ids(before_tables)[-1]} if "meta_refresh" in tracked.accessed
+                  and _refresh_ids(before_tables) else {})
     store.save(stage.name, key, entry, written)
     return replace(result, seconds=time.perf_counter() - t0)

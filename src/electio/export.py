@@ -23,14 +23,17 @@ import re
 import shutil
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from electio.cache import memo_files
 from electio.warehouse.dictionary import dictionary_markdown, indicator_dictionary, schema_dictionary
-from electio.warehouse.read import read_tables, read_views
+from electio.warehouse.read import present_names, read_tables, read_views
+from electio.warehouse.schema import JOURNAL, view_tables
 
 log = logging.getLogger("electio.export")
 
@@ -172,48 +175,87 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], contents: pd.Dat
 
 # --- export ---------------------------------------------------------------------------------
 
-def export_tables(db_url: str, out_dir: Path) -> list[Path]:
-    """Write every table and view as CSV (two flavours), the workbook and the data dictionary."""
+def _table_files(name: str, frame: pd.DataFrame, folder: Path) -> list[Path]:
+    paths = [folder / f"{name}.csv", folder / EXCEL_FR_DIR / f"{name}.csv"]
+    write_csv(frame, paths[0])
+    write_csv_excel_fr(frame, paths[1])
+    return paths
+
+
+def _workbook_files(tables: dict[str, pd.DataFrame], columns: pd.DataFrame, folder: Path) -> list[Path]:
+    """The workbook: the tables and views small enough for a sheet, a contents sheet, the dictionary.
+    The refresh journal stays in its CSV files: it changes on every run, the workbook need not."""
+    shown = {n: f for n, f in tables.items() if n not in JOURNAL}
+    in_book = {n: f for n, f in shown.items()
+               if len(f) <= XLSX_MAX_ROWS and SHOWN_AS_VIEW.get(n) not in shown and not _too_long_for_excel(f)}
+    for name in sorted(set(shown) - set(in_book)):
+        if len(shown[name]) > XLSX_MAX_ROWS or _too_long_for_excel(shown[name]):
+            log.info("%s: CSV only (more than %d rows or cells over Excel's %d characters)", name,
+                     XLSX_MAX_ROWS, EXCEL_MAX_CHARS)
+
+    def where(n: str) -> str:
+        if n in in_book:
+            return f"{n}.csv + onglet {n[:31]}"
+        if SHOWN_AS_VIEW.get(n) in shown:
+            return f"{n}.csv (dans le classeur : onglet {SHOWN_AS_VIEW[n]}, avec les libellés)"
+        return f"{n}.csv (trop de lignes ou de texte pour un onglet)"
+
+    contents = pd.DataFrame({"table": list(shown), "lignes": [len(f) for f in shown.values()],
+                             "fichier": [where(n) for n in shown]})
+    journal = pd.DataFrame({"table": [n for n in JOURNAL if n in tables], "lignes": np.nan,
+                            "fichier": [f"{n}.csv (journal des rafraîchissements : réécrit à chaque fois)"
+                                        for n in JOURNAL if n in tables]})
+    contents = pd.concat([contents, journal], ignore_index=True) if not journal.empty else contents
     clock = time.perf_counter()
-    tables = read_tables(db_url)
-    tables.update(read_views(db_url))
+    dictionary = columns.drop(columns=["table_meaning"], errors="ignore")
+    write_workbook(folder / WORKBOOK, {**in_book, "dictionnaire": dictionary}, contents)
+    log.info("workbook written: %d sheets, %.1f s", len(in_book) + 2, time.perf_counter() - clock)
+    return [folder / WORKBOOK]
+
+
+def export_tables(db_url: str, out_dir: Path, *, keys: dict[str, str] | None = None) -> list[Path]:
+    """Write every table and view as CSV (two flavours), the workbook and the data dictionary.
+
+    ``keys``: the content key of each table the warehouse was just loaded from (a cached refresh:
+    :func:`electio.cache.content_keys`). A table, a view (keyed by the tables it reads) or the
+    workbook whose keys are all known and unchanged has its files restored from the cache instead
+    of being read and written again; the journal (no key) is always written."""
+    clock = time.perf_counter()
+    keys = keys or {}
+    table_names, views = present_names(db_url)
+    sources = view_tables()
+    # A table the load had no frame for is empty (the load creates every table of the schema).
+    parts = {n: None if n in JOURNAL or not keys else keys.get(n, "absent") for n in table_names}
+    parts.update({v: (None if any(parts.get(t) is None for t in sources.get(v, [None]))
+                      else [(t, parts[t]) for t in sources[v]]) for v in views})
+    read: dict[str, pd.DataFrame] = {}
+
+    def frame(name: str) -> pd.DataFrame:
+        if name not in read:
+            read.update(read_views(db_url, [name]) if name in views else read_tables(db_url, [name]))
+        return read[name]
+
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".exports-", dir=out_dir.parent))
     try:
         staging.chmod(0o755)  # mkdtemp creates 0700: colleagues and gateway accounts must read the extracts
         (staging / EXCEL_FR_DIR).mkdir()
-        for i, (name, frame) in enumerate(tables.items(), 1):
-            write_csv(frame, staging / f"{name}.csv")
-            write_csv_excel_fr(frame, staging / EXCEL_FR_DIR / f"{name}.csv")
-            log.debug("CSV %d/%d: %s (%d rows)", i, len(tables), name, len(frame))
-        log.info("CSV written: %d tables and views, %.1f s", len(tables), time.perf_counter() - clock)
+        names = table_names + views
+        for i, name in enumerate(names, 1):
+            memo_files(f"export-{name}", parts[name], staging, partial(lambda n: _table_files(n, frame(n), staging), name))
+            log.debug("CSV %d/%d: %s", i, len(names), name)
+        log.info("CSV written: %d tables and views (%d read from the warehouse), %.1f s", len(names), len(read),
+                 time.perf_counter() - clock)
         columns, indicators = schema_dictionary(), indicator_dictionary()
         write_csv(columns, staging / "data_dictionary.csv")
         write_csv(indicators, staging / "data_dictionary_indicators.csv")
         write_csv_excel_fr(columns, staging / EXCEL_FR_DIR / "data_dictionary.csv")
         write_csv_excel_fr(indicators, staging / EXCEL_FR_DIR / "data_dictionary_indicators.csv")
         (staging / "data_dictionary.md").write_text(dictionary_markdown(columns, indicators), encoding="utf-8")
-        in_book = {n: f for n, f in tables.items()
-                   if len(f) <= XLSX_MAX_ROWS and SHOWN_AS_VIEW.get(n) not in tables and not _too_long_for_excel(f)}
-        for name in sorted(set(tables) - set(in_book)):
-            if len(tables[name]) > XLSX_MAX_ROWS or _too_long_for_excel(tables[name]):
-                log.info("%s: CSV only (more than %d rows or cells over Excel's %d characters)", name,
-                         XLSX_MAX_ROWS, EXCEL_MAX_CHARS)
-
-        def where(n: str) -> str:
-            if n in in_book:
-                return f"{n}.csv + onglet {n[:31]}"
-            if SHOWN_AS_VIEW.get(n) in tables:
-                return f"{n}.csv (dans le classeur : onglet {SHOWN_AS_VIEW[n]}, avec les libellés)"
-            return f"{n}.csv (trop de lignes ou de texte pour un onglet)"
-
-        contents = pd.DataFrame({"table": list(tables), "lignes": [len(f) for f in tables.values()],
-                                 "fichier": [where(n) for n in tables]})
-        book_clock = time.perf_counter()
-        dictionary = columns.drop(columns=["table_meaning"], errors="ignore")
-        write_workbook(staging / WORKBOOK, {**in_book, "dictionnaire": dictionary}, contents)
-        log.info("workbook written: %d sheets, %.1f s", len(in_book) + 2, time.perf_counter() - book_clock)
+        book = [(n, parts[n]) for n in names if n not in JOURNAL]
+        memo_files("export-workbook", None if any(k is None for _, k in book) else book + [("journal", list(JOURNAL))],
+                   staging, lambda: _workbook_files({n: frame(n) for n in names}, columns, staging))
         if out_dir.exists():
             old = out_dir.with_name(out_dir.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
@@ -226,5 +268,6 @@ def export_tables(db_url: str, out_dir: Path) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     files = sorted(p for p in out_dir.rglob("*") if p.is_file())
-    log.info("exported %d tables and views to %s in %.1f s", len(tables), out_dir, time.perf_counter() - clock)
+    log.info("exported %d tables and views to %s in %.1f s (%d read and written, the rest unchanged)",
+             len(names), out_dir, time.perf_counter() - clock, len(read))
     return files

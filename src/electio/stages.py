@@ -27,7 +27,7 @@ from typing import Callable
 
 import pandas as pd
 
-from electio.cache import cached_part, file_digest
+from electio.cache import cached_part, content_keys, file_digest
 from electio.eda.answer import answer_question
 from electio.eda.correlation import N_BOOT, compute_correlations, indicator_closeness, prepare_inputs
 from electio.eda.figures import write_figures
@@ -201,7 +201,8 @@ def _figures(ctx: Context) -> Output:
 
 
 def _exports(ctx: Context) -> Output:
-    return Output(files=export_tables(ctx.settings.db_url, ctx.settings.exports_dir))
+    # The warehouse was loaded from ctx.tables: their content keys say which extracts are unchanged.
+    return Output(files=export_tables(ctx.settings.db_url, ctx.settings.exports_dir, keys=content_keys(ctx.tables)))
 
 
 def _report(ctx: Context) -> Output:
@@ -227,6 +228,7 @@ STAGES: tuple[Stage, ...] = (
           extra_inputs=_forecast_inputs),
     Stage("figures", "maps, histograms, heatmaps, backtest and forecast figures",
           BASE + ("fact_correlation",) + MODEL + FORECAST, (), ("reports/figures/*.png",), _figures),
+    # reads=(): every table (cached on all of them but the refresh journal)
     Stage("report", "the client report (rapport.html and its traced values)",
           tuple(), (), ("reports/rapport.html", "reports/rapport_sources.json"), _report),
     Stage("powerbi", "Power BI templates for this warehouse (the committed powerbi/*.pbit are not touched)",

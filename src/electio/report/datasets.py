@@ -485,7 +485,6 @@ def latest_refresh(tables: dict[str, pd.DataFrame]) -> dict[str, Value]:
                                                      derive="datetime_fr"), p),
         "version": Value(row["electio_version"], Col("meta_refresh", sql.format("electio_version"), kind="text"), p),
         "status": Value(row["status"], Col("meta_refresh", sql.format("status"), kind="text"), p),
-        "n_refreshes": Value(len(mr), Col("meta_refresh", "SELECT COUNT(*) FROM meta_refresh")),
     }
 
 

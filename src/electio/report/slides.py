@@ -209,7 +209,7 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
     d.bullets(s, [f"Périmètre : {dep}, {t(v['n_communes'])} communes",
                   f"{t(v['n_elections'])} élections de {t(v['first_year'])} à {t(v['last_year'])}, "
                   f"{t(v['n_indicators'])} indicateurs socio-économiques publics",
-                  f"Données rafraîchies le {t(M['refresh'].get('finished_at'))}"], y=Inches(2.2), h=Inches(4.6), size=24)
+                  f"Résultats calculés le {t(M['refresh'].get('finished_at'))}"], y=Inches(2.2), h=Inches(4.6), size=24)
 
     # 2. Context and perimeter
     s = d.slide("Contexte et périmètre", "Pourquoi ce département")

@@ -50,16 +50,17 @@ VIEW_ORDER = {
 }
 
 
-def read_views(db_url: str) -> dict[str, pd.DataFrame]:
-    """The flat views of sql/views.sql present in the warehouse, typed by reflection and sorted."""
+def read_views(db_url: str, names: list[str] | tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
+    """The flat views of sql/views.sql (or ``names``) present in the warehouse, typed by reflection and sorted."""
     engine = make_engine(db_url)
     try:
         present = set(inspect(engine).get_view_names())
         missing = [v for v in view_names() if v not in present]
-        if missing:
+        if missing and names is None:
             log.warning("views %s are not in the warehouse (built before sql/views.sql): run the refresh", missing)
         with engine.connect() as conn:
-            views = {v: pd.read_sql_table(v, conn) for v in view_names() if v in present}
+            views = {v: pd.read_sql_table(v, conn) for v in view_names() if v in present
+                     and (names is None or v in names)}
     finally:
         engine.dispose()
     return {v: f.sort_values(VIEW_ORDER.get(v, list(f.columns[:1])), kind="stable").reset_index(drop=True)
@@ -98,3 +99,17 @@ def check_target(db_url: str) -> None:
         raise ElectioError(f"cannot connect to the warehouse {shown}: {first}") from None
     finally:
         engine.dispose()
+
+
+def present_names(db_url: str) -> tuple[list[str], list[str]]:
+    """The tables of sql/schema.sql and the views of sql/views.sql the warehouse holds, in file order."""
+    path = sqlite_path(db_url)
+    if path is not None and not path.exists():
+        raise ElectioError(f"no warehouse at {path}: run `python -m electio.refresh` first")
+    engine = make_engine(db_url)
+    try:
+        found = inspect(engine)
+        tables, views = set(found.get_table_names()), set(found.get_view_names())
+    finally:
+        engine.dispose()
+    return [t for t in table_columns() if t in tables], [v for v in view_names() if v in views]

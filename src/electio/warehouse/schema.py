@@ -20,6 +20,8 @@ _FK = re.compile(r"CONSTRAINT\s+(\w+)\s+FOREIGN\s+KEY\s*\(([^)]*)\)\s*REFERENCES
 _CONSTRAINT_WORDS = ("CONSTRAINT", "PRIMARY", "FOREIGN", "UNIQUE", "CHECK", "INDEX")
 #: Table name prefixes (anything else is grouped with the metadata tables).
 GROUPS = ("dim", "fact", "map", "meta")
+#: The refresh's own journal: new rows or values on every run, whatever the data.
+JOURNAL = ("meta_refresh", "meta_stage_run")
 
 
 @dataclass(frozen=True)
@@ -141,3 +143,13 @@ def view_statements() -> list[str]:
 def view_names() -> list[str]:
     return [re.match(r"CREATE\s+VIEW\s+(\w+)", s, re.I).group(1) for s in view_statements()
             if re.match(r"CREATE\s+VIEW", s, re.I)]
+
+
+def view_tables() -> dict[str, list[str]]:
+    """The tables each view of sql/views.sql reads (FROM / JOIN), in order: a view's content
+    is a function of theirs."""
+    out = {}
+    for s in view_statements():
+        if match := re.match(r"CREATE\s+VIEW\s+(\w+)", s, re.I):
+            out[match.group(1)] = list(dict.fromkeys(re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", s, re.I)))
+    return out
