@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from electio.cache import CACHE_DIR
 from electio.refresh import run_refresh
 from electio.settings import PROJECT_ROOT, Settings
 from electio.stages import run_alone
@@ -66,7 +67,8 @@ def shared_warehouse(tmp_path_factory, mirror: Path) -> SharedWarehouse:
     """
     root = tmp_path_factory.mktemp("shared_warehouse")
     settings = settings_under(root, mirror)
-    summary = run_refresh(settings)
+    # with the stage cache: tests that refresh a copy again start from it (copy_warehouse(cache=True))
+    summary = run_refresh(settings, cache=True)
     return SharedWarehouse(settings, summary)
 
 
@@ -82,8 +84,12 @@ def modelled_warehouse(tmp_path_factory, shared_warehouse: SharedWarehouse) -> S
     return settings
 
 
-def copy_warehouse(source: Settings, root: Path, *, exports: bool = False) -> Settings:
-    """A private copy of a built warehouse (its trained model, and its exports if asked) under ``root``."""
+def copy_warehouse(source: Settings, root: Path, *, exports: bool = False, cache: bool = False) -> Settings:
+    """A private copy of a built warehouse (its trained model, and its exports if asked) under ``root``.
+
+    ``cache``: with the source's stage cache too, so that a cached refresh of the copy (the command
+    line's default; ``run_refresh(cache=True)``) reuses the table build and the unchanged stages
+    instead of rebuilding them from the mirror: for tests about what happens around them."""
     settings = settings_under(root, source.mirror)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source.data_dir / "electio.sqlite", settings.data_dir / "electio.sqlite")
@@ -91,4 +97,12 @@ def copy_warehouse(source: Settings, root: Path, *, exports: bool = False) -> Se
         shutil.copytree(source.data_dir / "models", settings.data_dir / "models")
     if exports:
         shutil.copytree(source.exports_dir, settings.exports_dir)
+    if cache:
+        seed_stage_cache(source.data_dir, settings.data_dir)
     return settings
+
+
+def seed_stage_cache(source_data: Path, data_dir: Path) -> None:
+    """Hard links of a data folder's stage cache (entries are replaced by rename, never edited)."""
+    shutil.copytree(Path(source_data) / CACHE_DIR, Path(data_dir) / CACHE_DIR, copy_function=os.link,
+                    dirs_exist_ok=True)

@@ -8,6 +8,8 @@ import sys
 from electio import cli, command
 from electio.settings import PROJECT_ROOT, Settings
 
+from tests.conftest import seed_stage_cache
+
 
 def test_settings_from_args_and_env(monkeypatch, tmp_path):
     monkeypatch.setenv("ELECTIO_DB_URL", "sqlite:///from-env.sqlite")
@@ -31,7 +33,8 @@ def test_sources_list(capsys):
     assert "aktiur_resultats_electoraux" in out and "euro2024_interieur_web_69" in out
 
 
-def test_refresh_prints_a_summary(tmp_path, mirror, monkeypatch, capsys):
+def test_refresh_prints_a_summary(tmp_path, mirror, shared_warehouse, monkeypatch, capsys):
+    seed_stage_cache(shared_warehouse.settings.data_dir, tmp_path)  # the command caches: reuse the session's build
     monkeypatch.setenv("ELECTIO_DATA", str(tmp_path))
     monkeypatch.setenv("ELECTIO_CACHE", str(tmp_path / "raw"))
     monkeypatch.delenv("ELECTIO_DB_URL", raising=False)

@@ -169,7 +169,7 @@ def _digests(folder: Path) -> dict[str, str]:
 
 
 def test_ctrl_c_during_exports_changes_nothing(tmp_path, shared_warehouse, monkeypatch, capsys):
-    settings = copy_warehouse(shared_warehouse.settings, tmp_path, exports=True)
+    settings = copy_warehouse(shared_warehouse.settings, tmp_path, exports=True, cache=True)
     db = settings.data_dir / "electio.sqlite"
     before, exports_before = hashlib.sha256(db.read_bytes()).hexdigest(), _digests(settings.exports_dir)
 
@@ -194,18 +194,21 @@ def test_ctrl_c_during_exports_changes_nothing(tmp_path, shared_warehouse, monke
 # --------------------------------------------------------------------------- outputs belong to their run
 
 def test_outputs_are_replaced_whole_with_normal_permissions(tmp_path, shared_warehouse):
-    settings = copy_warehouse(shared_warehouse.settings, tmp_path, exports=True)
+    # with the session's stage cache: extracts restored from it must have normal permissions too
+    settings = copy_warehouse(shared_warehouse.settings, tmp_path, exports=True, cache=True)
     stale = settings.reports_dir / "figures" / "forecast_curves_69123_lyon.png"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"from an earlier run")
     committed = {p: p.stat().st_mtime_ns for p in (PROJECT_ROOT / "powerbi").glob("*.pbit")}
-    summary = run_refresh(settings, export=True, powerbi=True)
-    assert not stale.exists()  # figures of a previous run are never mixed with this run's
+    summary = run_refresh(settings, export=True, powerbi=True, cache=True)
+    assert summary["sources_reused"] and not stale.exists()  # figures of a previous run are never mixed with this run's
     assert (settings.reports_dir / "eda_answer.json").exists() and (settings.reports_dir / "RUN.json").exists()
     mask = os.umask(0)
     os.umask(mask)
     for folder in (settings.exports_dir, settings.reports_dir, settings.powerbi_dir):
         assert folder.stat().st_mode & 0o777 == 0o777 & ~mask, folder
+    for extract in (settings.exports_dir / "dim_commune.csv", settings.exports_dir / "electio.xlsx"):
+        assert extract.stat().st_mode & 0o777 == 0o666 & ~mask, extract
     assert sorted(p.name for p in settings.powerbi_dir.glob("*.pbit")) == ["Electio-csv.pbit", "Electio.pbit"]
     assert {p: p.stat().st_mtime_ns for p in (PROJECT_ROOT / "powerbi").glob("*.pbit")} == committed
     exports = next(r for r in summary["stages"] if r.stage == "exports")

@@ -28,7 +28,7 @@ def make_settings(root, mirror, **kw) -> Settings:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, shared_warehouse):
     # The session's refresh of the default perimeter, copied: these tests refresh it again.
-    settings = copy_warehouse(shared_warehouse.settings, tmp_path_factory.mktemp("refresh"), exports=True)
+    settings = copy_warehouse(shared_warehouse.settings, tmp_path_factory.mktemp("refresh"), exports=True, cache=True)
     return settings, shared_warehouse.summary, read_tables(settings.db_url)
 
 
@@ -127,7 +127,7 @@ def test_failure_during_load_leaves_previous_warehouse(built, monkeypatch):
 
     monkeypatch.setattr(load, "_records", explode)
     with pytest.raises(RuntimeError, match="injected"):
-        run_refresh(settings, export=False)
+        run_refresh(settings, export=False, cache=True)  # tables and correlations from the stage cache
     assert _digest(db) == before
     assert [p.name for p in db.parent.iterdir() if ".tmp-" in p.name] == []
 
