@@ -386,6 +386,32 @@ def memo(kind: str, parts, fn: Callable):
     return value
 
 
+def memo_value(kind: str, parts, fn: Callable):
+    """Inside a cached refresh, ``fn()`` reused when ``parts`` (everything it depends on: file
+    digests, table keys, parameters) and the code are unchanged, whatever else changed (e.g. one
+    figure's embedded version, when another figure was redrawn). Outside: ``fn()``."""
+    store = _ACTIVE.get()
+    if store is None:
+        return fn()
+    key = hashlib.blake2b(f"{code_version()}|{kind}|{_text(parts)}".encode(), digest_size=16).hexdigest()
+    label = f"value-{kind}"
+    entry = store.load(label, key)
+    if entry is not None:
+        store.reused[f"{label}/{key[:8]}"] = key
+        return entry.extra["value"]
+    value = fn()
+    store.save(label, key, Entry(extra={"value": value}), {}, keep=MEMO_KEEP)
+    return value
+
+
+def table_keys(tables: dict, names) -> dict[str, str]:
+    """Content digests of ``names`` (for :func:`memo_value` parts); empty outside a cached refresh."""
+    store = _ACTIVE.get()
+    if store is None:
+        return {}
+    return {n: store.digest(f) if isinstance(f := dict.get(tables, n), pd.DataFrame) else "absent" for n in names}
+
+
 def memo_files(kind: str, parts, folder: Path, fn: Callable[[], list[Path]]) -> list[Path]:
     """Inside a cached refresh, the files ``fn()`` writes into ``folder`` for ``parts`` (the content
     keys of what they are made of), restored from the store when the same parts were written

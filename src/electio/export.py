@@ -32,7 +32,7 @@ import xlsxwriter
 
 from electio.cache import memo_files
 from electio.warehouse.dictionary import dictionary_markdown, indicator_dictionary, schema_dictionary
-from electio.warehouse.read import present_names, read_tables, read_views
+from electio.warehouse.read import count_rows, present_names, read_tables, read_views
 from electio.warehouse.schema import JOURNAL, view_tables
 
 log = logging.getLogger("electio.export")
@@ -182,14 +182,16 @@ def _table_files(name: str, frame: pd.DataFrame, folder: Path) -> list[Path]:
     return paths
 
 
-def _workbook_files(tables: dict[str, pd.DataFrame], columns: pd.DataFrame, folder: Path) -> list[Path]:
+def _workbook_files(tables: dict[str, pd.DataFrame | int], columns: pd.DataFrame, folder: Path) -> list[Path]:
     """The workbook: the tables and views small enough for a sheet, a contents sheet, the dictionary.
-    The refresh journal stays in its CSV files: it changes on every run, the workbook need not."""
+    ``tables``: each frame, or only its row count when it has too many rows for a sheet. The refresh
+    journal stays in its CSV files: it changes on every run, the workbook need not."""
     shown = {n: f for n, f in tables.items() if n not in JOURNAL}
-    in_book = {n: f for n, f in shown.items()
-               if len(f) <= XLSX_MAX_ROWS and SHOWN_AS_VIEW.get(n) not in shown and not _too_long_for_excel(f)}
+    in_book = {n: f for n, f in shown.items() if isinstance(f, pd.DataFrame) and len(f) <= XLSX_MAX_ROWS
+               and SHOWN_AS_VIEW.get(n) not in shown and not _too_long_for_excel(f)}
+    rows = {n: f if isinstance(f, int) else len(f) for n, f in shown.items()}
     for name in sorted(set(shown) - set(in_book)):
-        if len(shown[name]) > XLSX_MAX_ROWS or _too_long_for_excel(shown[name]):
+        if rows[name] > XLSX_MAX_ROWS or _too_long_for_excel(shown[name]):
             log.info("%s: CSV only (more than %d rows or cells over Excel's %d characters)", name,
                      XLSX_MAX_ROWS, EXCEL_MAX_CHARS)
 
@@ -200,7 +202,7 @@ def _workbook_files(tables: dict[str, pd.DataFrame], columns: pd.DataFrame, fold
             return f"{n}.csv (dans le classeur : onglet {SHOWN_AS_VIEW[n]}, avec les libellés)"
         return f"{n}.csv (trop de lignes ou de texte pour un onglet)"
 
-    contents = pd.DataFrame({"table": list(shown), "lignes": [len(f) for f in shown.values()],
+    contents = pd.DataFrame({"table": list(shown), "lignes": [rows[n] for n in shown],
                              "fichier": [where(n) for n in shown]})
     journal = pd.DataFrame({"table": [n for n in JOURNAL if n in tables], "lignes": np.nan,
                             "fichier": [f"{n}.csv (journal des rafraîchissements : réécrit à chaque fois)"
@@ -228,12 +230,24 @@ def export_tables(db_url: str, out_dir: Path, *, keys: dict[str, str] | None = N
     parts = {n: None if n in JOURNAL or not keys else keys.get(n, "absent") for n in table_names}
     parts.update({v: (None if any(parts.get(t) is None for t in sources.get(v, [None]))
                       else [(t, parts[t]) for t in sources[v]]) for v in views})
-    read: dict[str, pd.DataFrame] = {}
+    read: dict[str, pd.DataFrame] = {}   # what the workbook may show, read once
+    too_big: dict[str, int] = {}          # CSV only: row counts (the frame is not kept)
 
     def frame(name: str) -> pd.DataFrame:
-        if name not in read:
-            read.update(read_views(db_url, [name]) if name in views else read_tables(db_url, [name]))
-        return read[name]
+        if name in read:
+            return read[name]
+        got = (read_views(db_url, [name]) if name in views else read_tables(db_url, [name]))[name]
+        if len(got) > XLSX_MAX_ROWS:
+            too_big[name] = len(got)  # e.g. a million context rows: written, then released
+        else:
+            read[name] = got
+        return got
+
+    def book_frame(name: str) -> pd.DataFrame | int:
+        if name not in read and name not in too_big:  # CSV restored from the cache: count before reading
+            if (n := count_rows(db_url, name)) > XLSX_MAX_ROWS:
+                too_big[name] = n
+        return too_big[name] if name in too_big else frame(name)
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -255,7 +269,7 @@ def export_tables(db_url: str, out_dir: Path, *, keys: dict[str, str] | None = N
         (staging / "data_dictionary.md").write_text(dictionary_markdown(columns, indicators), encoding="utf-8")
         book = [(n, parts[n]) for n in names if n not in JOURNAL]
         memo_files("export-workbook", None if any(k is None for _, k in book) else book + [("journal", list(JOURNAL))],
-                   staging, lambda: _workbook_files({n: frame(n) for n in names}, columns, staging))
+                   staging, lambda: _workbook_files({n: book_frame(n) for n in names}, columns, staging))
         if out_dir.exists():
             old = out_dir.with_name(out_dir.name + ".old")
             shutil.rmtree(old, ignore_errors=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import json
 import logging
 import math
@@ -33,7 +34,9 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 from markupsafe import Markup
+from PIL import Image
 
+from electio.cache import memo_value, table_keys
 from electio.command import add_common_arguments, run_command, settings_from_args
 from electio.eda import answer as eda_answer_module
 from electio.eda.answer import TURNOUT_LABEL_FR
@@ -1175,7 +1178,7 @@ def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *
     if france is None:
         france = france_bloc_table(tables, set(tables["dim_election"]["election_id"])
                                    if ds.has(tables, "dim_election") else set())
-    diagrams = diagrams if diagrams is not None else _diagrams()
+    diagrams = diagrams if diagrams is not None else memo_value("diagrams", "schema and code", _diagrams)
     figures_dir = Path(settings.reports_dir) / "figures"
     name = departement_label(tables)
     ctx = {
@@ -1210,22 +1213,32 @@ def _evolution_map(lab: Labels, tables) -> dict | None:
     """The report's own diverging map of changes since the previous election of the same type."""
     if not ds.has(tables, "fact_election_result"):
         return None
+    drawn = memo_value("evolution_map", table_keys(tables, EVOLUTION_TABLES), lambda: _draw_evolution_map(tables))
+    if drawn is None:
+        return None
+    previous_id, election_id, png = drawn
+    # the caption's labels are printed (traced) on every build, the picture only when its tables change
+    caption = Markup("Évolution des principaux blocs par commune entre {} et {}, avec un zoom sur la Métropole de "
+                     "Lyon (échelle divergente : rouge, progression ; bleu, recul)").format(
+        lab.election(previous_id), lab.election(election_id))
+    return {"id": "fig-evolution", "uri": figs.data_uri(png), "caption": caption,
+            "alt": Markup(caption).striptags(), "size": "full"}
+
+
+#: What the change map is drawn from (its cache key in a cached refresh).
+EVOLUTION_TABLES = ("fact_election_result", "dim_election", "dim_bloc", "dim_commune", "dim_commune_geometry")
+
+
+def _draw_evolution_map(tables) -> tuple[str, str, bytes] | None:
+    """(previous election, election, PNG bytes) of the change map, or None."""
     m = change_map(tables, shapes_for(tables))
     if m is None:
         return None
-    caption = Markup("Évolution des principaux blocs par commune entre {} et {}, avec un zoom sur la Métropole de "
-                     "Lyon (échelle divergente : rouge, progression ; bleu, recul)").format(
-        lab.election(m.previous_id), lab.election(m.election_id))
     png = render(m.figure, "png", dpi=150)
-    import io as _io
-
-    from PIL import Image
-
-    with Image.open(_io.BytesIO(png)) as img:  # few colours: a palette keeps the picture and divides the size
-        out = _io.BytesIO()
+    with Image.open(io.BytesIO(png)) as img:  # few colours: a palette keeps the picture and divides the size
+        out = io.BytesIO()
         img.convert("RGB").quantize(colors=256, dither=Image.Dither.NONE).save(out, format="PNG", optimize=True)
-    return {"id": "fig-evolution", "uri": figs.data_uri(out.getvalue()), "caption": caption,
-            "alt": Markup(caption).striptags(), "size": "full"}
+    return m.previous_id, m.election_id, out.getvalue()
 
 
 def _diagrams() -> dict[str, str]:

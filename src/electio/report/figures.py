@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from electio.cache import file_digest, memo_value
 from electio.report.diagram import smallest_printed_font
 
 log = logging.getLogger("electio.report")
@@ -203,6 +204,14 @@ def is_usable_png(path: Path) -> bool:
     try:
         if path.stat().st_size == 0:
             return False
+    except OSError as exc:
+        log.warning("figure %s is not readable: %s", path, exc)
+        return False
+    return memo_value("usable_png", file_digest(path), lambda: _has_content(path))
+
+
+def _has_content(path: Path) -> bool:
+    try:
         from PIL import Image
 
         with Image.open(path) as img:
@@ -233,7 +242,12 @@ def collect(figures_dir: Path, elections: dict[str, int], indicators: set[str], 
 
 def embedded_png(path: Path, max_px: int = EMBED_MAX_PX) -> bytes:
     """PNG bytes for the report: no wider than ``max_px`` (what A4 print shows), then reduced to a 128- or
-    256-colour palette when that keeps the picture (charts and maps use few colours; photos would not)."""
+    256-colour palette when that keeps the picture (charts and maps use few colours; photos would not).
+    Reused for an unchanged file in a cached refresh (a new scenario redraws a few figures, not all)."""
+    return memo_value("embedded_png", (file_digest(path), max_px), lambda: _embedded_png(path, max_px))
+
+
+def _embedded_png(path: Path, max_px: int) -> bytes:
     from PIL import Image
 
     with Image.open(path) as img:

@@ -113,3 +113,15 @@ def present_names(db_url: str) -> tuple[list[str], list[str]]:
     finally:
         engine.dispose()
     return [t for t in table_columns() if t in tables], [v for v in view_names() if v in views]
+
+
+def count_rows(db_url: str, name: str) -> int:
+    """Rows of one table or view of the warehouse (``name`` from sql/schema.sql or sql/views.sql)."""
+    if name not in table_columns() and name not in view_names():
+        raise ValueError(f"{name!r} is not a table or view of the warehouse")
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {name}").scalar())
+    finally:
+        engine.dispose()
