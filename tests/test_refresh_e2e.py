@@ -159,7 +159,9 @@ def test_parse_error_stops_the_refresh_cleanly(built, monkeypatch):
         raise InputFormatError(path, "expected a non-negative whole number, got 'x'", line=7, column="Voix_3")
 
     monkeypatch.setattr(ministere, "parse_wide", broken)
-    assert main(["--mirror", str(settings.mirror), "--db", settings.db_url, "--offline", "--no-export", "--no-figures"]) == 1
+    # --force: the sources and their code are unchanged on disk, so the stage cache would reuse the build
+    assert main(["--mirror", str(settings.mirror), "--db", settings.db_url, "--offline", "--no-export", "--no-figures",
+                 "--force"]) == 1
     assert _digest(db) == before
 
 
