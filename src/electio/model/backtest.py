@@ -215,6 +215,13 @@ def _backtest_election(ctx: BacktestContext, panel: Panel, factories, mode_specs
     return out
 
 
+def _france_evaluation(tables: dict[str, pd.DataFrame], context_panel) -> tuple[pd.DataFrame, dict, float]:
+    clock = time.perf_counter()
+    rows, info = ctxm.france_evaluation(tables, list(BASELINES) + [partial(ctxm.CrossDepartementLightGBM, None)],
+                                        context_panel)
+    return rows, info, round(time.perf_counter() - clock, 1)
+
+
 def run_backtest_frames(tables: dict[str, pd.DataFrame], *, models=None, test_elections=TEST_ELECTIONS,
                         panel: Panel | None = None, mode_specs=MODE_SPECS, france: bool = True,
                         keep: tuple = ()) -> BacktestResult:
@@ -245,8 +252,15 @@ def run_backtest_frames(tables: dict[str, pd.DataFrame], *, models=None, test_el
             eids.append(eid)
     # One thread per test election: LightGBM and BLAS release the GIL, so the two cores both work
     # while each fit stays single-threaded (small matrices); every election's work is independent.
+    # Latest elections first (they train on the most) and the all-France evaluation as one more
+    # task: the cores stay busy to the end instead of one finishing the last task alone.
+    france_task = None
     with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        done = list(pool.map(partial(_backtest_election, ctx, panel, factories, mode_specs, keep), eids))
+        futures = {eid: pool.submit(_backtest_election, ctx, panel, factories, mode_specs, keep, eid)
+                   for eid in reversed(eids)}
+        if france and context_panel is not None:
+            france_task = pool.submit(_france_evaluation, tables, context_panel)
+        done = [futures[eid].result() for eid in eids]
     preds, metrics, windows, params, fitted = [], [], {}, {}, {}
     for eid, one in zip(eids, done):
         if one is None:
@@ -259,13 +273,9 @@ def run_backtest_frames(tables: dict[str, pd.DataFrame], *, models=None, test_el
     if not windows:
         raise ElectioError("no test election to backtest: the warehouse holds none of "
                            f"{', '.join(test_elections)} with earlier first rounds")
-    if france and context_panel is not None:
-        with threadpool_limits(limits=1):
-            clock = time.perf_counter()
-            france_rows, france_info = ctxm.france_evaluation(
-                tables, list(BASELINES) + [partial(ctxm.CrossDepartementLightGBM, None)], context_panel)
-            france_seconds["france_evaluation"] = round(time.perf_counter() - clock, 1)
-            france_seconds["fits"] = {f"{m}/{e}": v for (m, e), v in france_info.items()}
+    if france_task is not None:
+        france_rows, france_info, france_seconds["france_evaluation"] = france_task.result()
+        france_seconds["fits"] = {f"{m}/{e}": v for (m, e), v in france_info.items()}
         metrics += list(france_rows.itertuples(index=False, name=None))
         log.info("all-France evaluation: %s", france_seconds)
     fact_backtest = pd.concat(preds, ignore_index=True)[BACKTEST_COLUMNS]

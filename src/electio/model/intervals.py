@@ -162,16 +162,23 @@ def t_quantiles(errors: np.ndarray, n: int = N_QUADRATURE) -> np.ndarray:
 
 def combined_quantiles(residuals: np.ndarray, shift_points: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     """(low, high) quantiles of r + e, r uniform over ``residuals``, e uniform over ``shift_points``."""
+    return combined_quantiles_levels(residuals, shift_points, (level,))[level]
+
+
+def combined_quantiles_levels(residuals: np.ndarray, shift_points: np.ndarray,
+                              levels) -> dict[float, tuple[float, float]]:
+    """:func:`combined_quantiles` at several levels, from one distribution and one partial sort
+    (the same order statistics as one call per level)."""
     r = np.asarray(residuals, dtype=float)
     r = r[np.isfinite(r)]
     if r.size == 0:
-        return np.nan, np.nan
+        return {lv: (np.nan, np.nan) for lv in levels}
     if r.size > N_RESIDUAL_POINTS:
         r = np.quantile(r, (np.arange(N_RESIDUAL_POINTS) + 0.5) / N_RESIDUAL_POINTS)
     total = (r[:, None] + np.asarray(shift_points, dtype=float)[None, :]).ravel()
-    alpha = (1 - level) / 2
-    low, high = np.quantile(total, [alpha, 1 - alpha])
-    return float(low), float(high)
+    probs = [p for lv in levels for p in ((1 - lv) / 2, 1 - (1 - lv) / 2)]
+    q = np.quantile(total, probs)
+    return {lv: (float(q[2 * i]), float(q[2 * i + 1])) for i, lv in enumerate(levels)}
 
 
 @dataclass
@@ -199,18 +206,26 @@ class IntervalCalibrator:
                 if pool.size >= MIN_POOL:
                     self.residuals[(t, band)] = pool
         self.dept_errors = dict(dept_errors or {})
+        self.__dict__.pop("_quantiles", None)  # quantiles of the previous fit
         if "unconditional" not in self.dept_errors:
             self.dept_errors["unconditional"] = departement_errors(panel_train, panel_train.elections)
         return self
 
     def quantiles(self, target: str, band: str, *, mode: str, level: float | None = None) -> tuple[float, float]:
-        pool = self.residuals.get((target, band), self.residuals.get((target, ALL_BANDS), np.array([])))
-        shifts = np.zeros(1)
-        err = self.dept_errors.get(mode)
-        if mode != "conditional" and err is not None and target in err:
-            shifts = error_points(err[target].to_numpy(float),
-                                  weights=err[WEIGHT].to_numpy(float) if WEIGHT in err else None)
-        return combined_quantiles(pool, shifts, self.level if level is None else level)
+        level = self.level if level is None else level
+        # every scored level at once per (target, band, mode): the backtest asks for each of LEVELS in turn
+        memo = self.__dict__.setdefault("_quantiles", {})
+        got = memo.get((target, band, mode), {})
+        if level not in got:
+            pool = self.residuals.get((target, band), self.residuals.get((target, ALL_BANDS), np.array([])))
+            shifts = np.zeros(1)
+            err = self.dept_errors.get(mode)
+            if mode != "conditional" and err is not None and target in err:
+                shifts = error_points(err[target].to_numpy(float),
+                                      weights=err[WEIGHT].to_numpy(float) if WEIGHT in err else None)
+            got = {**got, **combined_quantiles_levels(pool, shifts, sorted({*LEVELS, self.level, level}))}
+            memo[(target, band, mode)] = got
+        return got[level]
 
     def intervals(self, panel: Panel, predicted: pd.DataFrame, *, mode: str, departement_sensitive: bool = True,
                   level: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
