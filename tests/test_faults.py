@@ -71,12 +71,13 @@ def slow(conn, tables):
 load._insert_all = slow
 root = Path(sys.argv[1])
 run_refresh(Settings(mirror=Path(sys.argv[3]), cache_dir=root / "raw", data_dir=root / "data",
-                     exports_dir=root / "exports", allow_download=False), export=False)
+                     exports_dir=root / "exports", allow_download=False), export=False, cache=True)
 """
 
 
 def test_killed_refresh_leaves_previous_warehouse(tmp_path, mirror, shared_warehouse, monkeypatch):
-    settings = copy_warehouse(shared_warehouse.settings, tmp_path)
+    # the child reuses the session's table build (stage cache): it reaches the load in seconds
+    settings = copy_warehouse(shared_warehouse.settings, tmp_path, cache=True)
     db = tmp_path / "data" / "electio.sqlite"
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     flag = tmp_path / "flag"
