@@ -24,13 +24,10 @@ def mirror_path() -> Path:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items) -> None:
-    """Tests that read the modelled warehouse run on one xdist worker, which builds it once; so do
-    those that read the enriched report warehouse (tests/report/conftest.py), on one worker too."""
+    """Tests that read the modelled warehouse run on one xdist worker, which builds it once."""
     for item in items:
         if "modelled_warehouse" in item.fixturenames or "tests/powerbi/" in item.nodeid:
             item.add_marker(pytest.mark.xdist_group("modelled_warehouse"))
-        elif "enriched" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group("enriched"))
 
 
 @pytest.fixture(scope="session")
