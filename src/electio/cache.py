@@ -427,7 +427,8 @@ def memo_files(kind: str, parts, folder: Path, fn: Callable[[], list[Path]]) -> 
         return store.restore_files(label, key, entry, dirs)
     files = [Path(f) for f in fn()]
     written = {("out", f.relative_to(folder).as_posix()): f for f in files}
-    store.save(label, key, Entry(files=sorted(written)), written)
+    # only the latest version: these are copies of whole extracts (~180 MB for 69), a disk cost
+    store.save(label, key, Entry(files=sorted(written)), written, keep=1)
     return files
 
 
