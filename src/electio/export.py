@@ -205,7 +205,8 @@ def _workbook_files(tables: dict[str, pd.DataFrame | int], columns: pd.DataFrame
     contents = pd.DataFrame({"table": list(shown), "lignes": [rows[n] for n in shown],
                              "fichier": [where(n) for n in shown]})
     journal = pd.DataFrame({"table": [n for n in JOURNAL if n in tables], "lignes": np.nan,
-                            "fichier": [f"{n}.csv (journal des rafraîchissements : réécrit à chaque fois)"
+                            "fichier": [f"{n}.csv (journal des rafraîchissements, hors classeur : il change "
+                                        "à chaque exécution)"
                                         for n in JOURNAL if n in tables]})
     contents = pd.concat([contents, journal], ignore_index=True) if not journal.empty else contents
     clock = time.perf_counter()
