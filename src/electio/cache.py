@@ -375,15 +375,7 @@ def memo(kind: str, parts, fn: Callable):
     store, stage = _ACTIVE.get(), _STAGE.get()
     if store is None or stage is None:
         return fn()
-    key = hashlib.blake2b(f"{stage[1]}|{kind}|{_text(parts)}".encode(), digest_size=16).hexdigest()
-    label = f"memo-{stage[0]}-{kind}"
-    entry = store.load(label, key)
-    if entry is not None:
-        store.reused[f"{label}/{key[:8]}"] = key
-        return entry.extra["value"]
-    value = fn()
-    store.save(label, key, Entry(extra={"value": value}), {}, keep=MEMO_KEEP)
-    return value
+    return _stored_value(store, f"memo-{stage[0]}-{kind}", f"{stage[1]}|{kind}|{_text(parts)}", fn)
 
 
 def memo_value(kind: str, parts, fn: Callable):
@@ -393,8 +385,11 @@ def memo_value(kind: str, parts, fn: Callable):
     store = _ACTIVE.get()
     if store is None:
         return fn()
-    key = hashlib.blake2b(f"{code_version()}|{kind}|{_text(parts)}".encode(), digest_size=16).hexdigest()
-    label = f"value-{kind}"
+    return _stored_value(store, f"value-{kind}", f"{code_version()}|{kind}|{_text(parts)}", fn)
+
+
+def _stored_value(store: StageCache, label: str, key_text: str, fn: Callable):
+    key = hashlib.blake2b(key_text.encode(), digest_size=16).hexdigest()
     entry = store.load(label, key)
     if entry is not None:
         store.reused[f"{label}/{key[:8]}"] = key
