@@ -13,10 +13,11 @@ from electio.refresh import run_refresh
 from electio.settings import Settings
 from electio.stages import Context, Output, Stage, run_stage
 from electio.warehouse.read import read_tables
+from electio.warehouse.schema import JOURNAL as JOURNAL_TABLES
 
 from tests.conftest import settings_under
 
-JOURNAL = {"meta_refresh", "meta_stage_run"}  # this run's own record: differs by design
+JOURNAL = set(JOURNAL_TABLES)  # this run's own record: differs by design
 
 
 def test_frame_digest_sees_values_dtypes_and_columns():
@@ -133,6 +134,11 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _outputs(settings: Settings) -> dict[str, bytes]:
+    """Report files by name, extracts as exports/<name>."""
+    return {**_files(settings.reports_dir), **{f"exports/{k}": v for k, v in _files(settings.exports_dir).items()}}
+
+
 def test_warm_refresh_reuses_sources_and_stages_with_identical_tables_and_files(tmp_path, mirror):
     """A cold refresh, then one with nothing changed: the second reuses the table build and the
     correlations; every warehouse table and every report file is identical (--force: unit tests
@@ -140,7 +146,7 @@ def test_warm_refresh_reuses_sources_and_stages_with_identical_tables_and_files(
     settings = replace(settings_under(tmp_path, mirror), departement="69")
     cold = run_refresh(settings, report=True, cache=True)
     cold_tables = read_tables(settings.db_url)
-    cold_files = {**_files(settings.reports_dir), **{f"exports/{k}": v for k, v in _files(settings.exports_dir).items()}}
+    cold_files = _outputs(settings)
     warm = run_refresh(settings, report=True, cache=True)
     assert not cold["sources_reused"] and cold["stages_reused"] == [] and "correlations" in cold["stages_ran"]
     assert warm["sources_reused"] and warm["stages_reused"] == ["correlations", "report"]
@@ -148,7 +154,7 @@ def test_warm_refresh_reuses_sources_and_stages_with_identical_tables_and_files(
     assert set(warm_tables) == set(cold_tables)
     for name in sorted(set(cold_tables) - JOURNAL):
         pd.testing.assert_frame_equal(warm_tables[name], cold_tables[name], obj=name)
-    warm_files = {**_files(settings.reports_dir), **{f"exports/{k}": v for k, v in _files(settings.exports_dir).items()}}
+    warm_files = _outputs(settings)
     assert set(warm_files) == set(cold_files) and {"eda_answer.json", "rapport.html", "exports/electio.xlsx",
                                                    "exports/v_resultats_communes.csv"} <= set(warm_files)
     # the run's manifest names the run; the journal's extracts are rewritten on every run

@@ -74,6 +74,11 @@ def _h() -> "hashlib._Hash":
     return hashlib.blake2b(digest_size=16)
 
 
+def _key(text: str) -> str:
+    """The store key of an entry described by ``text`` (everything it depends on)."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 def frame_digest(frame: pd.DataFrame) -> str:
     """Digest of a DataFrame's content: columns, dtypes, index and every value."""
     h = _h()
@@ -284,7 +289,7 @@ def build_tables_cached(settings, build: Callable, store: StageCache):
     t0 = time.perf_counter()
     key_text = _text({"perimeter": str(settings.departement), "sources": source_fingerprint(settings, store),
                       "code": code_version()})
-    key = hashlib.blake2b(key_text.encode(), digest_size=16).hexdigest()
+    key = _key(key_text)
     store.keys["sources"] = key
     entry = store.load("sources", key)
     if entry is not None:
@@ -313,10 +318,7 @@ def cacheable(stage) -> bool:
 def content_keys(tables: dict) -> dict[str, str]:
     """Inside a cached refresh, the content digest of every table but the journal ({} outside):
     the key of what a stage writes from one table (:func:`memo_files`)."""
-    store = _ACTIVE.get()
-    if store is None:
-        return {}
-    return {n: store.digest(f) for n, f in dict.items(tables) if isinstance(f, pd.DataFrame) and n not in JOURNAL}
+    return table_keys(tables, [n for n, f in dict.items(tables) if isinstance(f, pd.DataFrame) and n not in JOURNAL])
 
 
 def memo_base(stage, ctx, store: StageCache) -> str:
@@ -389,7 +391,7 @@ def memo_value(kind: str, parts, fn: Callable):
 
 
 def _stored_value(store: StageCache, label: str, key_text: str, fn: Callable):
-    key = hashlib.blake2b(key_text.encode(), digest_size=16).hexdigest()
+    key = _key(key_text)
     entry = store.load(label, key)
     if entry is not None:
         store.reused[f"{label}/{key[:8]}"] = key
@@ -414,7 +416,7 @@ def memo_files(kind: str, parts, folder: Path, fn: Callable[[], list[Path]]) -> 
     store = _ACTIVE.get()
     if store is None or parts is None:
         return fn()
-    key = hashlib.blake2b(f"{code_version()}|{kind}|{_text(parts)}".encode(), digest_size=16).hexdigest()
+    key = _key(f"{code_version()}|{kind}|{_text(parts)}")
     label, dirs = f"files-{kind}", {"out": Path(folder)}
     entry = store.load(label, key)
     if entry is not None:
@@ -543,8 +545,9 @@ def _run_stage_cached(stage, ctx, done: dict, store: StageCache, run_stage: Call
         return result
     state = {k: v for k, v in ctx.state.items() if k not in before_state or before_state[k] is not v}
     tables = {t: ctx.tables[t] for t in stage.writes if t in ctx.tables}
+    # a stage that read the journal (the report) names this run's refresh: see the reuse check above
+    refreshes = _refresh_ids(before_tables) if "meta_refresh" in tracked.accessed else []
     entry = Entry(tables=tables, state=state, files=sorted(written), note=result.reason, accessed=accessed,
-                  extra={"refresh": _refresh_ids(before_tables)[-1]} if "meta_refresh" in tracked.accessed
-                  and _refresh_ids(before_tables) else {})
+                  extra={"refresh": refreshes[-1]} if refreshes else {})
     store.save(stage.name, key, entry, written)
     return replace(result, seconds=time.perf_counter() - t0)

@@ -229,8 +229,9 @@ def export_tables(db_url: str, out_dir: Path, *, keys: dict[str, str] | None = N
     sources = view_tables()
     # A table the load had no frame for is empty (the load creates every table of the schema).
     parts = {n: None if n in JOURNAL or not keys else keys.get(n, "absent") for n in table_names}
-    parts.update({v: (None if any(parts.get(t) is None for t in sources.get(v, [None]))
-                      else [(t, parts[t]) for t in sources[v]]) for v in views})
+    # a view is keyed by the tables it reads (unknown if one of them is)
+    parts.update({v: None if v not in sources or any(parts.get(t) is None for t in sources[v])
+                  else [(t, parts[t]) for t in sources[v]] for v in views})
     read: dict[str, pd.DataFrame] = {}   # what the workbook may show, read once
     too_big: dict[str, int] = {}          # CSV only: row counts (the frame is not kept)
 

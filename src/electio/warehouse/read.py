@@ -22,15 +22,20 @@ log = logging.getLogger("electio.warehouse")
 URL_EXAMPLES = "sqlite:///data/electio.sqlite or mssql+pyodbc://user@server/electio?driver=ODBC+Driver+18+for+SQL+Server"
 
 
+def _require_warehouse(db_url: str) -> None:
+    """A SQLite file that does not exist is an error (reading would create an empty one)."""
+    path = sqlite_path(db_url)
+    if path is not None and not path.exists():
+        raise ElectioError(f"no warehouse at {path}: run `python -m electio.refresh` first")
+
+
 def read_tables(db_url: str, names: list[str] | tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
     """Tables of the warehouse (all of sql/schema.sql, or ``names``), columns in DDL order.
 
     Tables absent from the warehouse are left out; a SQLite file that does not exist
     is an error (reading would create an empty one).
     """
-    path = sqlite_path(db_url)
-    if path is not None and not path.exists():
-        raise ElectioError(f"no warehouse at {path}: run `python -m electio.refresh` first")
+    _require_warehouse(db_url)
     wanted = {t: c for t, c in table_columns().items() if names is None or t in names}
     engine = make_engine(db_url)
     try:
@@ -103,9 +108,7 @@ def check_target(db_url: str) -> None:
 
 def present_names(db_url: str) -> tuple[list[str], list[str]]:
     """The tables of sql/schema.sql and the views of sql/views.sql the warehouse holds, in file order."""
-    path = sqlite_path(db_url)
-    if path is not None and not path.exists():
-        raise ElectioError(f"no warehouse at {path}: run `python -m electio.refresh` first")
+    _require_warehouse(db_url)
     engine = make_engine(db_url)
     try:
         found = inspect(engine)
