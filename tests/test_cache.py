@@ -156,6 +156,7 @@ def test_warm_refresh_reuses_sources_and_stages_with_identical_tables_and_files(
         pd.testing.assert_frame_equal(warm_tables[name], cold_tables[name], obj=name)
     warm_files = _outputs(settings)
     assert set(warm_files) == set(cold_files) and {"eda_answer.json", "rapport.html", "exports/electio.xlsx",
+                                                   "exports/electio_previsions.xlsx",
                                                    "exports/v_resultats_communes.csv"} <= set(warm_files)
     # the run's manifest names the run; the journal's extracts are rewritten on every run
     journal = {"RUN.json"} | {f"exports/{d}{t}.csv" for t in JOURNAL for d in ("", "excel-fr/")}

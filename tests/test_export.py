@@ -12,7 +12,10 @@ import pandas as pd
 import pytest
 import sqlglot
 
-from electio.export import SHOWN_AS_VIEW, WORKBOOK, excel_fr_frame, export_tables
+import electio.export as export
+from electio.cache import _ACTIVE, StageCache, content_keys
+from electio.export import (FORECAST_SHEETS, FORECAST_WORKBOOK, SHOWN_AS_VIEW, WORKBOOK, excel_fr_frame,
+                            export_tables)
 from electio.warehouse.read import read_views
 from electio.settings import project_file
 from electio.warehouse.load import write_warehouse
@@ -160,6 +163,41 @@ def test_workbook_has_frozen_headers_filters_widths_dates_and_text_codes(exporte
     assert sheet[f"{col['votes']}2"].value == 272
     contents = pd.read_excel(out / WORKBOOK, sheet_name="sommaire")
     assert "onglet v_resultats_communes" in contents.set_index("table").loc["fact_election_result", "fichier"]
+
+
+def test_forecasts_have_their_own_workbook(exported):
+    _, out = exported
+    main = openpyxl.load_workbook(out / WORKBOOK, read_only=True).sheetnames
+    forecast = openpyxl.load_workbook(out / FORECAST_WORKBOOK, read_only=True).sheetnames
+    assert not set(FORECAST_SHEETS) & set(main) and "dim_commune" not in forecast
+    assert {"sommaire", "dim_scenario", "v_previsions_communes", "dictionnaire"} <= set(forecast)
+    contents = pd.read_excel(out / WORKBOOK, sheet_name="sommaire").set_index("table")
+    # listed in the main contents, without a row count: the main workbook does not change with them
+    assert FORECAST_WORKBOOK in contents.loc["fact_forecast", "fichier"] and pd.isna(contents.loc["fact_forecast", "lignes"])
+    assert contents.loc["fact_turnout", "lignes"] == 2
+    other = pd.read_excel(out / FORECAST_WORKBOOK, sheet_name="sommaire").set_index("table")
+    assert other.loc["fact_forecast", "lignes"] == 3 and WORKBOOK in other.loc["dim_commune", "fichier"]
+    assert set(pd.read_excel(out / FORECAST_WORKBOOK, sheet_name="dictionnaire")["table"]) <= set(FORECAST_SHEETS)
+
+
+def test_a_changed_scenario_rewrites_the_forecast_workbook_only(tmp_path, monkeypatch):
+    written = []
+    real = export.write_workbook
+    monkeypatch.setattr(export, "write_workbook", lambda path, *a: written.append(path.name) or real(path, *a))
+    tables = small_warehouse()
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    token = _ACTIVE.set(StageCache(tmp_path / "data"))  # as inside a cached refresh
+    try:
+        for predicted in (40.5, 41.5, 41.5):
+            tables["fact_forecast"] = tables["fact_forecast"].assign(predicted=[predicted, 59.5, 78.0])  # a new frame
+            write_warehouse(url, tables)
+            export_tables(url, tmp_path / "exports", keys=content_keys(tables))
+    finally:
+        _ACTIVE.reset(token)
+    assert written == [WORKBOOK, FORECAST_WORKBOOK, FORECAST_WORKBOOK]
+    sheet = pd.read_excel(tmp_path / "exports" / FORECAST_WORKBOOK, sheet_name="v_previsions_communes")
+    assert 41.5 in sheet["predicted"].tolist()
+    assert openpyxl.load_workbook(tmp_path / "exports" / WORKBOOK, read_only=True).sheetnames[0] == "sommaire"
 
 
 def test_cells_longer_than_excel_allows_stay_in_csv(tmp_path):

@@ -10,7 +10,9 @@ export leaves the previous extracts intact:
   into a number or a date (commune codes such as 01001) written as ="01001".
 - ``electio.xlsx``: one sheet per table or view of at most :data:`XLSX_MAX_ROWS` rows, with
   frozen headers, filters, column widths, real dates and codes kept as text; a contents
-  sheet and the data dictionary.
+  sheet and the data dictionary. The scenario forecasts (:data:`FORECAST_SHEETS`) have their
+  own workbook, ``electio_previsions.xlsx``, built the same way: a new or edited scenario
+  rewrites that small workbook only, not the 1.3 million cells of the main one.
 
 The flat views (``v_*``) are SQL views of the warehouse (sql/views.sql), read like tables.
 """
@@ -40,6 +42,10 @@ log = logging.getLogger("electio.export")
 #: Larger tables go to CSV only: the workbook is for browsing (Excel's own limit is 1,048,575).
 XLSX_MAX_ROWS = 100_000
 WORKBOOK = "electio.xlsx"
+FORECAST_WORKBOOK = "electio_previsions.xlsx"
+#: Tables and views of the forecast workbook (the forecast stage's outputs), none in the main one.
+FORECAST_SHEETS = ("dim_scenario", "fact_forecast", "fact_forecast_departement", "fact_horizon_error",
+                   "v_previsions_communes")
 EXCEL_FR_DIR = "excel-fr"
 
 #: Fact tables that the workbook shows through their flat view (labels joined in); their CSV stays.
@@ -182,11 +188,13 @@ def _table_files(name: str, frame: pd.DataFrame, folder: Path) -> list[Path]:
     return paths
 
 
-def _workbook_files(tables: dict[str, pd.DataFrame | int], columns: pd.DataFrame, folder: Path) -> list[Path]:
-    """The workbook: the tables and views small enough for a sheet, a contents sheet, the dictionary.
-    ``tables``: each frame, or only its row count when it has too many rows for a sheet. The refresh
-    journal stays in its CSV files: it changes on every run, the workbook need not."""
-    shown = {n: f for n, f in tables.items() if n not in JOURNAL}
+def _workbook_files(book: str, tables: dict[str, pd.DataFrame | int], columns: pd.DataFrame, folder: Path,
+                    elsewhere: dict[str, str]) -> list[Path]:
+    """One workbook: the tables and views small enough for a sheet, a contents sheet, the dictionary.
+    ``tables``: each frame, or only its row count when it has too many rows for a sheet.
+    ``elsewhere``: tables kept out of this workbook -> where they are instead (listed in the contents
+    without a row count, so that this workbook does not change when they do)."""
+    shown = tables
     in_book = {n: f for n, f in shown.items() if isinstance(f, pd.DataFrame) and len(f) <= XLSX_MAX_ROWS
                and SHOWN_AS_VIEW.get(n) not in shown and not _too_long_for_excel(f)}
     rows = {n: f if isinstance(f, int) else len(f) for n, f in shown.items()}
@@ -204,16 +212,27 @@ def _workbook_files(tables: dict[str, pd.DataFrame | int], columns: pd.DataFrame
 
     contents = pd.DataFrame({"table": list(shown), "lignes": [rows[n] for n in shown],
                              "fichier": [where(n) for n in shown]})
-    journal = pd.DataFrame({"table": [n for n in JOURNAL if n in tables], "lignes": np.nan,
-                            "fichier": [f"{n}.csv (journal des rafraîchissements, hors classeur : il change "
-                                        "à chaque exécution)"
-                                        for n in JOURNAL if n in tables]})
-    contents = pd.concat([contents, journal], ignore_index=True) if not journal.empty else contents
+    others = pd.DataFrame({"table": list(elsewhere), "lignes": np.nan, "fichier": list(elsewhere.values())})
+    contents = pd.concat([contents, others], ignore_index=True) if not others.empty else contents
     clock = time.perf_counter()
     dictionary = columns.drop(columns=["table_meaning"], errors="ignore")
-    write_workbook(folder / WORKBOOK, {**in_book, "dictionnaire": dictionary}, contents)
-    log.info("workbook written: %d sheets, %.1f s", len(in_book) + 2, time.perf_counter() - clock)
-    return [folder / WORKBOOK]
+    if book != WORKBOOK:  # the main workbook's dictionary describes every table
+        dictionary = dictionary[dictionary["table"].isin(shown)].reset_index(drop=True)
+    write_workbook(folder / book, {**in_book, "dictionnaire": dictionary}, contents)
+    log.info("%s written: %d sheets, %.1f s", book, len(in_book) + 2, time.perf_counter() - clock)
+    return [folder / book]
+
+
+def _workbooks(names: list[str]) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Each workbook -> (its tables and views, the others it lists as kept elsewhere). The refresh
+    journal stays in its CSV files: it changes on every run, the workbooks need not."""
+    journal = {n: f"{n}.csv (journal des rafraîchissements, hors classeur : il change à chaque exécution)"
+               for n in JOURNAL if n in names}
+    forecast = [n for n in names if n in FORECAST_SHEETS]
+    main = [n for n in names if n not in JOURNAL and n not in FORECAST_SHEETS]
+    in_forecast = {n: f"{n}.csv + classeur {FORECAST_WORKBOOK} (prévisions par scénario)" for n in forecast}
+    in_main = {n: f"{n}.csv + classeur {WORKBOOK}" for n in main}
+    return {WORKBOOK: (main, {**in_forecast, **journal}), FORECAST_WORKBOOK: (forecast, {**in_main, **journal})}
 
 
 def export_tables(db_url: str, out_dir: Path, *, keys: dict[str, str] | None = None) -> list[Path]:
@@ -269,9 +288,11 @@ def export_tables(db_url: str, out_dir: Path, *, keys: dict[str, str] | None = N
         write_csv_excel_fr(columns, staging / EXCEL_FR_DIR / "data_dictionary.csv")
         write_csv_excel_fr(indicators, staging / EXCEL_FR_DIR / "data_dictionary_indicators.csv")
         (staging / "data_dictionary.md").write_text(dictionary_markdown(columns, indicators), encoding="utf-8")
-        book = [(n, parts[n]) for n in names if n not in JOURNAL]
-        memo_files("export-workbook", None if any(k is None for _, k in book) else book + [("journal", list(JOURNAL))],
-                   staging, lambda: _workbook_files({n: book_frame(n) for n in names}, columns, staging))
+        for book, (members, elsewhere) in _workbooks(names).items():
+            key = [(n, parts[n]) for n in members]
+            memo_files(f"export-{book}", None if any(k is None for _, k in key) else key + [("elsewhere", list(elsewhere))],
+                       staging, partial(lambda b, m, e: _workbook_files(b, {n: book_frame(n) for n in m}, columns,
+                                                                        staging, e), book, members, elsewhere))
         if out_dir.exists():
             old = out_dir.with_name(out_dir.name + ".old")
             shutil.rmtree(old, ignore_errors=True)

@@ -17,16 +17,21 @@ scenarios run with it, and the horizons of one hypothesis share their random num
 from __future__ import annotations
 
 import argparse
+import contextvars
 import logging
+import os
 import sys
+import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import inspect
+from threadpoolctl import threadpool_limits
 
 from electio.cache import memo
 from electio.command import add_common_arguments, run_command, settings_from_args
@@ -72,6 +77,8 @@ DIM_SCENARIO_COLUMNS = ["scenario_id", "label_fr", "reference_year", "horizon_ye
 FACT_COLUMNS = ["scenario_id", "commune_code", "target", "predicted", "interval_low", "interval_high",
                 "probability_first"]
 DEPT_COLUMNS = ["scenario_id", "target", "predicted", "interval_low", "interval_high", "probability_first"]
+#: Scenarios simulated at once (threads, as the backtest's test elections).
+WORKERS = min(2, os.cpu_count() or 1)
 PROJECTIONS_FILE = "forecast_indicator_projections.csv"
 DESCRIPTION_MAX = 2000
 #: Custom scenario files kept as inputs under <data>/: every refresh replays them.
@@ -181,9 +188,10 @@ def _future_panel(tables, scenario: Scenario, codes: list[str]):
 
 def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scenario] | None = None, *,
                   seed: int = DEFAULT_SEED, n_swing: int = N_SWING, n_rep: int = N_REP) -> ForecastResult:
-    """Every scenario's forecasts and the material behind them (projections, swing distributions)."""
-    from threadpoolctl import threadpool_limits
+    """Every scenario's forecasts and the material behind them (projections, swing distributions).
 
+    Scenarios are simulated two at a time (threads: LightGBM and numpy release the GIL, each
+    simulation stays single-threaded); each has its own seed, so the order changes nothing."""
     t0 = time.perf_counter()
     history: History = departement_history(tables)
     if history.elections.empty:
@@ -205,17 +213,18 @@ def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scen
     pop_code = population_indicator(tables.get("dim_indicator"), tables.get("fact_indicator"))
     model_id = trained.metadata.get("model_id", type(trained.model).__name__)
     panels: dict = {}
+    panel_lock = threading.Lock()  # one future panel per (date, type), built by the first scenario needing it
     dims, facts, depts, swings = [], [], [], {}
     def one(s: Scenario) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         key = pd.Timestamp(s.election_date), s.election_type
-        if key not in panels:
-            panels[key] = _future_panel(tables, s, codes)
+        with panel_lock:
+            if key not in panels:
+                panels[key] = _future_panel(tables, s, codes)
         panel, projection = panels[key]
         swing = swing_distribution(history, s, lead_errors=lead_errors, tables=tables)
         swings[s.scenario_id] = swing
-        with threadpool_limits(limits=1):
-            draws = simulate(panel, trained.model, trained.calibrator, swing, scenario_seed(seed, s),
-                             n_swing=n_swing, n_rep=n_rep, projection=projection, pop_code=pop_code)
+        draws = simulate(panel, trained.model, trained.calibrator, swing, scenario_seed(seed, s),
+                         n_swing=n_swing, n_rep=n_rep, projection=projection, pop_code=pop_code)
         commune, dept = summarise(s.scenario_id, draws)
         median = dept.set_index("target")["predicted"]
         dim = {"scenario_id": s.scenario_id, "label_fr": s.label_fr, "reference_year": int(s.reference_year),
@@ -226,16 +235,22 @@ def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scen
         log.info("forecast %s: %d communes, %d draws", s.scenario_id, len(draws.communes), draws.shares.shape[0])
         return commune, dept, dim
 
-    for s in scenarios:
+    def cached(s: Scenario):
         # Each scenario's draws depend on it alone (own seed): in a cached refresh an unchanged
         # scenario is reused (electio.cache.memo), so a new custom file costs its own scenarios.
-        commune, dept, dim = memo("scenario", (repr(s), s.scenario_id, seed, n_swing, n_rep), lambda: one(s))
+        return memo("scenario", (repr(s), s.scenario_id, seed, n_swing, n_rep), lambda: one(s))
+
+    # each task in its own copy of the caller's context: memo finds the stage's cache there
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        done = [pool.submit(contextvars.copy_context().run, cached, s) for s in scenarios]
+        results = [f.result() for f in done]
+    for commune, dept, dim in results:
         facts.append(commune)
         depts.append(dept)
         dims.append(dim)
     fact = _round(pd.concat(facts, ignore_index=True)[FACT_COLUMNS])
     dept = _round(pd.concat(depts, ignore_index=True)[DEPT_COLUMNS])
-    projections = {k[0]: v[1] for k, v in panels.items()}
+    projections = {k[0]: v[1] for k, v in sorted(panels.items())}  # built in any order
     return ForecastResult(pd.DataFrame(dims, columns=DIM_SCENARIO_COLUMNS), fact, dept, projections, swings,
                           seconds=round(time.perf_counter() - t0, 1), fact_horizon_error=horizon.round(4))
 
