@@ -31,6 +31,7 @@ from electio.transform.national import DEPARTEMENT_COLUMNS as DEPARTEMENT_RESULT
 from electio.transform import context, quality
 from electio.perimeter import Perimeter, load_perimeter
 from electio.transform.communes import build_code_map, build_dim_commune, commune_shapes
+from electio.warehouse.frames import share_strings_all
 from electio.warehouse.geometry import geometry_rows
 from shapely.geometry import shape
 from electio.transform.elections import (ElectionFacts, ElectionSpec, harmonise_election,
@@ -562,4 +563,4 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
         "meta_quality_check": checks[["check_seq", "check_name", "election_id", "status", "observed",
                                       "expected", "detail"]],
     }
-    return tables, lineage, build
+    return share_strings_all(tables), lineage, build

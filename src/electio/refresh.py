@@ -30,6 +30,7 @@ from electio import __version__
 from electio.cache import StageCache, build_tables_cached, run_stage_cached
 from electio.command import add_common_arguments, log_path, run_command, settings_from_args
 from electio.errors import ElectioError
+from electio.memory import release_memory
 from electio.outputs import StagedOutputs, count_files, interrupts_deferred, remove_stale_staging
 from electio.perimeter import parse_departements
 from electio.pipeline import build_tables
@@ -125,6 +126,7 @@ def _run_refresh(settings: Settings, targets: dict[str, Path], not_requested: di
         seconds, missing, sources_reused = dict(lineage.seconds), build.missing, False
     else:
         tables, seconds, missing, sources_reused = build_tables_cached(settings, build_tables, store)
+    release_memory()  # the parsed source files
     staged = StagedOutputs(targets)
     pending = None
     try:
@@ -142,6 +144,7 @@ def _run_refresh(settings: Settings, targets: dict[str, Path], not_requested: di
         tables["meta_stage_run"] = _stage_rows(refresh_id, runs)
         clock = time.perf_counter()
         pending = prepare_warehouse(settings.db_url, tables)  # loaded once, not yet in place
+        release_memory()
         seconds["load"] = time.perf_counter() - clock
         ctx.settings = replace(ctx.settings, db_url=pending.url)
         for stage in STAGES:  # file stages: read the new tables, write into the staged folders

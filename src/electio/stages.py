@@ -37,6 +37,7 @@ from electio.export import export_tables
 from electio.forecast.figures import write_forecast_figures
 from electio.forecast.run import DEFAULT_SEED, NATIONAL_SUFFIX, SCENARIOS_DIR, forecast_tables, nuance_labels
 from electio.forecast.scenarios import build_scenarios, calendar_elections, default_scenarios, read_custom_file
+from electio.memory import release_memory
 from electio.model.backtest import run_backtest_frames
 from electio.model.estimators import MODELS
 from electio.model.importance import importance_tables
@@ -276,6 +277,7 @@ def run_stage(stage: Stage, ctx: Context, done: dict[str, StageRun]) -> StageRun
     try:
         with _Heartbeat(stage.name):
             out = stage.run(ctx)
+        release_memory()  # the stage's temporaries: the next stage starts from the tables alone
     except StageSkipped as exc:
         result = StageRun(stage.name, "skipped", str(exc), time.perf_counter() - t0)
     except ElectioError as exc:

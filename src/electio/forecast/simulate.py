@@ -484,31 +484,37 @@ def simulate(panel: Panel, model, calibrator, swing: SwingDistribution, rng: np.
         preds[start:start + k] = pred.reshape(k, n_c, len(targets))
     # A commune the model cannot predict (no history at all) takes the département values.
     preds = np.where(np.isfinite(preds), preds, D.to_numpy(float)[:, None, :])
+    # Draws x communes x targets arrays of ~30 MB each, two scenarios at once: temporaries are
+    # released or computed in place as soon as possible (same operations, same values).
     res = ResidualSampler(calibrator, targets, panel.rows["size_band"].to_numpy()).sample(rng, n_swing * n_rep)
     base = np.repeat(preds, n_rep, axis=0)
     sims = np.empty_like(base)
     for j, t in enumerate(targets):  # residual pools are on the intervals' scale (electio.model.intervals)
         sims[:, :, j] = from_scale(base[:, :, j], res[:, :, j], t)
-    shares = np.clip(sims[:, :, :len(blocs)], 0.0, None)
+    del res
+    n_b = len(blocs)
+    shares = np.clip(sims[:, :, :n_b], 0.0, None)
     total = shares.sum(axis=2, keepdims=True)
-    fallback = np.repeat(preds, n_rep, axis=0)[:, :, :len(blocs)]
-    shares = np.where(total > 0, 100.0 * shares / np.where(total > 0, total, 1.0), fallback)
-    turnout = np.clip(sims[:, :, len(blocs)], 0.0, 100.0)
+    shares *= 100.0
+    shares /= np.where(total > 0, total, 1.0)
+    np.copyto(shares, base[:, :, :n_b], where=~(total > 0))  # no share left: the model's prediction
+    turnout = np.clip(sims[:, :, n_b], 0.0, 100.0)
+    del base, sims
     registered = np.nan_to_num(panel.rows["registered_prev"].to_numpy(float), nan=0.0)
-    shares, turnout = rake(shares, turnout, registered, np.repeat(D.to_numpy(float), n_rep, axis=0))
+    shares, turnout = rake(shares, turnout, registered, np.repeat(D.to_numpy(float), n_rep, axis=0), copy=False)
     return Draws(communes=communes, blocs=blocs, shares=shares, turnout=turnout, registered=registered,
                  departement=D)
 
 
 def rake(shares: np.ndarray, turnout: np.ndarray, registered: np.ndarray, departement: np.ndarray, *,
-         iterations: int = RAKE_ITERATIONS) -> tuple[np.ndarray, np.ndarray]:
+         iterations: int = RAKE_ITERATIONS, copy: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Make every draw add up to its département values.
 
     Turnout: the same shift for every commune (clipped to [0, 100]) until the registered-weighted
     turnout equals the drawn one. Shares: iterative proportional fitting — each bloc scaled by
     drawn total / current total (voters = registered x turnout as weights), then every commune
     renormalised to 100 — a few rounds. ``shares``: sims x communes x blocs; ``departement``:
-    sims x (blocs + turnout)."""
+    sims x (blocs + turnout). ``copy=False``: ``shares`` is raked in place (it may be large)."""
     n_b = shares.shape[2]
     reg = registered[None, :]
     total_reg = registered.sum()
@@ -517,18 +523,21 @@ def rake(shares: np.ndarray, turnout: np.ndarray, registered: np.ndarray, depart
         for _ in range(iterations):
             current = (reg * t).sum(axis=1) / total_reg
             t = np.clip(t + (departement[:, n_b] - current)[:, None], 0.0, 100.0)
-    s = shares.copy()
+    s = shares.copy() if copy else shares
     w = reg * t / 100.0
     wsum = w.sum(axis=1)
     if not (wsum > 0).all():
         return s, t
     target = departement[:, :n_b]
+    scaled = np.empty_like(s)
     for _ in range(iterations):
         agg = np.einsum("sc,scb->sb", w, s) / wsum[:, None]
         factor = np.where(agg > 0, target / np.where(agg > 0, agg, 1.0), 1.0)
-        s = s * factor[:, None, :]
+        s *= factor[:, None, :]
         total = s.sum(axis=2, keepdims=True)
-        s = np.where(total > 0, 100.0 * s / np.where(total > 0, total, 1.0), s)
+        np.multiply(s, 100.0, out=scaled)
+        scaled /= np.where(total > 0, total, 1.0)
+        np.copyto(s, scaled, where=total > 0)
     return s, t
 
 

@@ -35,6 +35,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from electio.errors import ElectioError
+from electio.memory import release_memory
 from electio.model.baselines import BASELINES
 from electio.model.estimators import MODELS
 from electio.model import context as ctxm
@@ -240,6 +241,7 @@ def run_backtest_frames(tables: dict[str, pd.DataFrame], *, models=None, test_el
     if ctxm.has_context(tables) and models is None:
         clock = time.perf_counter()
         context_panel = ctxm.build_context_panel(tables)
+        release_memory()  # its temporaries (~450 MB), before the fits start
         france_seconds["context_panel"] = round(time.perf_counter() - clock, 1)
         # the cross-département variant joins the default catalogue
         factories = factories + [partial(ctxm.CrossDepartementLightGBM, context_panel, ctx.departements)]

@@ -423,7 +423,10 @@ def build_panel(tables: dict[str, pd.DataFrame], targets: pd.DataFrame | None = 
     if not frames_rows:
         raise ElectioError("no election to build a panel for")
     X = pd.concat(frames_x, ignore_index=True).astype(float)
-    S = pd.concat(frames_src, ignore_index=True)[list(X.columns)]
+    frames_x.clear()  # released as soon as joined: all of France makes these hundreds of MB
+    S = pd.concat(frames_src, ignore_index=True)
+    frames_src.clear()
+    S = S[list(X.columns)]
     panel = Panel(rows=pd.concat(frames_rows, ignore_index=True), X=X, sources=S,
                   y=pd.concat(frames_y, ignore_index=True).astype(float), dept=dept,
                   dept_forecast=pd.DataFrame(fc_rows).T[tgts].astype(float),

@@ -13,6 +13,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from electio.errors import ElectioError
+from electio.warehouse.frames import share_strings
 from electio.warehouse.load import make_engine, sqlite_path
 from electio.warehouse.schema import table_columns, view_names
 from electio.warehouse.secrets import mask_secrets
@@ -41,7 +42,8 @@ def read_tables(db_url: str, names: list[str] | tuple[str, ...] | None = None) -
     try:
         present = set(inspect(engine).get_table_names())
         with engine.connect() as conn:
-            return {t: pd.read_sql_table(t, conn)[cols] for t, cols in wanted.items() if t in present}
+            return {t: share_strings(pd.read_sql_table(t, conn)[cols]) for t, cols in wanted.items()
+                    if t in present}
     finally:
         engine.dispose()
 
