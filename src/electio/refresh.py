@@ -42,6 +42,7 @@ from electio.stages import STAGES, Context, StageRun, run_stage
 from electio.warehouse.load import prepare_warehouse, read_history, replace_tables, sqlite_path
 from electio.warehouse.lock import check_writable, refresh_lock, remove_stale_temporaries
 from electio.warehouse.read import check_target
+from electio.warehouse.schema import JOURNAL
 from electio.warehouse.secrets import mask_secrets
 
 log = logging.getLogger("electio.refresh")
@@ -143,7 +144,10 @@ def _run_refresh(settings: Settings, targets: dict[str, Path], not_requested: di
         tables["meta_refresh"] = _refresh_history(settings, refresh_id, started, summary, skipped)
         tables["meta_stage_run"] = _stage_rows(refresh_id, runs)
         clock = time.perf_counter()
-        pending = prepare_warehouse(settings.db_url, tables)  # loaded once, not yet in place
+        # loaded once, not yet in place; a cached refresh rewrites only the tables that changed
+        keys = ({n: store.digest(f) for n, f in tables.items() if n not in JOURNAL}
+                if store is not None and not store.force else None)
+        pending = prepare_warehouse(settings.db_url, tables, keys)
         release_memory()
         seconds["load"] = time.perf_counter() - clock
         ctx.settings = replace(ctx.settings, db_url=pending.url)

@@ -70,3 +70,19 @@ def test_backtest_on_synthetic_tables(tables):
     assert set(result.metrics["metric"]) >= {"wmae", "mae", "rmse", "first_bloc_accuracy", "coverage_80",
                                             "width_80", "turnout_mae", "mae_size_lt1k"}
     assert result.windows["euro_2019_t1"] == ["euro_2014_t1", "pres_2017_t1", "leg_2017_t1"]
+
+
+def test_boosters_binned_once_grow_the_wrappers_trees():
+    """The tuning fits every target on one binned dataset: the trees must be those of the
+    scikit-learn wrapper fitted target by target (same parameters, seeds, weights, missing values)."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(600, 12)), columns=[f"f{i}" for i in range(12)])
+    X.iloc[rng.integers(0, 600, 80), 2] = np.nan
+    labels = [rng.normal(size=600) + X["f0"].to_numpy() * j for j in range(3)]
+    w = rng.uniform(1.0, 20.0, 600)
+    model = LightGBMDeviation()
+    boosters = list(model._boosters(X, labels, w, 50))
+    for j, y in enumerate(labels):
+        wrapper = model._model(50, j).fit(X, y, sample_weight=w)
+        assert boosters[j].model_to_string() == wrapper.booster_.model_to_string()
+        assert np.array_equal(boosters[j].predict(X, num_iteration=25), wrapper.predict(X, num_iteration=25))

@@ -101,3 +101,35 @@ def test_replace_tables_is_all_or_nothing(tmp_path):
     assert count(url, "dim_model") == 1  # FK failure rolled everything back
     with pytest.raises(ElectioError, match="run the refresh first"):
         load.replace_tables(f"sqlite:///{tmp_path / 'empty.sqlite'}", {"dim_model": model})
+
+
+def test_a_keyed_load_rewrites_only_the_changed_tables_of_a_copy(tmp_path, monkeypatch):
+    from electio.cache import frame_digest
+    from electio.warehouse.read import read_tables
+    from tests.test_export import small_warehouse
+
+    url, full_url = f"sqlite:///{tmp_path / 'w.sqlite'}", f"sqlite:///{tmp_path / 'full.sqlite'}"
+    keys = lambda t: {n: frame_digest(f) for n, f in t.items()}  # noqa: E731
+    tables = small_warehouse()
+    load.prepare_warehouse(url, tables, keys(tables)).commit()
+    written = []
+    real = load._insert_all
+    monkeypatch.setattr(load, "_insert_all", lambda conn, t: written.append(sorted(t)) or real(conn, t))
+    changed = dict(tables, fact_forecast=tables["fact_forecast"].assign(predicted=1.0))
+    load.prepare_warehouse(url, changed, keys(changed)).commit()
+    assert written == [["fact_forecast"]]
+    load.write_warehouse(full_url, changed)  # the same tables built whole: the same content
+    copy, full = read_tables(url), read_tables(full_url)
+    for name in full:
+        pd.testing.assert_frame_equal(copy[name], full[name], obj=name)
+    # a table no longer given is emptied, as a new file would have it
+    fewer = {n: f for n, f in changed.items() if n != "fact_forecast"}
+    load.prepare_warehouse(url, fewer, keys(fewer)).commit()
+    assert written[-1] == [] and count(url, "fact_forecast") == 0 and count(url, "dim_scenario") == 1
+    # the file changed behind the record (a stage run alone): built whole again
+    load.replace_tables(url, {"fact_forecast": changed["fact_forecast"]})
+    load.prepare_warehouse(url, changed, keys(changed)).commit()
+    assert written[-1] == sorted(changed)
+    # without keys (--force, or no cache): built whole, and the record is gone
+    load.prepare_warehouse(url, changed).commit()
+    assert written[-1] == sorted(changed) and not (tmp_path / ".w.sqlite.keys.json").exists()

@@ -264,13 +264,25 @@ class LightGBMDeviation(DeviationModel):
 
     def _cv_predictions(self, X_tr, Y_tr, offs_tr, w, X_te, offs_te, names):
         out = {}
-        for j in range(Y_tr.shape[1]):
+        labels = [Y_tr[:, j] - offs_tr[names[j][0]][:, j] for j in range(Y_tr.shape[1])]
+        for j, booster in enumerate(self._boosters(X_tr, labels, w, max(self.n_trees))):
             o = names[j][0]
-            m = self._model(max(self.n_trees), j).fit(X_tr, Y_tr[:, j] - offs_tr[o][:, j], sample_weight=w)
             for k in self.n_trees:
-                pred = m.predict(X_te, num_iteration=k) if k else np.zeros(len(X_te))
+                pred = booster.predict(X_te, num_iteration=k) if k else np.zeros(len(X_te))
                 out.setdefault((o, k), np.full((len(X_te), Y_tr.shape[1]), np.nan))[:, j] = offs_te[o][:, j] + pred
         return out
+
+    def _boosters(self, X, labels, w, n_trees):
+        """One booster per label (target j: ``self._model(n_trees, j)``) on the same features, binned
+        once: a wrapper's ``fit`` per target would bin X again each time, while the bins depend on X
+        and the dataset parameters only, which the targets share. The wrapper's own translation of
+        its parameters is used, so the trees are the wrapper's (tests/model/test_estimators.py)."""
+        lgb = _lightgbm()
+        data = lgb.Dataset(X, label=labels[0], weight=w, params=self._model(n_trees, 0)._process_params(stage="fit"),
+                           free_raw_data=False)
+        for j, y in enumerate(labels):
+            data.set_label(y)
+            yield lgb.train(self._model(n_trees, j)._process_params(stage="fit"), data, num_boost_round=n_trees)
 
     def _fit_final(self, X, Y, offs, w):
         self.models_ = [self._model(k, j).fit(X, Y[:, j] - offs[o][:, j], sample_weight=w) if k else None
@@ -284,12 +296,16 @@ class LightGBMDeviation(DeviationModel):
 MODELS = (RidgeDeviation, LightGBMDeviation)
 
 
-def _lgbm_regressor():
-    """LightGBM's estimator class, imported when first needed: its wheel loads the system's OpenMP
-    runtime, which minimal images lack; say what to install instead of a bare OSError."""
+def _lightgbm():
+    """LightGBM, imported when first needed: its wheel loads the system's OpenMP runtime, which
+    minimal images lack; say what to install instead of a bare OSError."""
     try:
-        from lightgbm import LGBMRegressor
+        import lightgbm
     except OSError as exc:
         raise ElectioError(f"LightGBM cannot load its OpenMP runtime ({exc}); install it (Debian/Ubuntu: "
                            "apt-get install libgomp1; macOS: brew install libomp)") from exc
-    return LGBMRegressor
+    return lightgbm
+
+
+def _lgbm_regressor():
+    return _lightgbm().LGBMRegressor

@@ -2,14 +2,21 @@
 
 SQLite (default): the warehouse is built in a new file beside the old one and
 swapped in with an atomic rename, so readers (Power BI, notebooks) never see a
-half-built warehouse and a failure leaves the previous file untouched.
+half-built warehouse and a failure leaves the previous file untouched. Given the
+content key of each table (a cached refresh), the new file starts as a copy of the
+previous one when a record beside it (``.<name>.keys.json``) says which keys that
+file holds and the file has not changed since: only the tables whose key changed
+are rewritten (a warm refresh rewrote 1.7 million unchanged rows otherwise).
 Other engines (SQL Server): one transaction that empties and refills the tables.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import shutil
 import sqlite3
 from datetime import date, datetime
 import uuid
@@ -137,13 +144,20 @@ class PendingWarehouse:
     (``url`` is the target itself and :meth:`discard` cannot undo it).
     """
 
-    def __init__(self, url: str, target: Path | None = None, tmp: Path | None = None) -> None:
-        self.url, self.target, self.tmp = url, target, tmp
+    def __init__(self, url: str, target: Path | None = None, tmp: Path | None = None,
+                 keys: dict[str, str] | None = None) -> None:
+        self.url, self.target, self.tmp, self.keys = url, target, tmp, keys
 
     def commit(self) -> None:
         if self.tmp is not None:
+            record = _keys_path(self.target)
+            record.unlink(missing_ok=True)  # a record never describes another file
             os.replace(self.tmp, self.target)  # atomic on POSIX and Windows (same folder)
             self.tmp = None
+            if self.keys is not None:
+                st = self.target.stat()
+                record.write_text(json.dumps({"schema": _schema_digest(), "file": [st.st_size, st.st_mtime_ns],
+                                              "tables": self.keys}), encoding="utf-8")
 
     def discard(self) -> None:
         if self.tmp is not None:
@@ -151,8 +165,11 @@ class PendingWarehouse:
             self.tmp = None
 
 
-def prepare_warehouse(url: str, tables: dict[str, pd.DataFrame]) -> PendingWarehouse:
-    """Build the warehouse ``tables`` (see :class:`PendingWarehouse`)."""
+def prepare_warehouse(url: str, tables: dict[str, pd.DataFrame],
+                      keys: dict[str, str] | None = None) -> PendingWarehouse:
+    """Build the warehouse ``tables`` (see :class:`PendingWarehouse`). ``keys``: content key of
+    each table whose content it identifies (SQLite: unchanged tables are copied from the previous
+    file, see the module's docstring); a table without a key is always written."""
     _check_frames(tables)
     path = sqlite_path(url)
     if path is None:
@@ -160,8 +177,74 @@ def prepare_warehouse(url: str, tables: dict[str, pd.DataFrame]) -> PendingWareh
         return PendingWarehouse(url)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    _build_sqlite(tmp, tables)
-    return PendingWarehouse(f"sqlite:///{tmp}", path, tmp)
+    changed = _changed_tables(path, tables, keys) if keys else None
+    if changed is None or not _update_copy(path, tmp, tables, changed):
+        _build_sqlite(tmp, tables)
+    return PendingWarehouse(f"sqlite:///{tmp}", path, tmp, dict(keys) if keys else None)
+
+
+def _keys_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.keys.json")
+
+
+def _schema_digest() -> str:
+    return hashlib.sha256("\n".join([*statements(), *view_statements()]).encode("utf-8")).hexdigest()
+
+
+def _file_stamp(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _changed_tables(path: Path, tables: dict[str, pd.DataFrame], keys: dict[str, str]) -> list[str] | None:
+    """Tables to rewrite in a copy of the warehouse at ``path``, or None to build a new file: no
+    record of what the file holds, another schema, the file changed since (e.g. a stage run alone
+    replaced tables), or most rows changed anyway."""
+    try:
+        record = json.loads(_keys_path(path).read_text(encoding="utf-8"))
+        stamp = _file_stamp(path)
+    except (OSError, ValueError):
+        return None
+    if record.get("schema") != _schema_digest() or record.get("file") != stamp:
+        return None
+    held = record.get("tables") or {}
+    changed = [n for n in table_columns() if (n in tables or n in held)
+               and (n not in tables or keys.get(n) is None or held.get(n) != keys[n])]
+    rows = sum(len(f) for f in tables.values())
+    if sum(len(tables[n]) for n in changed if n in tables) > rows / 2:
+        return None
+    return changed
+
+
+def _update_copy(path: Path, tmp: Path, tables: dict[str, pd.DataFrame], changed: list[str]) -> bool:
+    """The previous warehouse copied to ``tmp`` with the ``changed`` tables rewritten; False (nothing
+    left behind) if the previous file changed while it was copied."""
+    stamp = _file_stamp(path)
+    shutil.copyfile(path, tmp)
+    if _file_stamp(path) != stamp:
+        tmp.unlink(missing_ok=True)
+        return False
+    engine = create_engine(f"sqlite:///{tmp}")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            conn.exec_driver_sql("PRAGMA journal_mode = OFF")  # a temporary file, as in _build_sqlite
+            conn.exec_driver_sql("PRAGMA synchronous = OFF")
+            conn.commit()
+            with conn.begin():
+                for name in reversed(changed):  # children first
+                    conn.execute(text(f"DELETE FROM {name}"))
+                _insert_all(conn, {n: tables[n] for n in changed if n in tables})
+                bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchmany(5)
+                if bad:
+                    raise ElectioError(f"FOREIGN KEY constraint failed: (table, rowid, parent, key) {bad}")
+        engine.dispose()
+    except BaseException:
+        engine.dispose()
+        tmp.unlink(missing_ok=True)
+        raise
+    log.info("warehouse: %d tables rewritten in a copy of the previous file, the others unchanged", len(changed))
+    return True
 
 
 def _build_sqlite(tmp: Path, tables: dict[str, pd.DataFrame]) -> None:
