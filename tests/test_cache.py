@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from electio.cache import StageCache, frame_digest, run_stage_cached
+from electio.cache import CACHE_DIR, Entry, StageCache, frame_digest, run_stage_cached
 from electio.refresh import run_refresh
 from electio.settings import Settings
 from electio.stages import Context, Output, Stage, run_stage
@@ -234,3 +234,20 @@ def test_memoised_items_are_reused_one_by_one(tmp_path, monkeypatch):
     ctx = _ctx(tmp_path, 9, [2], options={"seed": 1})  # other options: recomputed
     run_stage_cached(stage, ctx, {}, StageCache(tmp_path / "data"), run_stage)
     assert calls == [1, 2, 1, 2, 3, 4, 1, 2, 3, 4]
+
+
+def test_entries_saved_from_two_threads_at_once_are_kept_and_pruned(tmp_path):
+    """The forecast memoises its scenarios from two threads: concurrent saves of one label must
+    neither fail (an entry renamed or pruned while listed) nor keep more than asked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = StageCache(tmp_path / "data")
+
+    def save(i: int) -> None:
+        store.save("memo-toy", f"k{i:03d}", Entry(extra={"value": i}), {}, keep=5)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(save, range(120)))
+    kept = [p.name for p in (tmp_path / "data" / CACHE_DIR / "memo-toy").iterdir()]
+    assert 1 <= len(kept) <= 6 and not [k for k in kept if k.startswith(".")]
+    assert store.load("memo-toy", "k119").extra["value"] == 119

@@ -235,9 +235,17 @@ class StageCache:
         self._prune(name, keep_key=key, keep=keep or self.keep)
 
     def _prune(self, name: str, keep_key: str, keep: int) -> None:
-        folder = self.root / name
-        entries = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in [p for p in entries if p.name != keep_key][keep - 1:]:
+        # Memoised items may be saved from two threads at once (the forecast's scenarios): skip
+        # another save's temporary folder and entries that vanish while listed.
+        dated = []
+        for p in (self.root / name).iterdir():
+            if p.name.startswith(".") or p.name == keep_key:
+                continue
+            try:
+                dated.append((p.stat().st_mtime, p))
+            except FileNotFoundError:
+                continue
+        for _, old in sorted(dated, key=lambda d: d[0], reverse=True)[keep - 1:]:
             shutil.rmtree(old, ignore_errors=True)
 
     def restore_files(self, name: str, key: str, entry: Entry, dirs: dict[str, Path]) -> list[Path]:
