@@ -59,12 +59,23 @@ class Lineage:
     rows: list[dict] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
+    _rejected_keys: set = field(default_factory=set, repr=False)
 
     def resolve(self, source_id: str, file_name: str) -> Path:
         key = (source_id, file_name)
         if key not in self.files:
             self.files[key] = resolve_source(source_id, file_name, settings=self.settings)
         return self.files[key].path
+
+    def reject(self, source_id: str, file_name: str, row_number, reason: str) -> None:
+        """One rejected source row (meta_rejected_row), recorded once: for all of France the
+        perimeter's build and the context build read the same national files, and a row is one
+        fact whichever build read it (the first reason is kept)."""
+        key = (source_id, file_name, row_number)
+        if key not in self._rejected_keys:
+            self._rejected_keys.add(key)
+            self.rejected.append({"source_id": source_id, "file_name": file_name, "row_number": row_number,
+                                  "reason": reason})
 
     def record(self, source_id: str, file_name: str, purpose: str, *, read: int, loaded: int,
                rejected: int = 0) -> None:
@@ -190,8 +201,7 @@ def _record_election_lineage(lineage: Lineage, spec: ElectionSpec, source: dict,
     rejected_by_file: dict[str, int] = {}
     for r in staged.rejected:
         rejected_by_file[r.file_name] = rejected_by_file.get(r.file_name, 0) + 1
-        lineage.rejected.append({"source_id": sid, "file_name": r.file_name, "row_number": r.line,
-                                 "reason": r.reason})
+        lineage.reject(sid, r.file_name, r.line, r.reason)
     purpose = f"results {spec.id}"
     if source["parser"] == "agregees":
         n_t = len(staged.turnout)
@@ -358,8 +368,7 @@ def build_context_tables(lineage: Lineage, geo: Geography, nuances: pd.DataFrame
         results.append(result)
         turnouts.append(turnout)
         for r in staged.rejected:
-            lineage.rejected.append({"source_id": source["source"], "file_name": r.file_name, "row_number": r.line,
-                                     "reason": f"context {spec.id}: {r.reason}"})
+            lineage.reject(source["source"], r.file_name, r.line, f"context {spec.id}: {r.reason}")
         lineage.record(source["source"], source["file"], f"context {spec.id} (every commune of France)",
                        read=staged.rows_read, loaded=len(turnout), rejected=len(staged.rejected))
     result = (pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=context.RESULT_COLUMNS))
@@ -437,8 +446,7 @@ def build_indicators(lineage: Lineage, geo: Geography, perimeter: Perimeter) -> 
                 departements.append(values)
                 loaded += len(values)
         for r in staged.rejected:
-            lineage.rejected.append({"source_id": vintage.source_id, "file_name": r.file_name,
-                                     "row_number": r.line, "reason": r.reason})
+            lineage.reject(vintage.source_id, r.file_name, r.line, r.reason)
         lineage.record(vintage.source_id, vintage.file, f"indicators {vintage.family} {min(vintage.years)}-"
                        f"{max(vintage.years)}", read=staged.rows_read, loaded=loaded,
                        rejected=len(staged.rejected))

@@ -86,3 +86,16 @@ def test_departement_gaps_against_departement_result():
     assert gaps.loc["01", "expressed_gap"] == 0 and gaps.loc["01", "max_bloc_vote_gap"] == 0
     assert gaps.loc["2A", "max_bloc_vote_gap"] == 5
     assert pd.isna(gaps.loc["69", "expressed_gap"])  # absent from fact_departement_result: reported
+
+
+def test_a_row_rejected_by_two_builds_is_recorded_once(tmp_path):
+    """All of France: the perimeter's build and the context build read the same national files;
+    meta_rejected_row's key (source, file, row) must hold (the national refresh failed on it)."""
+    from electio.pipeline import Lineage
+    from electio.settings import Settings
+
+    lineage = Lineage(Settings(data_dir=tmp_path))
+    lineage.reject("aktiur", "2014.csv.gz", 36764, "French citizens abroad: not a commune (ZZ001)")
+    lineage.reject("aktiur", "2014.csv.gz", 36764, "context euro_2014_t1: French citizens abroad")
+    lineage.reject("aktiur", "2014.csv.gz", 36765, "another row")
+    assert [(r["row_number"], r["reason"][:6]) for r in lineage.rejected] == [(36764, "French"), (36765, "anothe")]
