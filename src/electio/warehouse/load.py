@@ -20,7 +20,6 @@ import shutil
 import sqlite3
 from datetime import date, datetime
 import uuid
-from itertools import islice
 from typing import Iterator
 from pathlib import Path
 
@@ -99,10 +98,11 @@ def _column_values(values: pd.Series) -> list:
 
 
 def _records(frame: pd.DataFrame) -> Iterator[list[tuple]]:
-    """Rows as batches of Python tuples, built column by column (no full copy of the table)."""
-    rows = zip(*(_column_values(frame[c]) for c in frame.columns))
-    while batch := list(islice(rows, BATCH_ROWS)):
-        yield batch
+    """Rows as batches of Python tuples, built column by column and one batch at a time: Python
+    values of a whole 3.7-million-row table (all of France) would hold ~300 MB at once."""
+    for start in range(0, len(frame), BATCH_ROWS):
+        part = frame.iloc[start:start + BATCH_ROWS]
+        yield list(zip(*(_column_values(part[c]) for c in part.columns)))
 
 
 def _insert_all(conn, tables: dict[str, pd.DataFrame]) -> None:
