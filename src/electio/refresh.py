@@ -242,7 +242,9 @@ def _summary(settings: Settings, tables: dict[str, pd.DataFrame], missing: list[
         "communes": len(tables["dim_commune"]),
         "fact_turnout_rows": len(tables["fact_turnout"]),
         "fact_election_result_rows": len(tables["fact_election_result"]),
-        "rows_rejected": int(tables["meta_source"]["rows_rejected"].sum()),
+        # distinct source rows (meta_source counts a row once per purpose that read its file: for
+        # all of France the perimeter's and the context build read the same national files)
+        "rows_rejected": len(tables["meta_rejected_row"]),
         "rejected_categories": rejected_categories(tables.get("meta_rejected_row")),
         "checks": checks["status"].value_counts().to_dict(),
         "failed_checks": [f"{_check_title(r)}: {r.detail}" for r in failed.itertuples()],
