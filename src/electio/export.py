@@ -12,7 +12,7 @@ export leaves the previous extracts intact:
   frozen headers, filters, column widths, real dates and codes kept as text; a contents
   sheet and the data dictionary. The scenario forecasts (:data:`FORECAST_SHEETS`) have their
   own workbook, ``electio_previsions.xlsx``, built the same way: a new or edited scenario
-  rewrites that small workbook only, not the 1.3 million cells of the main one.
+  rewrites that small workbook only, not the ~1.2 million cells of the main one.
 
 The flat views (``v_*``) are SQL views of the warehouse (sql/views.sql), read like tables.
 """
