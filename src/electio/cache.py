@@ -323,10 +323,12 @@ def cacheable(stage) -> bool:
     return not stage.needs_warehouse
 
 
-def content_keys(tables: dict) -> dict[str, str]:
-    """Inside a cached refresh, the content digest of every table but the journal ({} outside):
-    the key of what a stage writes from one table (:func:`memo_files`)."""
-    return table_keys(tables, [n for n, f in dict.items(tables) if isinstance(f, pd.DataFrame) and n not in JOURNAL])
+def content_keys(tables: dict, store: StageCache | None = None) -> dict[str, str]:
+    """Inside a cached refresh (or with ``store``), the content digest of every table but the
+    journal ({} outside): the key of what a stage writes from one table (:func:`memo_files`), and
+    of what the load may copy from the previous warehouse."""
+    names = [n for n, f in dict.items(tables) if isinstance(f, pd.DataFrame) and n not in JOURNAL]
+    return table_keys(tables, names, store)
 
 
 def memo_base(stage, ctx, store: StageCache) -> str:
@@ -409,9 +411,10 @@ def _stored_value(store: StageCache, label: str, key_text: str, fn: Callable):
     return value
 
 
-def table_keys(tables: dict, names) -> dict[str, str]:
-    """Content digests of ``names`` (for :func:`memo_value` parts); empty outside a cached refresh."""
-    store = _ACTIVE.get()
+def table_keys(tables: dict, names, store: StageCache | None = None) -> dict[str, str]:
+    """Content digests of ``names`` (for :func:`memo_value` parts); empty outside a cached refresh
+    unless ``store`` is given."""
+    store = store if store is not None else _ACTIVE.get()
     if store is None:
         return {}
     return {n: store.digest(f) if isinstance(f := dict.get(tables, n), pd.DataFrame) else "absent" for n in names}

@@ -27,7 +27,7 @@ except ImportError:  # Windows: no peak-memory figure
 import pandas as pd
 
 from electio import __version__
-from electio.cache import StageCache, build_tables_cached, run_stage_cached
+from electio.cache import StageCache, build_tables_cached, content_keys, run_stage_cached
 from electio.command import add_common_arguments, log_path, run_command, settings_from_args
 from electio.errors import ElectioError
 from electio.memory import release_memory
@@ -42,7 +42,6 @@ from electio.stages import STAGES, Context, StageRun, run_stage
 from electio.warehouse.load import prepare_warehouse, read_history, replace_tables, sqlite_path
 from electio.warehouse.lock import check_writable, refresh_lock, remove_stale_temporaries
 from electio.warehouse.read import check_target
-from electio.warehouse.schema import JOURNAL
 from electio.warehouse.secrets import mask_secrets
 
 log = logging.getLogger("electio.refresh")
@@ -145,8 +144,7 @@ def _run_refresh(settings: Settings, targets: dict[str, Path], not_requested: di
         tables["meta_stage_run"] = _stage_rows(refresh_id, runs)
         clock = time.perf_counter()
         # loaded once, not yet in place; a cached refresh rewrites only the tables that changed
-        keys = ({n: store.digest(f) for n, f in tables.items() if n not in JOURNAL}
-                if store is not None and not store.force else None)
+        keys = content_keys(tables, store) if store is not None and not store.force else None
         pending = prepare_warehouse(settings.db_url, tables, keys)
         release_memory()
         seconds["load"] = time.perf_counter() - clock

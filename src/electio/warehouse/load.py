@@ -224,55 +224,53 @@ def _update_copy(path: Path, tmp: Path, tables: dict[str, pd.DataFrame], changed
     if _file_stamp(path) != stamp:
         tmp.unlink(missing_ok=True)
         return False
-    engine = create_engine(f"sqlite:///{tmp}")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
-            conn.exec_driver_sql("PRAGMA journal_mode = OFF")  # a temporary file, as in _build_sqlite
-            conn.exec_driver_sql("PRAGMA synchronous = OFF")
-            conn.commit()
-            with conn.begin():
-                for name in reversed(changed):  # children first
-                    conn.execute(text(f"DELETE FROM {name}"))
-                _insert_all(conn, {n: tables[n] for n in changed if n in tables})
-                bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchmany(5)
-                if bad:
-                    raise ElectioError(f"FOREIGN KEY constraint failed: (table, rowid, parent, key) {bad}")
-        engine.dispose()
-    except BaseException:
-        engine.dispose()
-        tmp.unlink(missing_ok=True)
-        raise
+
+    def rewrite(conn) -> None:
+        for name in reversed(changed):  # children first
+            conn.execute(text(f"DELETE FROM {name}"))
+        _insert_all(conn, {n: tables[n] for n in changed if n in tables})
+
+    _fill_sqlite(tmp, rewrite)
     log.info("warehouse: %d tables rewritten in a copy of the previous file, the others unchanged", len(changed))
     return True
 
 
 def _build_sqlite(tmp: Path, tables: dict[str, pd.DataFrame]) -> None:
+    def create(conn) -> None:
+        for stmt in statements():
+            if stmt.upper().startswith("CREATE TABLE FACT_"):
+                # SQLite only: the primary key is the table (one B-tree instead of
+                # table + index); SQL Server clusters on the primary key anyway.
+                stmt += " WITHOUT ROWID"
+            conn.exec_driver_sql(stmt)
+        _insert_all(conn, tables)
+        _create_views(conn)
+
+    _fill_sqlite(tmp, create)
+
+
+def _fill_sqlite(tmp: Path, fill) -> None:
+    """``fill(conn)`` on the temporary SQLite file ``tmp`` (a new file or a copy of the previous
+    warehouse) in one transaction, foreign keys checked once at the end; ``tmp`` is deleted if
+    anything fails."""
     engine = create_engine(f"sqlite:///{tmp}")
     try:
         with engine.connect() as conn:
             # Keys are checked once after the inserts (below) rather than row by row.
             conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
-            # Larger pages: fewer, fuller B-tree pages for the primary-key indexes.
+            # Larger pages: fewer, fuller B-tree pages for the primary-key indexes (a new file only).
             conn.exec_driver_sql("PRAGMA page_size = 16384")
             conn.exec_driver_sql("PRAGMA cache_size = -262144")
-            # A new file that is swapped in only when complete needs no journal: a
+            # A file that is swapped in only when complete needs no journal: a
             # crash leaves just this temporary file, deleted by the next refresh.
             conn.exec_driver_sql("PRAGMA journal_mode = OFF")
             conn.exec_driver_sql("PRAGMA synchronous = OFF")
             conn.commit()
             with conn.begin():
-                for stmt in statements():
-                    if stmt.upper().startswith("CREATE TABLE FACT_"):
-                        # SQLite only: the primary key is the table (one B-tree instead of
-                        # table + index); SQL Server clusters on the primary key anyway.
-                        stmt += " WITHOUT ROWID"
-                    conn.exec_driver_sql(stmt)
-                _insert_all(conn, tables)
+                fill(conn)
                 bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchmany(5)
                 if bad:
                     raise ElectioError(f"FOREIGN KEY constraint failed: (table, rowid, parent, key) {bad}")
-                _create_views(conn)
         engine.dispose()
     except BaseException:
         engine.dispose()
