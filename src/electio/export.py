@@ -188,13 +188,12 @@ def _table_files(name: str, frame: pd.DataFrame, folder: Path) -> list[Path]:
     return paths
 
 
-def _workbook_files(book: str, tables: dict[str, pd.DataFrame | int], columns: pd.DataFrame, folder: Path,
+def _workbook_files(book: str, shown: dict[str, pd.DataFrame | int], columns: pd.DataFrame, folder: Path,
                     elsewhere: dict[str, str]) -> list[Path]:
     """One workbook: the tables and views small enough for a sheet, a contents sheet, the dictionary.
-    ``tables``: each frame, or only its row count when it has too many rows for a sheet.
-    ``elsewhere``: tables kept out of this workbook -> where they are instead (listed in the contents
-    without a row count, so that this workbook does not change when they do)."""
-    shown = tables
+    ``shown``: this workbook's tables and views, each frame or only its row count when it has too
+    many rows for a sheet. ``elsewhere``: tables kept out of this workbook -> where they are instead
+    (listed in the contents without a row count, so that this workbook does not change when they do)."""
     in_book = {n: f for n, f in shown.items() if isinstance(f, pd.DataFrame) and len(f) <= XLSX_MAX_ROWS
                and SHOWN_AS_VIEW.get(n) not in shown and not _too_long_for_excel(f)}
     rows = {n: f if isinstance(f, int) else len(f) for n, f in shown.items()}
@@ -230,8 +229,10 @@ def _workbooks(names: list[str]) -> dict[str, tuple[list[str], dict[str, str]]]:
                for n in JOURNAL if n in names}
     forecast = [n for n in names if n in FORECAST_SHEETS]
     main = [n for n in names if n not in JOURNAL and n not in FORECAST_SHEETS]
-    in_forecast = {n: f"{n}.csv + classeur {FORECAST_WORKBOOK} (prévisions par scénario)" for n in forecast}
-    in_main = {n: f"{n}.csv + classeur {WORKBOOK}" for n in main}
+    # "see its contents": there a table may be a sheet, shown through its view, or CSV only
+    in_forecast = {n: f"{n}.csv ; voir le sommaire du classeur {FORECAST_WORKBOOK} (prévisions par scénario)"
+                   for n in forecast}
+    in_main = {n: f"{n}.csv ; voir le sommaire du classeur {WORKBOOK}" for n in main}
     return {WORKBOOK: (main, {**in_forecast, **journal}), FORECAST_WORKBOOK: (forecast, {**in_main, **journal})}
 
 
