@@ -77,6 +77,22 @@ def test_bootstrap_is_deterministic_with_a_seed_and_brackets_r():
     assert a[0] < weighted_pearson(x, y, w) < a[1]
 
 
+
+@pytest.mark.parametrize("scale", [1.0, 1e3])
+def test_bootstrap_is_the_percentile_of_the_resampled_weighted_pearson(scale):
+    """The counts-and-matrix-product bootstrap equals the plain one: r of each resample of communes
+    (the same draws), its 2.5 % and 97.5 % quantiles; a constant resample is left out."""
+    rng = np.random.default_rng(5)
+    x = scale + rng.normal(size=40)  # far from 0: the centring keeps the one-pass variances exact
+    y = 0.3 * x + rng.normal(size=40)
+    x[:38] = x[0]  # few distinct values: some resamples are constant in x
+    w = rng.uniform(1, 1000, size=40)
+    idx = np.random.default_rng(7).integers(0, 40, size=(400, 40))
+    r = np.array([weighted_pearson(x[i], y[i], w[i]) for i in idx])
+    assert np.isnan(r).any()
+    expected = np.quantile(r[np.isfinite(r)], [0.025, 0.975])
+    np.testing.assert_allclose(bootstrap_pearson_ci(x, y, w, n_boot=400, rng=7), expected, rtol=0, atol=1e-9)
+
 # ---------------------------------------------------------------- inputs: vintages, transformations
 
 def test_vintage_is_the_nearest_earlier_reference_period_whatever_its_publication(tables):

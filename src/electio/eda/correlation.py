@@ -163,14 +163,28 @@ def bootstrap_pearson_ci(x, y, w=None, *, n_boot: int = N_BOOT, rng: np.random.G
                          level: float = CI_LEVEL) -> tuple[float, float]:
     """Percentile bootstrap interval of the weighted Pearson r (communes resampled).
 
-    All draws are computed at once (an n_boot x n index matrix). Draws where x or y is
-    constant are ignored; if all are, the interval is (NaN, NaN).
+    All draws at once: a draw is the count of times it picked each commune, so its weighted
+    sums are one matrix product (counts x weights) @ (x, y, their squares and product) instead of
+    gathering n_boot x n copies. x and y are centred first (r does not change), which keeps
+    the one-pass variances exact to rounding. Draws where x or y is constant are ignored; if all
+    are, the interval is (NaN, NaN).
     """
     x, y, w = _as_arrays(x, y, w)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    idx = rng.integers(0, len(x), size=(n_boot, len(x)))
-    r = _pearson_rows(x[idx], y[idx], w[idx])
-    r = r[np.isfinite(r)]
+    n = len(x)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    counts = np.bincount((idx + (np.arange(n_boot) * n)[:, None]).ravel(), minlength=n_boot * n)
+    weights = counts.reshape(n_boot, n) * w
+    cx, cy = x - np.average(x, weights=w), y - np.average(y, weights=w)
+    sums = weights @ np.column_stack([np.ones(n), cx, cy, cx * cx, cy * cy, cx * cy, x * x, y * y])
+    sums /= sums[:, :1]
+    mx, my = sums[:, 1], sums[:, 2]
+    vx, vy, cov = sums[:, 3] - mx * mx, sums[:, 4] - my * my, sums[:, 5] - mx * my
+    # as _pearson_rows: a constant draw has a variance of rounding noise relative to its raw scale
+    tiny = (vx <= 1e-12 * np.maximum(sums[:, 6], 1e-300)) | (vy <= 1e-12 * np.maximum(sums[:, 7], 1e-300))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.clip(cov / np.sqrt(vx * vy), -1.0, 1.0)
+    r = r[~tiny & np.isfinite(r)]
     if r.size == 0:
         return float("nan"), float("nan")
     alpha = (1 - level) / 2
