@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from electio.cache import CACHE_DIR
 from electio.refresh import run_refresh
@@ -22,12 +24,37 @@ def mirror_path() -> Path:
     return Path(env) if env else (PROJECT_ROOT.parent / "shared" / "electio-mirror").resolve()
 
 
+#: xdist groups: the tests of a group run on one worker, so its session fixtures are built once.
+MODELLED, REPORT = "modelled_warehouse", "report"
+
+
+def _group(item) -> str | None:
+    if "modelled_warehouse" in item.fixturenames or "tests/powerbi/" in item.nodeid:
+        return MODELLED
+    if "tests/report/" in item.nodeid:  # the report warehouses (tests/report/conftest.py), some by getfixturevalue
+        return REPORT
+    return None
+
+
+def _rank(item) -> int:
+    """Order of the work queue (``--no-loadscope-reorder`` keeps it): the modelled group first, for
+    the first worker, while the other runs the tests that need no session warehouse, which the
+    first worker builds meanwhile (:func:`build_once`); then the report group, then the rest."""
+    group = _group(item)
+    if group == MODELLED:
+        return 0
+    if group is None and "shared_warehouse" not in item.fixturenames:
+        return 1
+    return 2 if group == REPORT else 3
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items) -> None:
-    """Tests that read the modelled warehouse run on one xdist worker, which builds it once."""
     for item in items:
-        if "modelled_warehouse" in item.fixturenames or "tests/powerbi/" in item.nodeid:
-            item.add_marker(pytest.mark.xdist_group("modelled_warehouse"))
+        group = _group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=_rank)  # stable: the order within a rank is the collection's
 
 
 @pytest.fixture(scope="session")
@@ -58,18 +85,34 @@ class SharedWarehouse:
     summary: dict
 
 
+def build_once(tmp_path_factory, name: str, build):
+    """``build(folder)`` run once per test session: by the first xdist worker that asks, while the
+    others wait on a file lock and then reuse its folder and (pickled) result. The folder lies in
+    the workers' common temporary root, so it must be treated as read-only."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, result = root / name, root / f"{name}.pickle"
+    with FileLock(str(root / f"{name}.lock")):
+        if not result.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker's failed attempt
+            folder.mkdir()
+            result.write_bytes(pickle.dumps(build(folder)))
+    return pickle.loads(result.read_bytes())
+
+
 @pytest.fixture(scope="session")
 def shared_warehouse(tmp_path_factory, mirror: Path) -> SharedWarehouse:
-    """The default perimeter (69) refreshed ONCE from the mirror for the whole test session:
-    warehouse, correlations and exports (no models, figures, report or Power BI).
+    """The default perimeter (69) refreshed ONCE from the mirror for the whole test session (all
+    workers): warehouse, correlations and exports (no models, figures, report or Power BI).
 
     Read-only: a test that changes the warehouse works on :func:`copy_warehouse`.
     """
-    root = tmp_path_factory.mktemp("shared_warehouse")
-    settings = settings_under(root, mirror)
-    # with the stage cache: tests that refresh a copy again start from it (copy_warehouse(cache=True))
-    summary = run_refresh(settings, cache=True)
-    return SharedWarehouse(settings, summary)
+    def build(root: Path) -> SharedWarehouse:
+        settings = settings_under(root, mirror)
+        # with the stage cache: tests that refresh a copy again start from it (copy_warehouse(cache=True))
+        return SharedWarehouse(settings, run_refresh(settings, cache=True))
+
+    return build_once(tmp_path_factory, "shared_warehouse", build)
 
 
 @pytest.fixture(scope="session")
