@@ -134,10 +134,10 @@ def test_filled_sections_show_the_stage_results(full_report):
         assert figure in parsed.ids
 
 
-def test_report_is_reproducible(enriched):
-    tables = read_tables(enriched.db_url)
-    first, _ = render_report(tables, enriched)
-    second, _ = render_report(tables, enriched)
+def test_report_is_reproducible(full_report):
+    """Rendered again from the same warehouse, the report is the same text as the session's."""
+    settings, first = full_report
+    second, _ = render_report(read_tables(settings.db_url), settings)
     assert first == second
 
 
