@@ -35,7 +35,8 @@ from electio.eda.run import write_answer
 from electio.errors import ElectioError, StageSkipped
 from electio.export import export_tables
 from electio.forecast.figures import write_forecast_figures
-from electio.forecast.run import DEFAULT_SEED, NATIONAL_SUFFIX, SCENARIOS_DIR, forecast_tables, nuance_labels
+from electio.forecast.run import (DEFAULT_SEED, FORECAST_READS, NATIONAL_SUFFIX, SCENARIOS_DIR, forecast_tables,
+                                 nuance_labels)
 from electio.forecast.scenarios import build_scenarios, calendar_elections, default_scenarios, read_custom_file
 from electio.memory import release_memory
 from electio.model.backtest import run_backtest_frames
@@ -51,6 +52,7 @@ from electio.settings import Settings
 from electio.stage_run import StageRun
 from electio.warehouse.load import replace_tables
 from electio.warehouse.read import read_tables
+from electio.warehouse.schema import BASE, CONTEXT, FORECAST, GEOMETRY, MODEL, NATIONAL
 
 log = logging.getLogger("electio.stages")
 
@@ -61,12 +63,6 @@ MAX_COMMUNES_FOR_CORRELATIONS = 5_000
 #: Heartbeat of a long stage (issue: progress on every step over ~5 s).
 PROGRESS_EVERY = 5.0
 
-BASE = ("dim_commune", "dim_election", "dim_bloc", "dim_indicator", "fact_turnout", "fact_election_result",
-        "fact_indicator", "fact_indicator_departement", "map_commune_code")
-NATIONAL = ("fact_national_result", "fact_national_turnout", "fact_departement_result")
-CONTEXT = ("fact_context_result", "fact_context_turnout")
-MODEL = ("dim_model", "fact_backtest", "fact_model_metric")
-FORECAST = ("dim_scenario", "fact_forecast", "fact_forecast_departement", "fact_horizon_error")
 
 
 @dataclass
@@ -190,13 +186,13 @@ def _figures(ctx: Context) -> Output:
     if t.get("fact_correlation") is None or t["fact_correlation"].empty:
         raise StageSkipped("no correlations in the warehouse")
     # Three independent parts, each reused when its own tables are unchanged (electio.cache).
-    files = cached_part(ctx, "eda_figures", BASE + ("fact_correlation",),
+    files = cached_part(ctx, "eda_figures", BASE + GEOMETRY + ("fact_correlation",),
                         lambda t: write_figures(t, t["fact_correlation"], s, inputs=ctx.state.get("eda_inputs")))
     if not t.get("fact_model_metric", pd.DataFrame()).empty:
         files += cached_part(ctx, "backtest_figures", MODEL,
                              lambda t: backtest_figures(t["fact_model_metric"], t["dim_model"], figure_path(s)))
     if not t.get("fact_forecast", pd.DataFrame()).empty:
-        files += cached_part(ctx, "forecast_figures", BASE + NATIONAL + MODEL + FORECAST,
+        files += cached_part(ctx, "forecast_figures", BASE + GEOMETRY + NATIONAL + MODEL + FORECAST,
                              lambda t: write_forecast_figures(t, s))
     return Output(files=[Path(f) for f in files])
 
@@ -225,10 +221,10 @@ STAGES: tuple[Stage, ...] = (
           BASE + NATIONAL + CONTEXT + MODEL, (), ("<data>/models/*",), _train, after=("backtest",)),
     Stage("forecast", "scenarios for the real upcoming elections (defaults + stored custom files) per commune "
           "and département, and the error growth with the lead",
-          BASE + NATIONAL + ("dim_model",), FORECAST, (), _forecast, after=("train",),
+          FORECAST_READS, FORECAST, (), _forecast, after=("train",),
           extra_inputs=_forecast_inputs),
     Stage("figures", "maps, histograms, heatmaps, backtest and forecast figures",
-          BASE + ("fact_correlation",) + MODEL + FORECAST, (), ("reports/figures/*.png",), _figures),
+          BASE + GEOMETRY + ("fact_correlation",) + MODEL + FORECAST, (), ("reports/figures/*.png",), _figures),
     # reads=(): every table (cached on all of them but the refresh journal)
     Stage("report", "the client report (rapport.html and its traced values)",
           tuple(), (), ("reports/rapport.html", "reports/rapport_sources.json"), _report),

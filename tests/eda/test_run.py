@@ -14,6 +14,7 @@ from electio.eda.figures import election_maps, load_commune_shapes, load_lyon_ar
 from electio.eda.run import main, run_eda, write_correlations
 from electio.errors import ElectioError
 from electio.settings import Settings
+from electio.stages import run_alone
 from electio.warehouse.load import write_warehouse
 from electio.warehouse.read import read_tables
 from tests.conftest import copy_warehouse
@@ -98,3 +99,15 @@ def test_real_warehouse_maps_and_run(tmp_path, shared_warehouse):
     summary = run_eda(tmp_settings, n_boot=50, figures=False)
     assert summary["n_correlations"] == len(read_tables(tmp_settings.db_url)["fact_correlation"])
     assert (tmp_settings.reports_dir / "eda_answer.json").exists()
+
+
+@pytest.mark.mirror
+def test_figures_stage_run_alone_reads_the_boundaries_and_draws_the_maps(tmp_path, shared_warehouse, monkeypatch):
+    """`electio figures` reads only its declared tables: the boundaries must be among them (they were
+    not: every map was skipped as if the perimeter had no boundary file)."""
+    settings = copy_warehouse(shared_warehouse.settings, tmp_path)
+    monkeypatch.setattr(figures, "DPI", 40)  # the figures themselves are tested in test_figures.py
+    monkeypatch.setattr(figures, "map_elections", lambda dim, reference: [reference])
+    assert run_alone("figures", settings).status == "done"
+    drawn = {p.name for p in (settings.reports_dir / "figures").glob("map_*.png")}
+    assert {"map_pres_2022_t1_leading_bloc.png", "map_indicator_density.png"} <= drawn

@@ -67,10 +67,17 @@ from electio.model.train import load_model
 from electio.settings import project_file
 from electio.warehouse.load import make_engine, replace_tables, sqlite_path
 from electio.warehouse.read import read_tables
+from electio.warehouse.schema import BASE, FORECAST, GEOMETRY, NATIONAL
 
 log = logging.getLogger("electio.forecast")
 
 DEFAULT_SEED = 20270411
+
+#: The warehouse tables a forecast reads: the panel's, the national results (national-conditional
+#: rule), the chosen model's row and the politics reference (a national file given per list or
+#: candidate). Not the context or backtest rows, by far the largest tables.
+FORECAST_READS = BASE + NATIONAL + ("dim_model", "dim_nuance")
+
 FORECAST_TABLES = ("dim_scenario", "fact_forecast", "fact_forecast_departement")
 DIM_SCENARIO_COLUMNS = ["scenario_id", "label_fr", "reference_year", "horizon_years", "target_year", "election_type",
                         "swing", "description"]
@@ -297,7 +304,8 @@ def run_forecast(settings, *, scenarios: list[Scenario] | None = None, seed: int
                  heatmap_bloc: str | None = None, replace_all: bool = False) -> dict:
     """``electio forecast``: compute, store (one transaction), draw. Returns a summary."""
     t0 = time.perf_counter()
-    tables = read_tables(settings.db_url)
+    # the stored scenarios (kept beside the new ones) and the boundaries (maps) too
+    tables = read_tables(settings.db_url, FORECAST_READS + FORECAST + GEOMETRY)
     trained = load_model(models_dir(settings))
     _check_model_matches(trained, tables)
     if callable(scenarios):  # built from the warehouse's last election year
@@ -451,7 +459,7 @@ def warehouse_labels(settings) -> dict[str, str]:
     """Politics reference (dim_nuance): folded label or code -> bloc, for a --national file given per
     list or candidate. Empty without a warehouse."""
     try:
-        tables = read_tables(settings.db_url)
+        tables = read_tables(settings.db_url, ["dim_nuance"])
     except Exception:  # noqa: BLE001 - no warehouse yet: bloc codes only
         return {}
     return nuance_labels(tables.get("dim_nuance"))

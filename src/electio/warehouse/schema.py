@@ -23,6 +23,17 @@ GROUPS = ("dim", "fact", "map", "meta")
 #: The refresh's own journal: new rows or values on every run, whatever the data.
 JOURNAL = ("meta_refresh", "meta_stage_run")
 
+# Groups of tables the analysis stages declare as their inputs (electio.stages), and the commands
+# that run one of them alone read (e.g. ``electio forecast``): the warehouse's big tables (the
+# context results, the backtest rows) are read only by those that need them.
+BASE = ("dim_commune", "dim_election", "dim_bloc", "dim_indicator", "fact_turnout", "fact_election_result",
+        "fact_indicator", "fact_indicator_departement", "map_commune_code")
+GEOMETRY = ("dim_commune_geometry",)  # the maps
+NATIONAL = ("fact_national_result", "fact_national_turnout", "fact_departement_result")
+CONTEXT = ("fact_context_result", "fact_context_turnout")
+MODEL = ("dim_model", "fact_backtest", "fact_model_metric")
+FORECAST = ("dim_scenario", "fact_forecast", "fact_forecast_departement", "fact_horizon_error")
+
 
 @dataclass(frozen=True)
 class Column:
