@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
@@ -233,6 +236,19 @@ def test_change_map_is_diverging_with_a_lyon_zoom_and_legible(enriched):
     low, high = bar.get_xlim()
     assert low < 0 < high and abs(low + high) < 1e-6  # centred on zero: a diverging scale
     assert smallest_printed_font(m.figure, 6.7) >= 6.5
+
+
+def test_change_map_is_the_same_picture_in_every_process(enriched):
+    """Drawn by two processes with different string hash seeds, the change map is the same picture
+    (its Lyon zoom was drawn in set order: reports of the same warehouse differed)."""
+    script = ("import hashlib, sys\n"
+              "from electio.report.build import EVOLUTION_TABLES, _draw_evolution_map\n"
+              "from electio.warehouse.read import read_tables\n"
+              "png = _draw_evolution_map(read_tables(sys.argv[1], EVOLUTION_TABLES))[2]\n"
+              "print(hashlib.sha256(png).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", script, enriched.db_url], check=True, capture_output=True,
+                              text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(digests) == 1, digests
 
 
 @pytest.mark.skipif(chromium() is None, reason="PDF export is optional: Chromium (Debian package chromium) absent")

@@ -26,6 +26,7 @@ from electio.errors import ElectioError
 from electio.settings import Settings
 from electio.warehouse.load import make_engine, sqlite_path
 from electio.warehouse.read import read_tables
+from electio.warehouse.schema import BASE, GEOMETRY
 from electio.warehouse.secrets import mask_secrets
 
 log = logging.getLogger("electio.eda")
@@ -97,7 +98,7 @@ def run_eda(settings: Settings, *, n_boot: int = N_BOOT, seed: int = SEED, figur
             shapes=None, arrondissements=None) -> dict:
     """Correlations -> warehouse, figures and answer -> reports; returns a summary."""
     t0 = time.perf_counter()
-    tables = read_tables(settings.db_url)
+    tables = read_tables(settings.db_url, BASE + GEOMETRY)  # the correlations stage's and the maps'
     missing = {"dim_election", "fact_turnout", "fact_election_result", "dim_bloc"} - set(tables)
     if missing:
         raise ElectioError(f"the warehouse lacks {sorted(missing)}: run `python -m electio.refresh` first")

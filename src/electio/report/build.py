@@ -71,7 +71,8 @@ from electio.report.slides import write_slides
 from electio.settings import Settings
 from electio.sources.catalog import load_catalog
 from electio.warehouse.load import sqlite_path
-from electio.warehouse.read import read_tables
+from electio.warehouse.read import count_rows, present_names, read_tables
+from electio.warehouse.schema import CONTEXT
 
 log = logging.getLogger("electio.report")
 
@@ -599,12 +600,13 @@ def _method_section(p: Printer, lab: Labels, tables) -> dict:
 
 
 def _data_model_section(p: Printer, tables, diagram_svg: str | None, full_svg: str | None,
-                        mcd_svg: str | None = None) -> dict:
+                        mcd_svg: str | None = None, row_counts: dict[str, int] | None = None) -> dict:
     rows = []
     for t in schema_tables():
         frame = tables.get(t.name)
-        count = (p.sql_number(len(frame), f"SELECT COUNT(*) FROM {t.name}", source=t.name)
-                 if frame is not None else Markup("table absente de l'entrepôt"))
+        n = (row_counts or {}).get(t.name, None if frame is None else len(frame))
+        count = (p.sql_number(n, f"SELECT COUNT(*) FROM {t.name}", source=t.name)
+                 if n is not None else Markup("table absente de l'entrepôt"))
         rows.append([Markup("<code>{}</code>").format(t.name), Markup(TABLE_ROLE_FR.get(t.group, t.group)),
                      Markup(GRAIN_FR.get(t.name, "—")), count])
     return {"diagram": diagram_svg, "diagram_full": full_svg, "mcd": mcd_svg,
@@ -1169,8 +1171,10 @@ def render_report(tables: dict[str, pd.DataFrame], settings: Settings, *, france
 
 
 def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *, france: dict | None = None,
-                          diagrams: dict[str, str] | None = None) -> tuple[str, Registry, dict]:
-    """HTML text, registry and the template context (the slides print the same registered values)."""
+                          diagrams: dict[str, str] | None = None,
+                          row_counts: dict[str, int] | None = None) -> tuple[str, Registry, dict]:
+    """HTML text, registry and the template context (the slides print the same registered values).
+    ``row_counts``: rows of tables not in ``tables`` (the data model section lists every table's)."""
     reg = Registry()
     p = Printer(reg)
     lab = Labels(p, tables)
@@ -1189,7 +1193,7 @@ def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *
     ctx["indicateurs"] = _indicators_section(p, lab, tables, settings.reports_dir)
     ctx["methode"] = _method_section(p, lab, tables)
     ctx["modele_donnees"] = _data_model_section(p, tables, diagrams.get("schema"), diagrams.get("schema_full"),
-                                                diagrams.get("mcd"))
+                                                diagrams.get("mcd"), row_counts)
     ctx["modeles"] = _models_section(p, lab, tables)
     ctx["scenarios"] = _scenarios_section(p, lab, tables)
     ctx["limites"] = _limits_section(p, tables)
@@ -1264,11 +1268,15 @@ def build_report(settings: Settings, *, pdf: bool = False, tables: dict[str, pd.
     db = sqlite_path(settings.db_url)
     if db is not None and not db.exists():
         raise ElectioError(f"no warehouse at {db}: run `python -m electio.refresh` first")
+    row_counts = None
     if tables is None:
-        tables = read_tables(settings.db_url)
+        # the context rows (every commune of France: most of the reading time) are only counted
+        tables = read_tables(settings.db_url, without=CONTEXT)
+        present, _ = present_names(settings.db_url)
+        row_counts = {t: count_rows(settings.db_url, t) for t in CONTEXT if t in present}
     if not ds.has(tables, "dim_commune", "dim_election"):
         raise ElectioError("the warehouse is empty (no commune or election): run `python -m electio.refresh` first")
-    html, reg, ctx = render_report_context(tables, settings)
+    html, reg, ctx = render_report_context(tables, settings, row_counts=row_counts)
     out_dir = Path(settings.reports_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / REPORT_FILE

@@ -88,7 +88,7 @@ def change_map(tables: dict[str, pd.DataFrame], shapes: dict, n_blocs: int = 4) 
     paths = {c: _path(g) for c, g in shapes.items()}
     fig = Figure(figsize=(7.0, 6.6))
     axes = fig.subplots(2, n_blocs, gridspec_kw={"height_ratios": [1.55, 1.0]})
-    inner = {c: paths[c] for c in inset_codes if paths.get(c) is not None}
+    inner = {c: paths[c] for c in sorted(inset_codes) if paths.get(c) is not None}  # drawing order: not hash order
     for col, bloc in enumerate(blocs):
         values = change[change["bloc_code"] == bloc].set_index("commune_code")["change"]
         for ax, drawn in ((axes[0][col], paths), (axes[1][col], inner)):
