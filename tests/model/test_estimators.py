@@ -86,3 +86,23 @@ def test_boosters_binned_once_grow_the_wrappers_trees():
         wrapper = model._model(50, j).fit(X, y, sample_weight=w)
         assert boosters[j].model_to_string() == wrapper.booster_.model_to_string()
         assert np.array_equal(boosters[j].predict(X, num_iteration=25), wrapper.predict(X, num_iteration=25))
+
+
+def test_every_lightgbm_prediction_states_its_thread_count(panel, monkeypatch):
+    """LightGBM keeps one process-wide thread count, which a prediction without ``num_threads``
+    resets to all cores; the backtest fits in two threads, and a dataset the other thread was
+    binning then overflowed its per-thread buffers (a segfault in SparseBin::Push, seen once in a
+    refresh). Every prediction of the tuning and of the fitted model must pass the training's."""
+    import lightgbm
+
+    seen = []
+    real = lightgbm.Booster.predict
+
+    def predict(self, data, *args, **kwargs):
+        seen.append(kwargs.get("num_threads"))
+        return real(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(lightgbm.Booster, "predict", predict)
+    model = LightGBMDeviation().fit(panel)
+    model.predict(panel, panel.departement_inputs("conditional"))
+    assert seen and set(seen) == {LightGBMDeviation.base_params["n_jobs"]}

@@ -268,7 +268,11 @@ class LightGBMDeviation(DeviationModel):
         for j, booster in enumerate(self._boosters(X_tr, labels, w, max(self.n_trees))):
             o = names[j][0]
             for k in self.n_trees:
-                pred = booster.predict(X_te, num_iteration=k) if k else np.zeros(len(X_te))
+                # num_threads as in training: without it LightGBM resets its process-wide thread count,
+                # and a dataset another backtest thread is binning meanwhile overflows its per-thread
+                # buffers (SparseBin::Push segfault)
+                pred = (booster.predict(X_te, num_iteration=k, num_threads=self.base_params["n_jobs"]) if k
+                        else np.zeros(len(X_te)))
                 out.setdefault((o, k), np.full((len(X_te), Y_tr.shape[1]), np.nan))[:, j] = offs_te[o][:, j] + pred
         return out
 
