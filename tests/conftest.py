@@ -94,10 +94,26 @@ def build_once(tmp_path_factory, name: str, build):
     folder, result = root / name, root / f"{name}.pickle"
     with FileLock(str(root / f"{name}.lock")):
         if not result.exists():
-            shutil.rmtree(folder, ignore_errors=True)  # a worker's failed attempt
+            shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
-            result.write_bytes(pickle.dumps(build(folder)))
-    return pickle.loads(result.read_bytes())
+            try:
+                value = build(folder)
+            except Exception as exc:  # the other workers fail at once with it, not after a build of their own
+                value = RuntimeError(f"building {name} failed in another test worker: {exc!r}")
+                value.__cause__ = exc
+                _write_atomic(result, pickle.dumps(value))
+                raise
+            _write_atomic(result, pickle.dumps(value))
+    value = pickle.loads(result.read_bytes())
+    if isinstance(value, BaseException):
+        raise value
+    return value
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)  # a worker killed mid-write leaves no truncated pickle
 
 
 @pytest.fixture(scope="session")

@@ -192,7 +192,7 @@ def _figures(ctx: Context) -> Output:
         files += cached_part(ctx, "backtest_figures", MODEL,
                              lambda t: backtest_figures(t["fact_model_metric"], t["dim_model"], figure_path(s)))
     if not t.get("fact_forecast", pd.DataFrame()).empty:
-        files += cached_part(ctx, "forecast_figures", BASE + GEOMETRY + NATIONAL + MODEL + FORECAST,
+        files += cached_part(ctx, "forecast_figures", BASE + GEOMETRY + MODEL + FORECAST,
                              lambda t: write_forecast_figures(t, s))
     return Output(files=[Path(f) for f in files])
 

@@ -77,21 +77,24 @@ def test_bootstrap_is_deterministic_with_a_seed_and_brackets_r():
     assert a[0] < weighted_pearson(x, y, w) < a[1]
 
 
-
-@pytest.mark.parametrize("scale", [1.0, 1e3])
-def test_bootstrap_is_the_percentile_of_the_resampled_weighted_pearson(scale):
+@pytest.mark.parametrize("case", ["near_mean", "far_from_0", "mostly_zero"])
+def test_bootstrap_is_the_percentile_of_the_resampled_weighted_pearson(case):
     """The counts-and-matrix-product bootstrap equals the plain one: r of each resample of communes
-    (the same draws), its 2.5 % and 97.5 % quantiles; a constant resample is left out."""
+    (the same draws), its 2.5 % and 97.5 % quantiles; a constant resample is left out, also when
+    its value is 0 and the mean is not (an indicator that is mostly zero)."""
     rng = np.random.default_rng(5)
-    x = scale + rng.normal(size=40)  # far from 0: the centring keeps the one-pass variances exact
+    x = (1e3 if case == "far_from_0" else 1.0) + rng.normal(size=40)  # centring keeps variances exact
     y = 0.3 * x + rng.normal(size=40)
     x[:38] = x[0]  # few distinct values: some resamples are constant in x
+    if case == "mostly_zero":
+        x[:38], x[38:] = 0.0, [30.0, 45.0]
     w = rng.uniform(1, 1000, size=40)
     idx = np.random.default_rng(7).integers(0, 40, size=(400, 40))
     r = np.array([weighted_pearson(x[i], y[i], w[i]) for i in idx])
     assert np.isnan(r).any()
     expected = np.quantile(r[np.isfinite(r)], [0.025, 0.975])
     np.testing.assert_allclose(bootstrap_pearson_ci(x, y, w, n_boot=400, rng=7), expected, rtol=0, atol=1e-9)
+
 
 # ---------------------------------------------------------------- inputs: vintages, transformations
 

@@ -180,8 +180,10 @@ def bootstrap_pearson_ci(x, y, w=None, *, n_boot: int = N_BOOT, rng: np.random.G
     sums /= sums[:, :1]
     mx, my = sums[:, 1], sums[:, 2]
     vx, vy, cov = sums[:, 3] - mx * mx, sums[:, 4] - my * my, sums[:, 5] - mx * my
-    # as _pearson_rows: a constant draw has a variance of rounding noise relative to its raw scale
-    tiny = (vx <= 1e-12 * np.maximum(sums[:, 6], 1e-300)) | (vy <= 1e-12 * np.maximum(sums[:, 7], 1e-300))
+    # as _pearson_rows, a constant draw has a variance of rounding noise: relative to its raw scale,
+    # or to its centred one when that is larger (a draw of zeros is then constant at -mean)
+    tiny = ((vx <= 1e-12 * np.maximum(np.maximum(sums[:, 6], sums[:, 3]), 1e-300))
+            | (vy <= 1e-12 * np.maximum(np.maximum(sums[:, 7], sums[:, 4]), 1e-300)))
     with np.errstate(invalid="ignore", divide="ignore"):
         r = np.clip(cov / np.sqrt(vx * vy), -1.0, 1.0)
     r = r[~tiny & np.isfinite(r)]

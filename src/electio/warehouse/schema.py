@@ -23,9 +23,10 @@ GROUPS = ("dim", "fact", "map", "meta")
 #: The refresh's own journal: new rows or values on every run, whatever the data.
 JOURNAL = ("meta_refresh", "meta_stage_run")
 
-# Groups of tables the analysis stages declare as their inputs (electio.stages), and the commands
-# that run one of them alone read (e.g. ``electio forecast``): the warehouse's big tables (the
-# context results, the backtest rows) are read only by those that need them.
+# Groups of tables the analysis stages declare as their inputs (electio.stages), and that the
+# commands running one of them alone read (e.g. ``electio forecast``), so that the big tables (the
+# context results, the backtest rows) are read only where they are needed. The report stage and
+# the exports still read every table (the report alone: all but the context rows, which it counts).
 BASE = ("dim_commune", "dim_election", "dim_bloc", "dim_indicator", "fact_turnout", "fact_election_result",
         "fact_indicator", "fact_indicator_departement", "map_commune_code")
 GEOMETRY = ("dim_commune_geometry",)  # the maps
