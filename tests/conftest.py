@@ -98,10 +98,9 @@ def build_once(tmp_path_factory, name: str, build):
             folder.mkdir()
             try:
                 value = build(folder)
-            except Exception as exc:  # the other workers fail at once with it, not after a build of their own
-                value = RuntimeError(f"building {name} failed in another test worker: {exc!r}")
-                value.__cause__ = exc
-                _write_atomic(result, pickle.dumps(value))
+            except Exception as exc:  # recorded: the other workers fail at once, not after a build of their own
+                _write_atomic(result, pickle.dumps(RuntimeError(f"building {name} failed in another test worker: "
+                                                                f"{exc!r}")))
                 raise
             _write_atomic(result, pickle.dumps(value))
     value = pickle.loads(result.read_bytes())

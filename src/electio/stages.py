@@ -64,7 +64,6 @@ MAX_COMMUNES_FOR_CORRELATIONS = 5_000
 PROGRESS_EVERY = 5.0
 
 
-
 @dataclass
 class Context:
     """What a stage sees: settings (where to write), the tables, options, and in-memory state."""

@@ -155,8 +155,7 @@ class PendingWarehouse:
             os.replace(self.tmp, self.target)  # atomic on POSIX and Windows (same folder)
             self.tmp = None
             if self.keys is not None:
-                st = self.target.stat()
-                record.write_text(json.dumps({"schema": _schema_digest(), "file": [st.st_size, st.st_mtime_ns],
+                record.write_text(json.dumps({"schema": _schema_digest(), "file": _file_stamp(self.target),
                                               "tables": self.keys}), encoding="utf-8")
 
     def discard(self) -> None:
