@@ -159,10 +159,16 @@ def test_parse_error_stops_the_refresh_cleanly(built, monkeypatch):
         raise InputFormatError(path, "expected a non-negative whole number, got 'x'", line=7, column="Voix_3")
 
     monkeypatch.setattr(ministere, "parse_wide", broken)
+    import electio.sources.elections.euro2024 as euro2024
+
+    archive_parsed = []
+    monkeypatch.setattr(euro2024, "parse_france_archive", lambda *a, **kw: archive_parsed.append(a))
     # --force: the sources and their code are unchanged on disk, so the stage cache would reuse the build
     assert main(["--mirror", str(settings.mirror), "--db", settings.db_url, "--offline", "--no-export", "--no-figures",
                  "--force"]) == 1
     assert _digest(db) == before
+    # the Rhône's elections come before the France-wide archive is needed: the bad file fails first
+    assert archive_parsed == []
 
 
 def test_second_departement_loads_national_sources_and_reports_gaps(tmp_path, mirror):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 from tqdm import tqdm
@@ -18,7 +20,7 @@ from electio.sources.catalog import load_catalog
 import importlib
 import time
 
-from electio.sources.elections import aktiur, agregees, euro2024, pres2012
+from electio.sources.elections import StagedElection, aktiur, agregees, euro2024, pres2012
 from electio.sources.indicators import IndicatorSpec, load_calendar_rules, load_indicator_specs
 from electio.sources.geography import (parse_cog_communes, parse_etalab_communes, parse_etalab_epci,
                                        parse_geojson_features)
@@ -168,7 +170,7 @@ def build_elections(lineage: Lineage, geo: Geography, perimeter: Perimeter, nuan
             log.warning("%s: no source for the perimeter %s, reported as missing", spec.id, perimeter.text)
             continue
         if source["parser"] == "euro2024_france" and staged_france is not None:
-            staged = staged_france.restricted(deps)
+            staged = staged_france().restricted(deps)
         else:
             staged = stage_election(source, departement, lineage.resolve)
         if staged.bureaux is None and (b := spec.bureaux_for(deps)):
@@ -280,13 +282,14 @@ def _check_euro2024(lineage: Lineage, spec: ElectionSpec, c: dict, loaded: dict[
 NATIONAL_OFFICIAL = ("national_results", "national_results.csv")
 
 
-def _france_archive(lineage: Lineage, specs: list[ElectionSpec]):
-    """The European 2024 France-wide archive, parsed once for the national tables and,
-    outside the Rhône, the commune results."""
+def _france_archive(lineage: Lineage, specs: list[ElectionSpec]) -> Callable[[], StagedElection] | None:
+    """The European 2024 France-wide archive, parsed once for the national tables, the context
+    rows and, outside the Rhône, the commune results: on first use, so that a bad file met before
+    (every election of the Rhône) fails without waiting for its parse (35,000 JSON files)."""
     entry = next((n for s in specs for n in s.national if n["kind"] == "euro2024_france"), None)
     if entry is None:
         return None
-    return euro2024.parse_france_archive(lineage.resolve(entry["source"], entry["file"]))
+    return cache(lambda: euro2024.parse_france_archive(lineage.resolve(entry["source"], entry["file"])))
 
 
 def read_national_file(lineage: Lineage, spec: ElectionSpec, entry: dict, staged_france=None) -> NationalFile:
@@ -300,7 +303,7 @@ def read_national_file(lineage: Lineage, spec: ElectionSpec, entry: dict, staged
         turnout, votes = pres2012.parse_canton_departements(path)
         read = int(turnout.shape[0])
     elif kind == "euro2024_france":
-        staged = staged_france if staged_france is not None else euro2024.parse_france_archive(path)
+        staged = staged_france() if staged_france is not None else euro2024.parse_france_archive(path)
         deps = insee_departement(staged.turnout["source_code"])
         turnout = (staged.turnout.assign(departement_code=deps)
                    .groupby("departement_code", as_index=False)[["registered", "voters", "expressed"]].sum())
@@ -359,7 +362,7 @@ def build_context_tables(lineage: Lineage, geo: Geography, nuances: pd.DataFrame
         if source is None:
             continue
         if source["parser"] == "euro2024_france" and staged_france is not None:
-            staged = staged_france
+            staged = staged_france()
         else:
             staged = stage_election(source, "*", lineage.resolve)
         where = f"{source['source']}/{source['file']}"

@@ -95,6 +95,24 @@ def test_bad_count_is_named_with_line_and_column(tmp_path, value):
         aktiur.parse_commune_large(bad, departement="69")
 
 
+def test_counts_read_whole_columns_and_name_the_first_bad_cell():
+    """Clean columns are converted whole (spaces, integer-valued floats); any other column gets the
+    cell-by-cell checks, which name the first bad line; empty cells only where allowed."""
+    import numpy as np
+    import pandas as pd
+
+    from electio.sources.readers import to_counts
+
+    frame = pd.DataFrame({"a": [" 12", "133.0", "0"], "b": ["1", "", "3"], "c": ["1", " 2 ", "1e3"]}, index=[2, 3, 4])
+    out = to_counts(frame, ["a", "c"], "f.csv")
+    assert out["a"].tolist() == [12, 133, 0] and out["a"].dtype == np.int64 and out["c"].tolist() == [1, 2, 1000]
+    assert to_counts(frame, ["b"], "f.csv", allow_missing=True)["b"].tolist() == [1, pd.NA, 3]
+    with pytest.raises(InputFormatError, match=r"f.csv, line 3, column 'b': expected a non-negative whole number, got ''"):
+        to_counts(frame, ["b"], "f.csv")
+    with pytest.raises(InputFormatError, match=r"line 4, column 'a'.*got '-1'"):
+        to_counts(frame.assign(a=["1", "2", "-1"]), ["a"], "f.csv")
+
+
 def test_truncated_gzip_is_refused(tmp_path):
     data = (FIXTURES / "aktiur_pres_commune_large.csv.gz").read_bytes()
     bad = tmp_path / "cut.csv.gz"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from electio.model.backtest import model_catalog, run_backtest_frames, training_elections
-from electio.model.estimators import LightGBMDeviation, RidgeDeviation, design_matrix
+from electio.model.estimators import LightGBMDeviation, RidgeDeviation, design_matrix, own_columns
 from electio.model.panel import build_panel
 
 from .synthetic import random_tables
@@ -106,3 +106,31 @@ def test_every_lightgbm_prediction_states_its_thread_count(panel, monkeypatch):
     model = LightGBMDeviation().fit(panel)
     model.predict(panel, panel.departement_inputs("conditional"))
     assert seen and set(seen) == {LightGBMDeviation.base_params["n_jobs"]}
+
+
+def test_ridge_tuning_fits_every_alpha_at_once_like_one_fit_per_alpha(panel):
+    """The tuning fits every alpha (and offset) in one Ridge with one penalty per target column;
+    each column must be what its own Ridge gives (the offsets x alphas bookkeeping included)."""
+    from sklearn.linear_model import Ridge
+
+    class TwoOffsets(RidgeDeviation):
+        offset_choices = ("proportional_blend", "uniform")
+
+    class OneFitPerAlpha(TwoOffsets):
+        def _cv_predictions(self, X_tr, Y_tr, offs_tr, w, X_te, offs_te, names):
+            out = {}
+            for j, t in enumerate(self.targets_):
+                cols = [c for c in own_columns(X_tr.columns, t) if X_tr[c].notna().any()]
+                prep = self._prep().fit(X_tr[cols])
+                A_tr, A_te = prep.transform(X_tr[cols]), prep.transform(X_te[cols])
+                for alpha in self.alphas:
+                    for o in names[j]:
+                        pred = Ridge(alpha=alpha).fit(A_tr, Y_tr[:, j] - offs_tr[o][:, j], sample_weight=w).predict(A_te)
+                        out.setdefault((o, alpha), np.full((len(X_te), Y_tr.shape[1]), np.nan))[:, j] = \
+                            offs_te[o][:, j] + pred
+            return out
+
+    joint, separate = TwoOffsets().fit(panel), OneFitPerAlpha().fit(panel)
+    assert joint.chosen_ == separate.chosen_
+    assert joint.cv_scores_ == separate.cv_scores_
+    assert np.allclose(joint.oof_dev_, separate.oof_dev_, rtol=0, atol=1e-9, equal_nan=True)

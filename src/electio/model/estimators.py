@@ -218,11 +218,14 @@ class RidgeDeviation(DeviationModel):
             prep = self._prep().fit(X_tr[cols])
             A_tr, A_te = prep.transform(X_tr[cols]), prep.transform(X_te[cols])
             R = np.column_stack([Y_tr[:, j] - offs_tr[o][:, j] for o in names[j]])
-            for alpha in self.alphas:
-                pred = Ridge(alpha=alpha).fit(A_tr, R, sample_weight=w).predict(A_te).reshape(len(A_te), -1)
+            k = R.shape[1]
+            # every alpha in one fit (one penalty per copy of R): one validation and Gram matrix, not six
+            pred = Ridge(alpha=np.repeat(self.alphas, k)).fit(A_tr, np.tile(R, len(self.alphas)),
+                                                              sample_weight=w).predict(A_te)
+            for a, alpha in enumerate(self.alphas):
                 for i, o in enumerate(names[j]):
                     out.setdefault((o, alpha), np.full((len(X_te), Y_tr.shape[1]), np.nan))[:, j] = \
-                        offs_te[o][:, j] + pred[:, i]
+                        offs_te[o][:, j] + pred[:, a * k + i]
         return out
 
     def _fit_final(self, X, Y, offs, w):
