@@ -7,6 +7,7 @@ import sys
 
 from electio import cli, command
 from electio.settings import PROJECT_ROOT, Settings
+from electio.warehouse.schema import CONTEXT
 
 from tests.conftest import seed_stage_cache
 
@@ -67,7 +68,7 @@ def test_kept_custom_scenario_is_replayed_by_every_refresh(tmp_path, shared_ware
     from electio.warehouse.read import read_tables
 
     settings = Settings(data_dir=tmp_path / "data")
-    tables = read_tables(shared_warehouse.settings.db_url)
+    tables = read_tables(shared_warehouse.settings.db_url, without=CONTEXT)
     plain = refresh_scenarios(settings, tables)
     assert not any(s.swing == "custom" for s in plain)
     example = PROJECT_ROOT / "data" / "reference" / "scenario_custom_example.csv"
@@ -87,7 +88,7 @@ def test_kept_national_intentions_are_replayed_by_every_refresh(tmp_path, shared
     from electio.warehouse.read import read_tables
 
     settings = Settings(data_dir=tmp_path / "data")
-    tables = read_tables(shared_warehouse.settings.db_url)
+    tables = read_tables(shared_warehouse.settings.db_url, without=CONTEXT)
     example = PROJECT_ROOT / "data" / "reference" / "scenario_national_example.csv"
     stored = store_national(example, settings)
     assert stored.name == "scenario_national_example" + NATIONAL_SUFFIX

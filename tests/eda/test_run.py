@@ -17,6 +17,7 @@ from electio.settings import Settings
 from electio.stages import run_alone
 from electio.warehouse.load import write_warehouse
 from electio.warehouse.read import read_tables
+from electio.warehouse.schema import CONTEXT
 from tests.conftest import copy_warehouse
 from tests.eda.synthetic import square_shapes, synthetic_tables
 
@@ -45,7 +46,7 @@ def test_run_eda_end_to_end_on_a_synthetic_warehouse(warehouse, monkeypatch):
     summary = run_eda(settings, n_boot=50, shapes=shapes)
     assert summary["n_correlations"] == count(settings, "fact_correlation") > 0
     assert {t: count(settings, t) for t in before} == before  # nothing else touched
-    stored = read_tables(settings.db_url)["fact_correlation"]
+    stored = read_tables(settings.db_url, ["fact_correlation"])["fact_correlation"]
     expected = compute_correlations(tables, n_boot=50)
     pd.testing.assert_frame_equal(stored, expected, check_dtype=False)
     answer = json.loads((settings.reports_dir / "eda_answer.json").read_text(encoding="utf-8"))
@@ -55,7 +56,7 @@ def test_run_eda_end_to_end_on_a_synthetic_warehouse(warehouse, monkeypatch):
     assert len(summary["files"]) >= 15
     # Idempotent: a second run gives the same rows.
     run_eda(settings, n_boot=50, figures=False)
-    pd.testing.assert_frame_equal(read_tables(settings.db_url)["fact_correlation"], stored)
+    pd.testing.assert_frame_equal(read_tables(settings.db_url, ["fact_correlation"])["fact_correlation"], stored)
 
 
 def test_write_correlations_replaces_rows_or_keeps_them(warehouse):
@@ -85,7 +86,7 @@ def test_cli_reports_a_missing_warehouse(tmp_path):
 def test_real_warehouse_maps_and_run(tmp_path, shared_warehouse):
     """The warehouse built from the mirror: real boundaries, the 2022 presidential maps, the job."""
     tmp_settings = copy_warehouse(shared_warehouse.settings, tmp_path)
-    tables = read_tables(tmp_settings.db_url)
+    tables = read_tables(tmp_settings.db_url, without=CONTEXT)
     shapes = load_commune_shapes(tables)  # from dim_commune_geometry, not the boundary files
     assert set(shapes) == set(tables["dim_commune"]["commune_code"])  # 266 communes, 69114 included
     x0, y0, x1, y1 = shapes["69123"].bounds
@@ -97,7 +98,7 @@ def test_real_warehouse_maps_and_run(tmp_path, shared_warehouse):
     files = election_maps(tables, ctx, tmp_settings.reports_dir / "figures", "pres_2022_t1")
     assert [f.stat().st_size > 50_000 for f in files] == [True, True, True]
     summary = run_eda(tmp_settings, n_boot=50, figures=False)
-    assert summary["n_correlations"] == len(read_tables(tmp_settings.db_url)["fact_correlation"])
+    assert summary["n_correlations"] == len(read_tables(tmp_settings.db_url, ["fact_correlation"])["fact_correlation"])
     assert (tmp_settings.reports_dir / "eda_answer.json").exists()
 
 

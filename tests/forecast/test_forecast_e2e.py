@@ -15,6 +15,7 @@ from electio.model.train import save_model, train_final
 from electio.settings import PROJECT_ROOT
 from electio.warehouse.load import replace_tables
 from electio.warehouse.read import read_tables
+from electio.warehouse.schema import CONTEXT
 from tests.conftest import copy_warehouse
 
 pytestmark = pytest.mark.mirror
@@ -27,7 +28,7 @@ TODAY = date(2026, 12, 4)
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, shared_warehouse):
     settings = copy_warehouse(shared_warehouse.settings, tmp_path_factory.mktemp("forecast"))
-    tables = read_tables(settings.db_url)
+    tables = read_tables(settings.db_url, without=CONTEXT)
     trained = train_final(tables, "ridge")  # fast; the refresh trains the model chosen by the backtest
     save_model(trained, models_dir(settings))
     return settings, tables, trained
@@ -47,7 +48,7 @@ def test_default_scenarios_on_the_real_warehouse(built):
     assert "classe d'avance 2-3 ans" in desc["pres_2027_status_quo"] and "classe d'avance 3+" in desc["euro_2029_status_quo"]
     assert "population_municipale" in out["dim_scenario"]["description"].iloc[0]  # projected indicators named
     replace_tables(settings.db_url, out)  # schema, keys and foreign keys accepted by the warehouse
-    stored = read_tables(settings.db_url)
+    stored = read_tables(settings.db_url, without=CONTEXT)
     assert len(stored["fact_forecast"]) == len(fc)
     assert stored["fact_indicator"].equals(tables["fact_indicator"])  # projections never written
 
@@ -61,7 +62,7 @@ def test_forecast_command_with_a_custom_file(built, monkeypatch, caplog, tmp_pat
     args = ["--db", settings.db_url]
     assert main(args + ["--elections", "pres_2027", "--swing", "status_quo", "--custom", str(EXAMPLE), "--custom-fixed",
                         "--draws", "40", "--communes", "69123"]) == 0
-    stored = read_tables(settings.db_url)
+    stored = read_tables(settings.db_url, without=CONTEXT)
     ids = set(stored["dim_scenario"]["scenario_id"])
     assert {"pres_2027_status_quo", "pres_2027_custom"} <= ids and "euro_2029_status_quo" in ids  # earlier kept
     custom = stored["fact_forecast_departement"].query("scenario_id == 'pres_2027_custom'").set_index("target")
@@ -96,7 +97,7 @@ def test_forecast_command_with_national_intentions(built, monkeypatch, caplog):
         assert "fact_national_result is empty" in caplog.text
         return
     assert main(args) == 0
-    stored = read_tables(settings.db_url)
+    stored = read_tables(settings.db_url, without=CONTEXT)
     dep = stored["fact_forecast_departement"].set_index(["scenario_id", "target"])["predicted"]
     nat = dep.loc["pres_2027_national"]
     blocs = ["extreme_gauche", "gauche", "centre", "droite", "extreme_droite", "divers"]

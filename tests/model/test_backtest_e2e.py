@@ -16,6 +16,7 @@ from electio.model.run import figure_path, models_dir
 from electio.model.selection import HOLDOUT
 from electio.model.train import load_model, predict_election
 from electio.warehouse.read import read_tables
+from electio.warehouse.schema import CONTEXT
 from tests.conftest import copy_warehouse
 
 pytestmark = pytest.mark.mirror
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.mirror
 def built(tmp_path_factory, modelled_warehouse):
     """A copy of the session's modelled warehouse; the backtest figures drawn from its tables."""
     settings = copy_warehouse(modelled_warehouse, tmp_path_factory.mktemp("model"))
-    t = read_tables(settings.db_url)
+    t = read_tables(settings.db_url, without=CONTEXT)
     backtest_figures(t["fact_model_metric"], t["dim_model"], figure_path(settings))
     panel = build_panel(t)
     dates = panel.rows.groupby("election_id")["election_date"].first()

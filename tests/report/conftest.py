@@ -19,6 +19,7 @@ from electio.eda.run import run_eda
 from electio.settings import Settings
 from electio.warehouse.load import replace_tables
 from electio.warehouse.read import read_tables
+from electio.warehouse.schema import CONTEXT
 from tests.conftest import copy_warehouse as copy_shared
 from tests.report.synthetic import draw_stage_figures, model_and_scenario_tables
 
@@ -45,7 +46,7 @@ def copy_warehouse(source: Settings, root: Path, mirror: Path) -> Settings:
 @pytest.fixture(scope="session")
 def bare(tmp_path_factory, refreshed, mirror) -> Settings:
     settings = copy_warehouse(refreshed, tmp_path_factory.mktemp("report_bare"), mirror)
-    empty = read_tables(settings.db_url)["fact_correlation"].iloc[0:0]
+    empty = read_tables(settings.db_url, ["fact_correlation"])["fact_correlation"].iloc[0:0]
     replace_tables(settings.db_url, {"fact_correlation": empty})
     return settings
 
@@ -56,7 +57,7 @@ def enriched(tmp_path_factory, refreshed, mirror) -> Settings:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(eda_figures, "DPI", 40)  # figure quality is the EDA's business; here only their presence
         run_eda(settings, n_boot=50)
-    replace_tables(settings.db_url, model_and_scenario_tables(read_tables(settings.db_url)))
+    replace_tables(settings.db_url, model_and_scenario_tables(read_tables(settings.db_url, without=CONTEXT)))
     draw_stage_figures(Path(settings.reports_dir) / "figures")
     return settings
 

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 
 from electio.model.backtest import target_summary
-from electio.report.build import render_report
+from electio.report.build import render_report, report_tables
 from electio.report.labels import MODE_FR
 from electio.report.registry import fr_number
 from electio.warehouse.read import read_tables
+from electio.warehouse.schema import CONTEXT
 
 
 def _text(fragment: str) -> str:
@@ -31,7 +32,7 @@ def table_after(html: str, heading: str) -> list[list[str]]:
 @pytest.fixture(scope="module")
 def warehouse(full_report):
     settings, html = full_report
-    t = read_tables(settings.db_url)
+    t = read_tables(settings.db_url, without=CONTEXT)
     chosen = t["dim_model"].loc[t["dim_model"]["is_chosen"] == 1, "model_id"].iloc[0]
     return t, chosen, html
 
@@ -145,11 +146,11 @@ def test_national_scenario_is_shown_and_the_example_labelled(warehouse):
 
 def test_without_national_intention_the_report_says_so(full_report):
     settings, _ = full_report
-    t = read_tables(settings.db_url)
+    t, counts = report_tables(settings.db_url)
     keep = set(t["dim_scenario"].loc[t["dim_scenario"]["swing"] != "national", "scenario_id"])
     for name in ("dim_scenario", "fact_forecast", "fact_forecast_departement"):
         t[name] = t[name][t[name]["scenario_id"].isin(keep)]
-    html, _ = render_report(t, settings, france={}, diagrams={})
+    html, _ = render_report(t, settings, france={}, diagrams={}, row_counts=counts)
     assert "Aucune intention de vote nationale n'a été fournie" in _text(html)
 
 

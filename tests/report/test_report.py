@@ -16,7 +16,7 @@ from PIL import Image
 from electio.errors import ElectioError
 from electio.warehouse.read import read_tables
 from electio.report import build_report, main
-from electio.report.build import SOURCES_FILE, chromium, export_pdf, render_report
+from electio.report.build import EVOLUTION_TABLES, SOURCES_FILE, chromium, export_pdf, render_report, report_tables
 from electio.report.figures import is_usable_png
 from electio.settings import Settings
 from tests.report.trace import Recomputer, client_text, digits_outside_spans, parse
@@ -126,7 +126,7 @@ def test_filled_sections_show_the_stage_results(full_report):
     visible = " ".join(parsed.free)
     shown = {s for _, s in parsed.spans}
     assert "pas encore été calculé" not in visible
-    tables = read_tables(settings.db_url)
+    tables = read_tables(settings.db_url, ["dim_model", "dim_scenario", "fact_correlation"])
     chosen = tables["dim_model"].query("is_chosen == 1")["label_fr"].iloc[0]
     assert chosen in shown
     assert "Couverture de l'intervalle à 80 % (%)" in shown  # metric labels derived from the metric codes
@@ -140,7 +140,8 @@ def test_filled_sections_show_the_stage_results(full_report):
 def test_report_is_reproducible(full_report):
     """Rendered again from the same warehouse, the report is the same text as the session's."""
     settings, first = full_report
-    second, _ = render_report(read_tables(settings.db_url), settings)
+    tables, counts = report_tables(settings.db_url)  # what build_report read
+    second, _ = render_report(tables, settings, row_counts=counts)
     assert first == second
 
 
@@ -191,7 +192,7 @@ def test_synthesis_is_first_and_gives_the_next_election_with_its_uncertainty(ful
     for words in ("Prochaine échéance", "chances d'arriver en tête", "intervalle de", "Ce que cela signifie pour vous",
                   "Ce que les données peuvent et ne peuvent pas dire", "Elles ne peuvent pas"):
         assert words in text, words
-    tables = read_tables(settings.db_url)
+    tables = read_tables(settings.db_url, ["dim_scenario"])
     first = tables["dim_scenario"].sort_values("target_year").iloc[0]["label_fr"].split(" : ")[0]
     assert first in {s for _, s in parse(synthesis).spans}
 
@@ -225,7 +226,7 @@ def test_change_map_is_diverging_with_a_lyon_zoom_and_legible(enriched):
     from electio.report.diagram import smallest_printed_font
     from electio.report.maps import change_map, shapes_for
 
-    tables = read_tables(enriched.db_url)
+    tables = read_tables(enriched.db_url, EVOLUTION_TABLES)
     m = change_map(tables, shapes_for(tables))
     assert m is not None and len(m.blocs) >= 2
     norm = m.figure.axes[0].patches[0]  # drawn

@@ -1164,10 +1164,19 @@ def _figures(p: Printer, lab: Labels, tables, figures_dir: Path) -> dict[str, li
 # --------------------------------------------------------------------------- build
 
 def render_report(tables: dict[str, pd.DataFrame], settings: Settings, *, france: dict | None = None,
-                  diagrams: dict[str, str] | None = None) -> tuple[str, Registry]:
+                  diagrams: dict[str, str] | None = None,
+                  row_counts: dict[str, int] | None = None) -> tuple[str, Registry]:
     """HTML text of the report and the registry of its printed values."""
-    html, reg, _ = render_report_context(tables, settings, france=france, diagrams=diagrams)
+    html, reg, _ = render_report_context(tables, settings, france=france, diagrams=diagrams, row_counts=row_counts)
     return html, reg
+
+
+def report_tables(db_url: str) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """What the report reads from a warehouse: every table but the context rows (every commune of
+    France: most of the reading time), which it only counts; and those counts (``row_counts``)."""
+    tables = read_tables(db_url, without=CONTEXT)
+    present, _ = present_names(db_url)
+    return tables, {t: count_rows(db_url, t) for t in CONTEXT if t in present}
 
 
 def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *, france: dict | None = None,
@@ -1270,10 +1279,7 @@ def build_report(settings: Settings, *, pdf: bool = False, tables: dict[str, pd.
         raise ElectioError(f"no warehouse at {db}: run `python -m electio.refresh` first")
     row_counts = None
     if tables is None:
-        # the context rows (every commune of France: most of the reading time) are only counted
-        tables = read_tables(settings.db_url, without=CONTEXT)
-        present, _ = present_names(settings.db_url)
-        row_counts = {t: count_rows(settings.db_url, t) for t in CONTEXT if t in present}
+        tables, row_counts = report_tables(settings.db_url)
     if not ds.has(tables, "dim_commune", "dim_election"):
         raise ElectioError("the warehouse is empty (no commune or election): run `python -m electio.refresh` first")
     html, reg, ctx = render_report_context(tables, settings, row_counts=row_counts)
