@@ -173,7 +173,7 @@ def test_parse_error_stops_the_refresh_cleanly(built, monkeypatch):
 
 def test_second_departement_loads_national_sources_and_reports_gaps(tmp_path, mirror):
     settings = make_settings(tmp_path, mirror, departement="01")
-    summary = run_refresh(settings, export=False)
+    summary = run_refresh(settings, export=False, options={"n_boot": 50})  # correlations are not checked here
     t = read_tables(settings.db_url, ["dim_election", "dim_commune", "meta_quality_check"])
     assert set(t["dim_election"]["election_id"]) == {"euro_2014_t1", "pres_2017_t1", "pres_2017_t2",
                                                       "leg_2017_t1", "leg_2017_t2", "euro_2019_t1",
