@@ -120,7 +120,9 @@ def shared_warehouse(tmp_path_factory, mirror: Path) -> SharedWarehouse:
     """The default perimeter (69) refreshed ONCE from the mirror for the whole test session (all
     workers): warehouse, correlations and exports (no models, figures, report or Power BI).
 
-    Read-only: a test that changes the warehouse works on :func:`copy_warehouse`.
+    Read-only: a test that changes the warehouse works on :func:`copy_warehouse`. Read the tables a
+    test checks (``read_tables(url, names)``, or ``without=CONTEXT``): a full read takes ~5 s, most of
+    it the context rows (every commune of France).
     """
     def build(root: Path) -> SharedWarehouse:
         settings = settings_under(root, mirror)
