@@ -55,7 +55,8 @@ def child(step: str, db: str, mirror: str) -> dict:
         geo = P.build_geography(lineage, load_perimeter("69"))
         specs = load_election_specs()
         france = P._france_archive(lineage, specs)
-        france()  # parsed once by the refresh for the national tables anyway
+        if france:
+            france()  # parsed once by the refresh for the national tables anyway
         t1 = time.perf_counter()
         build = P.build_context_tables(lineage, geo, load_nuances(), specs, france)
         out["context_seconds"] = time.perf_counter() - t1

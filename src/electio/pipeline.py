@@ -8,10 +8,10 @@ warehouse; :mod:`electio.warehouse.load` does, all at once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 from tqdm import tqdm
@@ -148,7 +148,8 @@ class ElectionBuild:
 
 
 def build_elections(lineage: Lineage, geo: Geography, perimeter: Perimeter, nuances: pd.DataFrame,
-                    specs: list[ElectionSpec] | None = None, staged_france=None) -> ElectionBuild:
+                    specs: list[ElectionSpec] | None = None,
+                    france_archive: FranceArchive | None = None) -> ElectionBuild:
     """Commune facts of every election with a source covering the whole perimeter.
 
     Parsers get the perimeter's département codes, or "*" for all of France (then
@@ -169,8 +170,8 @@ def build_elections(lineage: Lineage, geo: Geography, perimeter: Perimeter, nuan
                                             f"no source in the catalog covers the perimeter {perimeter.text}"))
             log.warning("%s: no source for the perimeter %s, reported as missing", spec.id, perimeter.text)
             continue
-        if source["parser"] == "euro2024_france" and staged_france is not None:
-            staged = staged_france().restricted(deps)
+        if source["parser"] == "euro2024_france" and france_archive is not None:
+            staged = france_archive().restricted(deps)
         else:
             staged = stage_election(source, departement, lineage.resolve)
         if staged.bureaux is None and (b := spec.bureaux_for(deps)):
@@ -282,17 +283,23 @@ def _check_euro2024(lineage: Lineage, spec: ElectionSpec, c: dict, loaded: dict[
 NATIONAL_OFFICIAL = ("national_results", "national_results.csv")
 
 
-def _france_archive(lineage: Lineage, specs: list[ElectionSpec]) -> Callable[[], StagedElection] | None:
+#: The France-wide archive, parsed when first called (see _france_archive).
+FranceArchive = Callable[[], StagedElection]
+
+
+def _france_archive(lineage: Lineage, specs: list[ElectionSpec]) -> FranceArchive | None:
     """The European 2024 France-wide archive, parsed once for the national tables, the context
     rows and, outside the Rhône, the commune results: on first use, so that a bad file met before
-    (every election of the Rhône) fails without waiting for its parse (35,000 JSON files)."""
+    (every election of the Rhône) fails without waiting for its parse (35,000 JSON files). The
+    build calls it from one thread; a parse that fails is not cached (the build stops anyway)."""
     entry = next((n for s in specs for n in s.national if n["kind"] == "euro2024_france"), None)
     if entry is None:
         return None
     return cache(lambda: euro2024.parse_france_archive(lineage.resolve(entry["source"], entry["file"])))
 
 
-def read_national_file(lineage: Lineage, spec: ElectionSpec, entry: dict, staged_france=None) -> NationalFile:
+def read_national_file(lineage: Lineage, spec: ElectionSpec, entry: dict,
+                       france_archive: FranceArchive | None = None) -> NationalFile:
     """One election's France-wide file, summed per département (every row kept)."""
     path = lineage.resolve(entry["source"], entry["file"])
     kind = entry["kind"]
@@ -303,7 +310,7 @@ def read_national_file(lineage: Lineage, spec: ElectionSpec, entry: dict, staged
         turnout, votes = pres2012.parse_canton_departements(path)
         read = int(turnout.shape[0])
     elif kind == "euro2024_france":
-        staged = staged_france() if staged_france is not None else euro2024.parse_france_archive(path)
+        staged = france_archive() if france_archive is not None else euro2024.parse_france_archive(path)
         deps = insee_departement(staged.turnout["source_code"])
         turnout = (staged.turnout.assign(departement_code=deps)
                    .groupby("departement_code", as_index=False)[["registered", "voters", "expressed"]].sum())
@@ -318,9 +325,9 @@ def read_national_file(lineage: Lineage, spec: ElectionSpec, entry: dict, staged
 
 
 def build_national_tables(lineage: Lineage, specs: list[ElectionSpec], nuances: pd.DataFrame,
-                          staged_france=None) -> NationalBuild:
+                          france_archive: FranceArchive | None = None) -> NationalBuild:
     """fact_national_result, fact_national_turnout, fact_departement_result (whole France)."""
-    files = {s.id: read_national_file(lineage, s, s.national[0], staged_france) for s in specs if s.national}
+    files = {s.id: read_national_file(lineage, s, s.national[0], france_archive) for s in specs if s.national}
     official = parse_official(lineage.resolve(*NATIONAL_OFFICIAL))
     lineage.record(*NATIONAL_OFFICIAL, "official national totals", read=len(official), loaded=len(official))
     aliases = pd.read_csv(project_file("data/reference/national_labels.csv"), dtype=str, keep_default_na=False)
@@ -353,7 +360,8 @@ class ContextBuild:
 
 
 def build_context_tables(lineage: Lineage, geo: Geography, nuances: pd.DataFrame, specs: list[ElectionSpec],
-                         staged_france=None, departement_result: pd.DataFrame | None = None) -> ContextBuild:
+                         france_archive: FranceArchive | None = None,
+                         departement_result: pd.DataFrame | None = None) -> ContextBuild:
     """fact_context_result / fact_context_turnout: every commune of France for the first rounds
     with a France-wide commune file (:mod:`electio.transform.context`), whatever the perimeter."""
     results, turnouts, checks = [], [], []
@@ -361,8 +369,8 @@ def build_context_tables(lineage: Lineage, geo: Geography, nuances: pd.DataFrame
         source = context.france_source(spec)
         if source is None:
             continue
-        if source["parser"] == "euro2024_france" and staged_france is not None:
-            staged = staged_france()
+        if source["parser"] == "euro2024_france" and france_archive is not None:
+            staged = france_archive()
         else:
             staged = stage_election(source, "*", lineage.resolve)
         where = f"{source['source']}/{source['file']}"
@@ -505,16 +513,16 @@ def build_tables(settings: Settings) -> tuple[dict[str, pd.DataFrame], Lineage, 
     lineage.seconds["geography"] = time.perf_counter() - clock
     clock = time.perf_counter()
     specs = load_election_specs()
-    staged_france = _france_archive(lineage, specs)
-    build = build_elections(lineage, geo, perimeter, nuances, specs, staged_france)
+    france_archive = _france_archive(lineage, specs)
+    build = build_elections(lineage, geo, perimeter, nuances, specs, france_archive)
     lineage.seconds["elections"] = time.perf_counter() - clock
     clock = time.perf_counter()
     loaded_specs = [s for s in specs if s.id in {e["election_id"] for e in build.elections}]
-    national = build_national_tables(lineage, loaded_specs, nuances, staged_france)
+    national = build_national_tables(lineage, loaded_specs, nuances, france_archive)
     build.checks += national.checks
     lineage.seconds["national"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    context_build = build_context_tables(lineage, geo, nuances, loaded_specs, staged_france,
+    context_build = build_context_tables(lineage, geo, nuances, loaded_specs, france_archive,
                                          national.fact_departement_result)
     build.checks += context_build.checks
     lineage.seconds["context"] = time.perf_counter() - clock

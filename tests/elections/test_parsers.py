@@ -95,9 +95,9 @@ def test_bad_count_is_named_with_line_and_column(tmp_path, value):
         aktiur.parse_commune_large(bad, departement="69")
 
 
-def test_counts_read_whole_columns_and_name_the_first_bad_cell():
-    """Clean columns are converted whole (spaces, integer-valued floats); any other column gets the
-    cell-by-cell checks, which name the first bad line; empty cells only where allowed."""
+def test_counts_accept_clean_columns_and_name_the_first_bad_cell():
+    """Spaces and integer-valued floats are counts; a bad cell is named by its line and column (the
+    first one); empty cells only where allowed (whichever path converts the column)."""
     import numpy as np
     import pandas as pd
 

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib import patheffects
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PathCollection
 from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize, to_rgb
@@ -175,8 +175,9 @@ def _footer_lines(fig_width: float, text: str, fontsize: float = FOOTER_PT) -> i
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    """The figure as PNG, drawn once: ``savefig`` draws a figure with a layout engine twice (a dry
-    run that lays it out, then the drawing, which lays it out again), 35-40 % of its time."""
+    """The figure as PNG, drawn once: ``savefig`` first draws a figure that has a layout engine with
+    rendering disabled (so that the layout runs), then draws it again; the Agg canvas's own drawing
+    lays out and renders in one pass. Same pixels, ~10 % less time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.set_dpi(DPI)
     fig.set_facecolor("white")

@@ -95,8 +95,8 @@ def to_counts(frame: pd.DataFrame, columns: Iterable[str], path: Path, *,
     """
     out = frame.copy()
     for col in columns:
-        # Fast path: the C parser takes clean columns whole (it skips surrounding spaces, as the
-        # strip below does); any other column goes through the checks that name the bad cell.
+        # Fast path: a clean column converted whole by to_numeric (vectorised; it accepts surrounding
+        # ASCII spaces); any other column goes through the checks below, which name the bad cell.
         values = pd.to_numeric(out[col], errors="coerce")
         if values.notna().all() and (values >= 0).all() and (values % 1 == 0).all():
             out[col] = values.astype("Int64") if allow_missing else values.astype(np.int64)
