@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from electio.model.backtest import model_catalog, run_backtest_frames, training_elections
-from electio.model.estimators import LightGBMDeviation, RidgeDeviation, design_matrix, own_columns
+from electio.model.estimators import LightGBMDeviation, RidgeDeviation, design_matrix
 from electio.model.panel import build_panel
 
 from .synthetic import random_tables
@@ -120,9 +120,7 @@ def test_ridge_tuning_fits_every_alpha_at_once_like_one_fit_per_alpha(panel):
         def _cv_predictions(self, X_tr, Y_tr, offs_tr, w, X_te, offs_te, names):
             out = {}
             for j, t in enumerate(self.targets_):
-                cols = [c for c in own_columns(X_tr.columns, t) if X_tr[c].notna().any()]
-                prep = self._prep().fit(X_tr[cols])
-                A_tr, A_te = prep.transform(X_tr[cols]), prep.transform(X_te[cols])
+                A_tr, A_te = self._fold_design(X_tr, X_te, t)
                 for alpha in self.alphas:
                     for o in names[j]:
                         pred = Ridge(alpha=alpha).fit(A_tr, Y_tr[:, j] - offs_tr[o][:, j], sample_weight=w).predict(A_te)

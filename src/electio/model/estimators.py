@@ -211,12 +211,16 @@ class RidgeDeviation(DeviationModel):
     def default_key(self, offset):
         return (offset, self.alphas[-1])
 
+    def _fold_design(self, X_tr, X_te, target: str) -> tuple[np.ndarray, np.ndarray]:
+        """A tuning fold's imputed, standardised features of one target (prepared on the training rows)."""
+        cols = [c for c in own_columns(X_tr.columns, target) if X_tr[c].notna().any()]
+        prep = self._prep().fit(X_tr[cols])
+        return prep.transform(X_tr[cols]), prep.transform(X_te[cols])
+
     def _cv_predictions(self, X_tr, Y_tr, offs_tr, w, X_te, offs_te, names):
         out = {}
         for j, t in enumerate(self.targets_):
-            cols = [c for c in own_columns(X_tr.columns, t) if X_tr[c].notna().any()]
-            prep = self._prep().fit(X_tr[cols])
-            A_tr, A_te = prep.transform(X_tr[cols]), prep.transform(X_te[cols])
+            A_tr, A_te = self._fold_design(X_tr, X_te, t)
             R = np.column_stack([Y_tr[:, j] - offs_tr[o][:, j] for o in names[j]])
             k = R.shape[1]
             # every alpha in one fit (one penalty per copy of R): one validation and Gram matrix, not six
