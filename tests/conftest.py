@@ -12,6 +12,7 @@ import pytest
 from filelock import FileLock
 
 from electio.cache import CACHE_DIR
+from electio.outputs import atomic_write
 from electio.refresh import run_refresh
 from electio.settings import PROJECT_ROOT, Settings
 from electio.stages import run_alone
@@ -99,20 +100,14 @@ def build_once(tmp_path_factory, name: str, build):
             try:
                 value = build(folder)
             except Exception as exc:  # recorded: the other workers fail at once, not after a build of their own
-                _write_atomic(result, pickle.dumps(RuntimeError(f"building {name} failed in another test worker: "
-                                                                f"{exc!r}")))
+                atomic_write(result, pickle.dumps(RuntimeError(f"building {name} failed in another test worker: "
+                                                               f"{exc!r}")))
                 raise
-            _write_atomic(result, pickle.dumps(value))
+            atomic_write(result, pickle.dumps(value))
     value = pickle.loads(result.read_bytes())
     if isinstance(value, BaseException):
         raise value
     return value
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)  # a worker killed mid-write leaves no truncated pickle
 
 
 @pytest.fixture(scope="session")

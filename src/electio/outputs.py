@@ -38,6 +38,19 @@ def normal_permissions(root: Path) -> None:
         os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
 
 
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write beside the target then rename: readers never see half a file, and a process killed
+    mid-write leaves the previous file (umask respected)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def count_files(paths) -> int:
     """Distinct files that exist (a stage may list a file twice or one it then removed)."""
     return len({Path(p).resolve() for p in paths if Path(p).is_file()})

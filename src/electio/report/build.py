@@ -23,7 +23,6 @@ import io
 import json
 import logging
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -43,6 +42,7 @@ from electio.eda.answer import TURNOUT_LABEL_FR
 from electio.eda.correlation import transformed_unit
 from electio.eda.figures import departement_label
 from electio.errors import ElectioError
+from electio.outputs import atomic_write
 from electio.report import datasets as ds
 from electio.report import figures as figs
 from electio.report.datasets import Traced, Value
@@ -1261,17 +1261,6 @@ def _diagrams() -> dict[str, str]:
                                ("schema_full", star_schema), ("data_flow", data_flow))}
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write beside the target then rename (readers never see half a file; umask respected)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def build_report(settings: Settings, *, pdf: bool = False, tables: dict[str, pd.DataFrame] | None = None) -> Path:
     """Write ``<reports>/rapport.html`` (and its sources JSON, and the PDF if asked); return the HTML path."""
     db = sqlite_path(settings.db_url)
@@ -1288,9 +1277,9 @@ def build_report(settings: Settings, *, pdf: bool = False, tables: dict[str, pd.
     path = out_dir / REPORT_FILE
 
     write_slides(ctx, tables, settings, out_dir / SLIDES_FILE)  # same registry: one number per fact
-    _atomic_write(out_dir / SOURCES_FILE, json.dumps({"entries": reg.to_json()}, ensure_ascii=False, indent=1,
+    atomic_write(out_dir / SOURCES_FILE, json.dumps({"entries": reg.to_json()}, ensure_ascii=False, indent=1,
                                                      default=str).encode("utf-8"))
-    _atomic_write(path, html.encode("utf-8"))
+    atomic_write(path, html.encode("utf-8"))
     log.info("report written to %s (%d traced values)", path, len(reg.entries))
     if pdf:
         export_pdf(path, out_dir / PDF_FILE)
