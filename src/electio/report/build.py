@@ -136,6 +136,15 @@ GRAIN_FR = {
     "fact_national_turnout": "une élection en France entière : inscrits, votants, exprimés",
     "fact_departement_result": "une élection, un département, un bloc : voix et exprimés",
     "fact_horizon_error": "une règle de prévision et une avance (en années) : erreur mesurée sur le passé",
+    "fact_context_result": "une commune de France (de tous les départements), une élection, un bloc : voix",
+    "fact_context_turnout": "une commune de France (de tous les départements) à une élection : inscrits, votants, "
+                            "exprimés",
+    "meta_indicator_calendar": "une source d'indicateurs : son calendrier de publication (délai après la période "
+                               "de référence)",
+    "fact_indicator_revision": "un indicateur, une année, un niveau : écart entre la première publication et un "
+                               "fichier plus récent",
+    "fact_feature_importance": "un modèle, une élection test, un mode, une datation des indicateurs, un groupe de "
+                               "variables, une métrique : importance mesurée par permutation",
 }
 
 
