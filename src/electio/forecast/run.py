@@ -52,6 +52,7 @@ from electio.forecast.scenarios import (
 )
 from electio.forecast.simulate import (
     LEVEL,
+    N_DEPARTEMENT,
     N_REP,
     N_SWING,
     History,
@@ -176,9 +177,11 @@ def describe(scenario: Scenario, swing: SwingDistribution, projection: Indicator
     ind = ("Indicateurs projetés (en mémoire, jamais dans fact_indicator) : " + ", ".join(projected) + "."
            if projected else "Indicateurs : derniers millésimes publiés, sans projection.")
     kind = " (date hypothétique : ce type de scrutin n'a pas de date fixe)" if scenario.hypothetical else ""
+    n_dep = f"{N_DEPARTEMENT:,}".replace(",", "\u202f")  # 200 000 (French thousands separator)
     text = (f"{hyp} Médianes départementales : {center} ; participation {turnout} (% ; blocs en % des exprimés). "
             f"Date nominale du scrutin {scenario.election_date.isoformat()}{kind}. Modèle {model_id} ; "
             f"{n_swing * n_rep} tirages ({n_swing} swings départementaux x {n_rep} erreurs communales), "
+            f"valeurs du département résumées sur {n_dep} tirages de l'hypothèse, "
             f"graine {seed}, intervalle {int(LEVEL * 100)} %. {ind}")
     return text if len(text) <= DESCRIPTION_MAX else text[:DESCRIPTION_MAX - 1] + "…"
 
