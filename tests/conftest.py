@@ -37,16 +37,19 @@ def _group(item) -> str | None:
     return None
 
 
-def _rank(item) -> int:
+def _rank(item) -> tuple[int, bool]:
     """Order of the work queue (``--no-loadscope-reorder`` keeps it): the modelled group first, for
     the first worker, while the other runs the tests that need no session warehouse, which the
-    first worker builds meanwhile (:func:`build_once`); then the report group, then the rest."""
+    first worker builds meanwhile (:func:`build_once`); then the report group, then the rest.
+    Within a rank, the tests marked ``long`` first: a 35 s test queued last kept one worker busy
+    alone at the end."""
     group = _group(item)
+    short = item.get_closest_marker("long") is None
     if group == MODELLED:
-        return 0
+        return 0, short
     if group is None and "shared_warehouse" not in item.fixturenames:
-        return 1
-    return 2 if group == REPORT else 3
+        return 1, short
+    return (2 if group == REPORT else 3), short
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups

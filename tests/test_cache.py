@@ -138,6 +138,7 @@ def _outputs(settings: Settings) -> dict[str, bytes]:
     return {**_files(settings.reports_dir), **{f"exports/{k}": v for k, v in _files(settings.exports_dir).items()}}
 
 
+@pytest.mark.long
 def test_warm_refresh_reuses_sources_and_stages_with_identical_tables_and_files(tmp_path, shared_warehouse):
     """The session's warehouse comes from a cold cached refresh; refreshed again with nothing
     changed (a copy with its stage cache), the table build and the correlations are reused and

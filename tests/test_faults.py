@@ -229,6 +229,7 @@ def test_default_outputs_are_per_perimeter_and_warehouse(tmp_path):
 
 # --------------------------------------------------------------------------- a stage that cannot run is skipped
 
+@pytest.mark.long
 def test_stage_that_cannot_run_is_skipped_not_fatal(tmp_path, mirror):
     # Paris is one commune (arrondissements rolled up): no commune-level model can learn.
     settings = Settings(mirror=mirror, cache_dir=tmp_path / "raw", data_dir=tmp_path / "data", departement="75",

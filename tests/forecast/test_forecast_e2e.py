@@ -57,6 +57,7 @@ def test_default_scenarios_on_the_real_warehouse(built):
     assert stored["fact_indicator"].equals(tables["fact_indicator"])  # projections never written
 
 
+@pytest.mark.long
 def test_forecast_command_with_a_custom_file(built, monkeypatch, caplog, tmp_path):
     settings, _, _ = built
     for var, value in (("ELECTIO_DATA", settings.data_dir), ("ELECTIO_REPORTS", settings.reports_dir),
