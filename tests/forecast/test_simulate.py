@@ -138,7 +138,7 @@ def test_departement_values_are_the_hypothesis_own_distribution(setup):
         if s.scenario_id not in ("pres_2027_status_quo", "pres_2029_trend"):
             continue
         swing = swing_distribution(h, s, lead_errors=leads[leads["rule"] == "status_quo"], tables=tables)
-        big = swing.sample(np.random.default_rng(0), 2_000_000)
+        big = swing.sample(np.random.default_rng(0), 1_000_000)
         low, med, high = big.quantile([0.1, 0.5, 0.9]).to_numpy()
         blocs = med[:-1] * 100 / med[:-1].sum()  # the central value: bloc medians rescaled to 100
         d = dep.loc[s.scenario_id].reindex(h.targets)

@@ -149,7 +149,8 @@ def rule_errors(history: History, *, offset: float = LOG_OFFSET) -> pd.DataFrame
 def _apply_errors(base: np.ndarray, errors: np.ndarray, n_blocs: int, offset: float = LOG_OFFSET) -> np.ndarray:
     """Centre + errors: blocs on the log(share + offset) scale, turnout in points."""
     out = np.empty_like(errors)
-    out[:, :n_blocs] = np.exp(np.log(base[None, :n_blocs] + offset) + errors[:, :n_blocs]) - offset
+    with np.errstate(over="ignore"):  # inf far in the tails: finalise_departement takes its limit
+        out[:, :n_blocs] = np.exp(np.log(base[None, :n_blocs] + offset) + errors[:, :n_blocs]) - offset
     out[:, n_blocs:] = base[None, n_blocs:] + errors[:, n_blocs:]
     return out
 
@@ -388,7 +389,8 @@ def trend_swing(history: History, election_type: str, date, *, half_life: float 
         g = rng.standard_normal((n, resid_w.shape[0]))
         scale = np.sqrt(dof / rng.chisquare(dof, size=n))
         e = (g @ resid_w) / np.sqrt(dof) * scale[:, None] * spread
-        shares = np.clip(np.exp(center_g[None, :] + e) - offset, 0.0, None)
+        with np.errstate(over="ignore"):  # inf far in the tails: finalise_departement takes its limit
+            shares = np.clip(np.exp(center_g[None, :] + e) - offset, 0.0, None)
         t = turnout + multivariate_t_from_errors(E_turnout, rng, n)[:, 0]
         return np.column_stack([shares, t])
 
