@@ -14,7 +14,7 @@ from electio.forecast.scenarios import Scenario
 from electio.forecast.horizons import lead_errors
 from electio.forecast.simulate import (Draws, departement_draws, departement_history, finalise_departement,
                                        multivariate_t_from_errors, simulate, status_quo_swing, swing_distribution,
-                                       trend_swing)
+                                       trend_swing, _split_errors)
 from electio.model.panel import departement_forecast
 from electio.model.train import train_final
 from electio.warehouse.schema import table_columns
@@ -231,6 +231,15 @@ def test_departement_summary_is_stable_from_one_seed_to_another(setup):
     gap = (a - b)[["predicted", "interval_low", "interval_high", "probability_first"]].abs().max()
     assert gap["predicted"] < 0.5 and gap["interval_low"] < 1.0 and gap["interval_high"] < 1.0, gap
     assert gap["probability_first"] < 0.02, gap
+
+
+def test_weighted_errors_are_normalised_within_each_matrix():
+    """Turnout errors are known for the perimeter's rows only (the heaviest weights): scaled by their
+    own mean weight they stay as they are; scaled by the mean over every row they grew 1.6-fold."""
+    err = pd.DataFrame({"gauche": [0.1, -0.2, 0.3, -0.1], "turnout": [5.0, -3.0, np.nan, np.nan]})
+    blocs, turnout = _split_errors(err, ["gauche"], np.array([1.0, 1.0, 0.2, 0.2]))
+    np.testing.assert_allclose(turnout[:, 0], [5.0, -3.0])
+    np.testing.assert_allclose(blocs[:, 0], err["gauche"] * np.sqrt(np.array([1.0, 1.0, 0.2, 0.2]) / 0.6))
 
 
 def test_departement_draw_helpers():
