@@ -291,7 +291,8 @@ def curves_figure(tables: dict[str, pd.DataFrame], history: pd.DataFrame, foreca
                   borderaxespad=0.0)
     for ax in axes[len(targets) + 1:]:
         ax.set_axis_off()
-    hyps = " et ".join(SWING_TITLE_FR.get(s, s).lower() for s in swings)
+    names = [SWING_TITLE_FR.get(s, s).lower() for s in swings]
+    hyps = " et ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)  # a, b et c
     first_year = int(history["election_date"].dt.year.min()) if len(history) else ""
     when = (f"en {', '.join(map(str, years_f[:-1]))} ou {years_f[-1]}" if len(years_f) > 1 else f"en {years_f[0]}")
     fig.suptitle(f"{where} : scores aux premiers tours depuis {first_year}, puis projetés pour une "
