@@ -79,12 +79,12 @@ def test_no_failed_check_and_lineage_counts_rejections(built):
     assert src["sha256"].str.fullmatch(r"[0-9a-f]{64}").all()
 
 
-def test_exports_match_the_warehouse(built):
+def test_exports_match_the_warehouse(built, shared_warehouse):
     settings, summary, t = built
     for name in table_columns():
         csv = pd.read_csv(settings.exports_dir / f"{name}.csv", dtype=str, keep_default_na=False)
         # The exports are the last stage: their snapshot of meta_stage_run lacks their own row.
-        rows = len(t[name]) if name in t else count_rows(settings.db_url, name)
+        rows = len(t[name]) if name in t else count_rows(shared_warehouse.settings.db_url, name)  # read-only
         assert len(csv) == rows - (name == "meta_stage_run"), name
     assert (settings.exports_dir / "electio.xlsx").stat().st_size > 0
     assert "## fact_turnout" in (settings.exports_dir / "data_dictionary.md").read_text(encoding="utf-8")

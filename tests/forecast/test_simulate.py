@@ -14,7 +14,7 @@ from electio.forecast.scenarios import Scenario
 from electio.forecast.horizons import lead_errors
 from electio.forecast.simulate import (Draws, departement_draws, departement_history, finalise_departement,
                                        multivariate_t_from_errors, simulate, status_quo_swing, swing_distribution,
-                                       trend_swing, _split_errors)
+                                       rake, shift_turnout, summarise, trend_swing, _split_errors)
 from electio.model.panel import departement_forecast
 from electio.model.train import train_final
 from electio.warehouse.schema import table_columns
@@ -127,6 +127,29 @@ def test_trend_spread_grows_with_the_lead():
     assert s3.details["lead_years"] > s1.details["lead_years"]
 
 
+def test_commune_rows_add_up_to_the_draws_they_come_from(setup):
+    """The commune rows are summarised over their own draws of D (150 here, 500 in the product): their
+    voter-weighted central values are near those draws' median (medians do not add up exactly); the
+    département row, over 200,000 further draws, may differ from both by the communes' Monte Carlo
+    noise (docs/scenarios.md section 5)."""
+    tables, _, trained, _ = setup
+    h = departement_history(tables)
+    for s in scenarios():
+        if s.scenario_id not in ("pres_2027_status_quo", "pres_2029_trend"):
+            continue
+        panel, projection = _future_panel(tables, s, ["revenu"])
+        draws = simulate(panel, trained.model, trained.calibrator, swing_distribution(h, s), scenario_seed(11, s),
+                         n_swing=150, n_rep=4, projection=projection, pop_code="revenu", n_departement=10)
+        commune, _ = summarise(s.scenario_id, draws)
+        sub = commune.pivot(index="commune_code", columns="target", values="predicted").reindex(draws.communes)
+        reg = draws.registered
+        w = reg * sub["turnout"].to_numpy() / 100
+        own = draws.departement.median()
+        for b in ("gauche", "centre", "droite"):
+            assert (sub[b].to_numpy() * w).sum() / w.sum() == pytest.approx(own[b], abs=1.5), (s.scenario_id, b)
+        assert (sub["turnout"].to_numpy() * reg).sum() / reg.sum() == pytest.approx(own["turnout"], abs=0.6)
+
+
 def test_departement_values_are_the_hypothesis_own_distribution(setup):
     """The stored département values are the swing hypothesis's median and 80 % bounds (the
     communes are raked to each draw of it), not a 150-draw estimate of them."""
@@ -233,9 +256,29 @@ def test_departement_summary_is_stable_from_one_seed_to_another(setup):
     assert gap["probability_first"] < 0.02, gap
 
 
+def test_turnout_is_raked_exactly_up_to_the_caps():
+    """One shift per draw, clipped to [0, 100], meets the drawn turnout even at 99.5 % and 100 %
+    (eight fixed-point rounds fell short by up to 1.5 points there)."""
+    rng = np.random.default_rng(0)
+    turnout, reg = rng.uniform(55, 95, size=(5, 40)), rng.uniform(100, 5000, size=40)
+    target = np.array([0.0, 0.5, 70.0, 99.5, 100.0])
+    t = shift_turnout(turnout, reg, target)
+    np.testing.assert_allclose(t @ reg / reg.sum(), target, atol=1e-6)
+    inside = (t[2] > 0) & (t[2] < 100)  # the same shift for every commune not at a cap
+    np.testing.assert_allclose(np.diff(t[2][inside] - turnout[2][inside]), 0.0, atol=1e-9)
+
+
+def test_a_commune_left_with_no_share_takes_the_drawn_shares():
+    # the draw gives the first bloc 100 %, which the first commune had at 0
+    shares = np.array([[[0.0, 60.0, 40.0], [50.0, 50.0, 0.0]]])
+    s, _ = rake(shares, np.array([[80.0, 80.0]]), np.array([100.0, 100.0]), np.array([[100.0, 0.0, 0.0, 80.0]]))
+    np.testing.assert_allclose(s[0], [[100.0, 0.0, 0.0], [100.0, 0.0, 0.0]])
+
+
 def test_weighted_errors_are_normalised_within_each_matrix():
     """Turnout errors are known for the perimeter's rows only (the heaviest weights): scaled by their
-    own mean weight they stay as they are; scaled by the mean over every row they grew 1.6-fold."""
+    own mean weight they stay as they are; scaled by the mean over every row they grew (here
+    1.29-fold; 1.6-fold in Rhône)."""
     err = pd.DataFrame({"gauche": [0.1, -0.2, 0.3, -0.1], "turnout": [5.0, -3.0, np.nan, np.nan]})
     blocs, turnout = _split_errors(err, ["gauche"], np.array([1.0, 1.0, 0.2, 0.2]))
     np.testing.assert_allclose(turnout[:, 0], [5.0, -3.0])

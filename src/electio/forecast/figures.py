@@ -37,7 +37,7 @@ from electio.eda.figures import (BOUNDARY_CREDIT, MAP_SIZE, _draw_map, _footer, 
                                  _overlay_handles, _save, departement_label, fr_number,
                                  load_commune_shapes, load_lyon_arrondissements, map_context)
 from electio.forecast.scenarios import TYPE_LABEL_FR, nominal_election_date
-from electio.forecast.simulate import departement_history
+from electio.forecast.simulate import N_DEPARTEMENT, departement_history
 from electio.model.panel import TURNOUT
 from electio.settings import Settings
 
@@ -48,7 +48,8 @@ RURAL_POPULATION = 2_000
 TOP_COMMUNES = 25
 #: One colour per hypothesis, the same in every figure (history is drawn in the bloc's colour).
 SWING_COLORS = {"status_quo": "#7B3294", "trend": "#1B9E77", "custom": "#E7298A"}
-SWING_TITLE_FR = {"status_quo": "Statu quo", "trend": "Tendance", "custom": "Hypothèse de l'analyste"}
+SWING_TITLE_FR = {"status_quo": "Statu quo", "trend": "Tendance", "custom": "Hypothèse de l'analyste",
+                  "national": "Intention de vote nationale"}
 SWING_OFFSET_YEARS = {"status_quo": -0.12, "trend": 0.12, "custom": 0.0}
 TYPE_MARKERS = {"presidentielle": "o", "legislatives": "s", "europeennes": "^"}
 TYPE_PLURAL_FR = {"presidentielle": "présidentielles", "legislatives": "législatives", "europeennes": "européennes"}
@@ -165,7 +166,8 @@ def _source_line(tables: dict[str, pd.DataFrame], *, maps: bool = False) -> str:
         import re
 
         m = re.search(r"(\d+) tirages", str(dim["description"].iloc[0]))
-        n = f", {fr_number(float(m.group(1)), 0)} tirages par scénario" if m else ""
+        n = (f", {fr_number(float(m.group(1)), 0)} tirages par scénario (valeurs du département : "
+             f"{fr_number(N_DEPARTEMENT, 0)} tirages de l'hypothèse)") if m else ""
     text = (f"Sources : ministère de l'Intérieur, résultats des premiers tours {years} par commune ; "
             f"projections{model}{n} (méthode : rapport, section « Scénarios »)")
     if maps:
@@ -517,10 +519,10 @@ def probability_bars(tables: dict[str, pd.DataFrame], election_type: str, out_di
         index=scenarios["scenario_id"], columns=blocs).fillna(0.0)
     shown = [b for b in blocs if prob[b].max() >= 0.005]
     hidden = [labels[b] for b in blocs if b not in shown]
-    source = _source_line(tables) + (" Probabilité = part des simulations où le bloc obtient le plus de voix dans "
-                                     "le département.")
+    source = _source_line(tables) + (" Probabilité = part des tirages de l'hypothèse où le bloc obtient le plus de "
+                                     "voix dans le département.")
     if hidden:
-        source += f" Blocs jamais en tête (moins de 0,5 % des simulations) : {', '.join(hidden)}."
+        source += f" Blocs jamais en tête (moins de 0,5 % des tirages) : {', '.join(hidden)}."
     rows = [f"{SWING_TITLE_FR.get(s, s)} – {y}" for s, y in zip(scenarios["swing"], scenarios["target_year"])]
     n = len(rows)
     # Printed across an A4 portrait page (7.2 in) at about 0.8 of its drawn size.

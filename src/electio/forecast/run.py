@@ -164,7 +164,8 @@ def describe(scenario: Scenario, swing: SwingDistribution, projection: Indicator
                f"{_fr(d['damping_per_year'], 2)} par an) au-delà du dernier scrutin (avance {_fr(d['lead_years'])} ans, "
                f"{_fr(d['damped_lead_years'])} ans de pente effective). Incertitude : erreur de prévision de la "
                f"régression (Student, {d['df']} ddl), croissante avec l'horizon, facteur de calibration sur les "
-               f"erreurs passées {_fr(d['calibration_factor'], 2)}. Participation : comme le statu quo.")
+               f"erreurs passées {_fr(d['calibration_factor'], 2)}. Participation : valeur centrale du statu quo, "
+               f"incertitude d'après les erreurs passées de cette règle, tous horizons confondus.")
     else:
         src = Path(scenario.custom_source).name if scenario.custom_source else "fichier"
         hyp = (f"Hypothèse de l'analyste (fichier {src}) : parts départementales fournies"

@@ -21,7 +21,7 @@ For each of ``n_swing`` draws:
      residual degrees of freedom), evaluated at the *undamped* lead so that the uncertainty
      on the slope keeps growing with the horizon, inflated if the rule's own past forecast
      errors (each past first round re-forecast from the earlier ones) were larger than it
-     said. Turnout: as under status quo.
+     said. Turnout: the status-quo centre, spread from that rule's past errors at every lead.
    * ``custom`` — centre: the analyst's shares; spread: the status-quo errors (the analyst's
      numbers are treated as no more certain than our best historical rule), or none.
 
@@ -47,9 +47,9 @@ interval), and the share of draws in which each bloc is first (probabilities sum
 commune). **Département**: the communes of every draw are raked to its D, so the département's
 distribution is the hypothesis's own; it is summarised over :data:`N_DEPARTEMENT` further draws
 of D alone (no model prediction; a separate random stream). Summarised over the 2,000
-simulations (500 draws of D), its central values moved by 0.3-0.7 point (large blocs) and 1.5
-points (turnout) from one seed to another (bench/results/draws.txt), more than the 0.1 point
-the report prints.
+simulations (500 draws of D), its central values had a seed-to-seed standard deviation of
+0.3-0.7 point (large blocs) and 1.5 points (turnout) (bench/results/draws.txt), above the 0.1
+point the report prints. The commune rows keep the noise of their own 500 draws of D.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def multivariate_t_from_errors(errors: np.ndarray, rng: np.random.Generator, n: 
 
     A combination g @ errors (g standard normal over the m vectors) is drawn as z S V' (errors =
     U S V', z standard normal over the k targets): the same Gaussian, at a cost in k rather than
-    m (626 past vectors at 3+ years: 200,000 département draws in milliseconds, not seconds)."""
+    m (218-626 past vectors: 100,000 draws took 2-5 s, now 0.03 s)."""
     errors = np.asarray(errors, dtype=float)
     m = errors.shape[0]
     if m == 0:
@@ -279,7 +279,8 @@ def national_swing(history: History, tables: dict, shares: Mapping[str, float], 
     """Département values from national vote intentions through the national-conditional rule
     (:mod:`electio.model.national`); spread = that rule's past errors over every département
     and election with a national result (log scale for blocs), turnout: national turnout given
-    -> the rule's turnout errors, else the status-quo turnout and its errors."""
+    -> the rule's turnout errors, else the status-quo turnout with that rule's past errors at every
+    lead (:func:`rule_errors`; the status quo itself uses those of its lead)."""
     deps = nat.perimeter_departements(tables)
     if nat.national_table(tables).empty:
         raise ElectioError("national scenarios need national results of past elections in the warehouse "
@@ -536,19 +537,15 @@ def rake(shares: np.ndarray, turnout: np.ndarray, registered: np.ndarray, depart
          iterations: int = RAKE_ITERATIONS, copy: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Make every draw add up to its département values.
 
-    Turnout: the same shift for every commune (clipped to [0, 100]) until the registered-weighted
-    turnout equals the drawn one. Shares: iterative proportional fitting — each bloc scaled by
-    drawn total / current total (voters = registered x turnout as weights), then every commune
-    renormalised to 100 — a few rounds. ``shares``: sims x communes x blocs; ``departement``:
-    sims x (blocs + turnout). ``copy=False``: ``shares`` is raked in place (it may be large)."""
+    Turnout: the same shift for every commune (clipped to [0, 100]) that makes the registered-weighted
+    turnout the drawn one (:func:`shift_turnout`). Shares: iterative proportional fitting — each
+    bloc scaled by drawn total / current total (voters = registered x turnout as weights), then
+    every commune renormalised to 100 (a commune left with no share takes the drawn shares) — a few
+    rounds. ``shares``: sims x communes x blocs; ``departement``: sims x (blocs + turnout).
+    ``copy=False``: ``shares`` is raked in place (it may be large)."""
     n_b = shares.shape[2]
     reg = registered[None, :]
-    total_reg = registered.sum()
-    t = turnout.copy()
-    if total_reg > 0:
-        for _ in range(iterations):
-            current = (reg * t).sum(axis=1) / total_reg
-            t = np.clip(t + (departement[:, n_b] - current)[:, None], 0.0, 100.0)
+    t = shift_turnout(turnout, registered, departement[:, n_b])
     s = shares.copy() if copy else shares
     w = reg * t / 100.0
     wsum = w.sum(axis=1)
@@ -564,7 +561,25 @@ def rake(shares: np.ndarray, turnout: np.ndarray, registered: np.ndarray, depart
         np.multiply(s, 100.0, out=scaled)
         scaled /= np.where(total > 0, total, 1.0)
         np.copyto(s, scaled, where=total > 0)
+        # every bloc the commune had is drawn at 0 (a draw giving one bloc 100 %): the drawn shares
+        np.copyto(s, np.broadcast_to(target[:, None, :], s.shape), where=~(total > 0))
     return s, t
+
+
+def shift_turnout(turnout: np.ndarray, registered: np.ndarray, target: np.ndarray, *,
+                  iterations: int = 40) -> np.ndarray:
+    """``turnout`` (sims x communes) shifted by one amount per draw, clipped to [0, 100], so that
+    the registered-weighted turnout of every draw is ``target`` (percent): by bisection, as that
+    mean grows with the shift (fixed-point rounds fell short by up to 1.5 points near 100 %)."""
+    total = registered.sum()
+    if total <= 0:
+        return turnout.copy()
+    lo, hi = -turnout.max(axis=1), 100.0 - turnout.min(axis=1)  # every commune at 0 / at 100
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        below = np.clip(turnout + mid[:, None], 0.0, 100.0) @ registered / total < target
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return np.clip(turnout + ((lo + hi) / 2)[:, None], 0.0, 100.0)
 
 
 def _first_probabilities(shares: np.ndarray) -> np.ndarray:
