@@ -567,7 +567,7 @@ def rake(shares: np.ndarray, turnout: np.ndarray, registered: np.ndarray, depart
 
 
 def shift_turnout(turnout: np.ndarray, registered: np.ndarray, target: np.ndarray, *,
-                  iterations: int = 40) -> np.ndarray:
+                  iterations: int = 30) -> np.ndarray:
     """``turnout`` (sims x communes) shifted by one amount per draw, clipped to [0, 100], so that
     the registered-weighted turnout of every draw is ``target`` (percent): by bisection, as that
     mean grows with the shift (fixed-point rounds fell short by up to 1.5 points near 100 %)."""
