@@ -35,3 +35,25 @@ def test_registry_refuses_untraced_values_and_escapes_text():
         reg.number(3, source="nowhere")
     span = reg.text("<b>Lyon</b>", source="dim_commune", sql="SELECT 1")
     assert "&lt;b&gt;" in span and 'data-ref="v1"' in span
+
+
+def test_a_tie_for_first_counts_the_commune_once():
+    """Commune 'b' has two blocs equally likely first: it goes to the higher central value, and the
+    traced SQL counts the same (in the Rhône, legislative 2027 counted 267 of 266 communes)."""
+    import sqlite3
+
+    import pandas as pd
+
+    from electio.report.datasets import first_bloc_counts
+
+    rows = [("s", "a", "x", 60.0, 0.9), ("s", "a", "y", 40.0, 0.1), ("s", "b", "x", 45.0, 0.461),
+            ("s", "b", "y", 46.0, 0.461), ("s", "b", "z", 9.0, 0.078), ("s", "c", "x", 30.0, 0.5),
+            ("s", "c", "y", 30.0, 0.5), ("s", "a", "turnout", 70.0, None)]
+    ff = pd.DataFrame(rows, columns=["scenario_id", "commune_code", "target", "predicted", "probability_first"])
+    traced = first_bloc_counts({"fact_forecast": ff})
+    assert traced.frame.set_index("target")["communes"].to_dict() == {"x": 2, "y": 1}  # a, c (x < y) / b
+    with sqlite3.connect(":memory:") as conn:
+        ff.to_sql("fact_forecast", conn, index=False)
+        sql = traced.cols["communes"].sql
+        counts = {t: conn.execute(sql, {"scenario_id": "s", "target": t}).fetchone()[0] for t in ("x", "y", "z")}
+    assert counts == {"x": 2, "y": 1, "z": 0}

@@ -909,9 +909,13 @@ def _scenarios_section(p: Printer, lab: Labels, tables) -> dict:
                                for _, h in group.iterrows()]
         example = EXAMPLE_LABEL_FR if group["label_fr"].astype(str).str.contains(EXAMPLE_LABEL_FR, regex=False).any() \
             else ""
-        per_scenario.append({"label": Markup(SWING_FR.get(swing, swing) + example),
+        per_scenario.append({"swing": swing, "example": bool(example),
+                             "label": Markup(SWING_FR.get(swing, swing) + example),
                              "help": Markup(SWING_HELP_FR.get(swing, "")),
                              "table": table(headers, rows, numeric=set(range(1, len(headers))), css="scenario")})
+    # the default hypothesis first (the slides show the first one), an example with invented numbers last
+    order = {k: i for i, k in enumerate(SWING_FR)}
+    per_scenario.sort(key=lambda h: (h["example"], order.get(h["swing"], len(order))))
     counts = ds.first_bloc_counts(tables)
     count_table = None
     if not counts.empty:
@@ -1045,7 +1049,8 @@ def _synthesis_section(p: Printer, lab: Labels, tables) -> dict:
                                                              p.cell(fd, turnout.iloc[0], "interval_low"),
                                                              p.cell(fd, turnout.iloc[0], "interval_high"))
                         if not turnout.empty else None),
-            "table": table(["Bloc", "Part attendue (%)", "Intervalle (%)", "Probabilité d'arriver en tête (%)"], rows,
+            "table": table(["Bloc", "Part attendue (%)", Markup("Intervalle à {} % (%)").format(interval_level(p)),
+                            "Probabilité d'arriver en tête (%)"], rows,
                            numeric={1, 2, 3}, css="small"),
         })
     election = None
@@ -1225,10 +1230,21 @@ def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *
     ctx["mode_fr"] = MODE_FR
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
+    env.filters["points"] = points_fr
     css = (TEMPLATES / "rapport.css").read_text(encoding="utf-8")
     html = env.get_template("rapport.html.j2").render(css=Markup(css), **ctx)
     ctx["printer"], ctx["labels"] = p, lab
     return html, reg, ctx
+
+
+def points_fr(value) -> Markup:
+    """A printed number of points and its unit: "1,81 point", "4,56 points" (French: plural from 2)."""
+    number = re.sub(r"<[^>]+>", "", str(value)).replace("\u202f", "").replace("\u2212", "-").replace(",", ".")
+    try:
+        single = abs(float(number)) < 2
+    except ValueError:  # "n.d."
+        single = False
+    return Markup("{} {}").format(value, "point" if single else "points")
 
 
 def _evolution_map(lab: Labels, tables) -> dict | None:

@@ -710,19 +710,23 @@ def forecast_departement(tables: dict[str, pd.DataFrame]) -> Traced:
 
 
 def first_bloc_counts(tables: dict[str, pd.DataFrame]) -> Traced:
-    """Per scenario and bloc: communes where that bloc is the most likely to come first."""
+    """Per scenario and bloc: communes where that bloc is the most likely to come first. A tie on the
+    probability goes to the higher central value, then to the first code (a commune counts once)."""
     keys = ["scenario_id", "target"]
     cols = {"communes": Col("fact_forecast", "SELECT COUNT(*) FROM fact_forecast f WHERE f.scenario_id = :scenario_id "
-                                             "AND f.target = :target AND f.probability_first = (SELECT "
-                                             "MAX(g.probability_first) FROM fact_forecast g WHERE g.scenario_id = "
-                                             "f.scenario_id AND g.commune_code = f.commune_code "
-                                             "AND g.target <> 'turnout')")}
+                                             "AND f.target = :target AND f.probability_first IS NOT NULL AND NOT EXISTS "
+                                             "(SELECT 1 FROM fact_forecast g WHERE g.scenario_id = f.scenario_id "
+                                             "AND g.commune_code = f.commune_code AND g.target <> 'turnout' "
+                                             "AND g.target <> f.target AND (g.probability_first > f.probability_first "
+                                             "OR (g.probability_first = f.probability_first AND (g.predicted > "
+                                             "f.predicted OR (g.predicted = f.predicted AND g.target < f.target)))))")}
     if not has(tables, "fact_forecast"):
         return Traced(pd.DataFrame(columns=[*keys, *cols]), keys, cols)
     ff = tables["fact_forecast"]
     ff = ff[(ff["target"] != "turnout") & ff["probability_first"].notna()]
-    best = ff.groupby(["scenario_id", "commune_code"])["probability_first"].transform("max")
-    top = ff[ff["probability_first"] == best]
+    top = (ff.sort_values(["scenario_id", "commune_code", "probability_first", "predicted", "target"],
+                          ascending=[True, True, False, False, True])
+           .drop_duplicates(["scenario_id", "commune_code"]))
     frame = top.groupby(keys).size().rename("communes").reset_index()
     return Traced(frame, keys, cols)
 

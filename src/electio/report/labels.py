@@ -63,7 +63,8 @@ SWING_FR = {"status_quo": "statu quo", "trend": "tendance récente", "custom": "
 #: What each hypothesis assumes, in plain words (the warehouse's own descriptions are technical notes).
 SWING_HELP_FR = {
     "status_quo": "les totaux du département reprennent la moyenne des deux derniers premiers tours (dernier scrutin "
-                  "du même type et dernier scrutin) ; l'incertitude vient des erreurs passées de cette règle",
+                  "du même type et dernier scrutin), la participation celle du dernier scrutin du même type ; "
+                  "l'incertitude vient des erreurs passées de cette règle",
     "trend": "les totaux du département prolongent, en l'amortissant, la tendance des premiers tours passés ; "
              "l'incertitude croît avec l'horizon",
     "custom": "les totaux du département sont fournis par l'analyste (par exemple issus de sondages)",

@@ -309,7 +309,7 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
         d.table(s, [t(x) for x in tb["headers"]], [[re.sub(r"\s+", " ", t(c)) for c in row] for row in tb["rows"]],
                 y=Inches(1.7), size=16, first_col=Inches(2.3))
         d.note(s, "Chaque case : part attendue en % des exprimés (participation : en % des inscrits), intervalle "
-                  "de prévision entre parenthèses, puis probabilité d'arriver en tête."
+                  f"de prévision à {t(S['level'])} % entre parenthèses, puis probabilité d'arriver en tête."
                   + (" Les autres hypothèses figurent dans le dossier." if len(per) > 1 else ""))
     else:
         d.bullets(s, ["Les scénarios n'ont pas encore été calculés."])
