@@ -20,7 +20,7 @@ from electio.report import build_report, main
 from electio.report.build import EVOLUTION_TABLES, SOURCES_FILE, chromium, export_pdf, render_report, report_tables
 from electio.report.figures import is_usable_png
 from electio.settings import Settings
-from tests.report.trace import Recomputer, client_text, digits_outside_spans, parse
+from tests.report.trace import Recomputer, client_text, digits_outside_spans, parse, plain
 
 SECTIONS = {
     "synthese": "Synthèse",
@@ -53,8 +53,8 @@ def test_every_section_and_question_is_present(report):
     parsed = parse(html)
     for anchor, title in SECTIONS.items():
         assert anchor in parsed.ids, anchor
-        assert any(title in h for h in parsed.h2), (title, parsed.h2)
-    visible = " ".join(parsed.free)
+        assert any(title in plain(h) for h in parsed.h2), (title, parsed.h2)
+    visible = plain(" ".join(parsed.free))
     for question in QUESTIONS:
         assert question in visible
 
@@ -272,3 +272,11 @@ def test_full_pdf_is_small_enough_to_send(full_report, tmp_path):
     heights = [float(b) - float(a) for a, b in re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', words)]
     # word boxes: text 10.5 pt -> 12.2, tables 8.5 pt -> 9.9; shrunk by two thirds: 8.1 and 6.6
     assert statistics.median(heights) >= 9.0
+
+
+def test_french_spacing_in_the_visible_text(report):
+    """A no-break space, never an ordinary one, before : ; ? ! % (a line must not start with them),
+    outside the traced values (their text is the registered one)."""
+    _, html = report
+    free = "".join(parse(html).free)
+    assert re.findall(r".{20} [:;?!%]", free) == []

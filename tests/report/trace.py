@@ -66,6 +66,12 @@ class ReportText(HTMLParser):
             self.free.append(data)
 
 
+def plain(text: str) -> str:
+    """``text`` with ordinary spaces for the French no-break ones (report and slides use them before
+    : ; % and as thousands separators), to look for a phrase."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
 def parse(html: str) -> ReportText:
     parser = ReportText()
     parser.feed(html)

@@ -60,6 +60,7 @@ from electio.report.labels import (
     SWING_FR,
     SWING_HELP_FR,
     TABLE_ROLE_FR,
+    french_spacing_html,
     is_percent_metric,
     metric_rank,
 )
@@ -1232,7 +1233,7 @@ def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["points"] = points_fr
     css = (TEMPLATES / "rapport.css").read_text(encoding="utf-8")
-    html = env.get_template("rapport.html.j2").render(css=Markup(css), **ctx)
+    html = french_spacing_html(env.get_template("rapport.html.j2").render(css=Markup(css), **ctx))
     ctx["printer"], ctx["labels"] = p, lab
     return html, reg, ctx
 

@@ -255,3 +255,39 @@ def figure_file_label(name: str) -> str:
 DERIVE = {"plain_fr": plain_fr, "scenario_election": scenario_election, "metric_label": metric_label, "date_fr": date_fr, "datetime_fr": datetime_fr,
           "size_band_label": size_band_label, "figure_file_label": figure_file_label, "check_label": check_label,
           "publisher_short": publisher_short, "lead_bucket_fr": lead_bucket_fr}
+
+
+#: French typography: a narrow no-break space before ; ! ? % and a no-break space before : and inside
+#: « », so that a line never starts with them (an ordinary space there lets the browser break).
+_SPACE_BEFORE = re.compile(r" (?=[;!?%])")
+_SPACE_COLON = re.compile(r" (?=:)")
+
+
+def french_spacing(text: str) -> str:
+    """``text`` with the French no-break spaces (only ordinary spaces are replaced)."""
+    text = _SPACE_COLON.sub("\u00a0", _SPACE_BEFORE.sub("\u202f", text))
+    return text.replace("« ", "«\u00a0").replace(" »", "\u00a0»")
+
+
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+def french_spacing_html(html: str) -> str:
+    """:func:`french_spacing` on the visible text of an HTML page: not in tags, style or script, nor
+    in the traced values (``<span class="v ...">``, whose text must stay the registered one)."""
+    out, raw, traced = [], 0, 0
+    for part in _TAG.split(html):
+        if part.startswith("<"):
+            name = re.match(r"</?\s*([a-zA-Z0-9]+)", part)
+            name = name.group(1).lower() if name else ""
+            closing = part.startswith("</")
+            if name in ("style", "script"):
+                raw += -1 if closing else 1
+            elif name == "span" and traced:
+                traced += -1 if closing else (0 if part.endswith("/>") else 1)
+            elif name == "span" and not closing and re.search(r"""class=["'](?:[^"']* )?v[ "']""", part):
+                traced = 1
+            out.append(part)
+        else:
+            out.append(part if raw or traced else french_spacing(part))
+    return "".join(out)

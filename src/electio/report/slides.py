@@ -22,6 +22,7 @@ from pptx.dml.color import RGBColor
 from pptx.util import Emu, Inches, Pt
 
 from electio.report.diagram import conceptual_model, data_flow, render, schema_tables
+from electio.report.labels import french_spacing
 
 SOURCES_FILE = "soutenance_sources.json"
 INK = RGBColor(0x1F, 0x2A, 0x37)
@@ -78,7 +79,7 @@ class Deck:
         for i, line in enumerate(lines):
             para = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
             run = para.add_run()
-            run.text = ("• " if bullets else "") + line
+            run.text = ("• " if bullets else "") + french_spacing(line)
             run.font.size = Pt(size)
             run.font.bold = bold
             run.font.color.rgb = color
@@ -104,7 +105,7 @@ class Deck:
 
     @staticmethod
     def _cell(cell, text, size, bold=False):
-        cell.text = text
+        cell.text = french_spacing(text)
         for para in cell.text_frame.paragraphs:
             for run in para.runs:
                 run.font.size = Pt(size)
@@ -158,7 +159,7 @@ class Deck:
                 if v >= 8:  # label inside the bar when it fits
                     label = series.points[k].data_label
                     run = label.text_frame.paragraphs[0].add_run()
-                    run.text = f"{fmt_pct(v)} %"
+                    run.text = f"{fmt_pct(v)}\u202f%"
                     run.font.size = Pt(18)
                     run.font.bold = True
                     run.font.color.rgb = _ink_on(colors.get(b, "#7F7F7F"))
