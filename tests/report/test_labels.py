@@ -25,7 +25,8 @@ def test_labels():
     assert metric_label("turnout_coverage_80") == "Participation : couverture de l'intervalle à 80 % (%)"
     assert metric_label("mae_size_lt1k") == "MAE, communes de moins de 1\u202f000 inscrits (points)"
     assert date_fr("2022-04-10") == "10/04/2022"
-    assert datetime_fr("2026-11-23 19:28:51") == "23/11/2026 à 19:28 (UTC)"
+    assert datetime_fr("2026-11-23 19:28:51") == "23/11/2026 à 19\u00a0h\u00a028 (UTC)"
+    assert datetime_fr("2026-11-23 09:05:00") == "23/11/2026 à 9\u00a0h\u00a005 (UTC)"
     assert publisher_short("INSEE - Filosofi 2019 (base-cc-filosofi-2019)") == "INSEE - Filosofi 2019"
 
 

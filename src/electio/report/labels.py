@@ -198,11 +198,12 @@ def date_fr(value) -> str:
 
 
 def datetime_fr(value) -> str:
-    """'2026-11-23 19:28:51' -> '23/11/2026 à 19:28 (UTC)' (the refresh stores UTC)."""
+    """'2026-11-23 19:28:51' -> '23/11/2026 à 19 h 28 (UTC)' (the refresh stores UTC; French
+    writes hours "19 h 28", not "19:28")."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
     ts = pd.Timestamp(value)
-    return f"{date_fr(ts)} à {ts.hour:02d}:{ts.minute:02d} (UTC)"
+    return f"{date_fr(ts)} à {ts.hour}\u00a0h\u00a0{ts.minute:02d} (UTC)"
 
 
 def publisher_short(publisher: str) -> str:
