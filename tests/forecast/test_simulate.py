@@ -173,7 +173,8 @@ def test_departement_values_are_the_hypothesis_own_distribution(setup):
 def test_departement_draws_are_vote_weighted():
     draws = Draws(communes=np.array(["a", "b"]), blocs=["x", "y"],
                   shares=np.array([[[60.0, 40.0], [20.0, 80.0]]]), turnout=np.array([[50.0, 100.0]]),
-                  registered=np.array([100.0, 100.0]), departement=pd.DataFrame())
+                  registered=np.array([100.0, 100.0]), departement=pd.DataFrame(),
+                  departement_sample=pd.DataFrame())
     shares, turnout = departement_draws(draws)
     # voters 50 and 100: x = (50*60 + 100*20) / 150
     np.testing.assert_allclose(shares, [[100 / 3, 200 / 3]])

@@ -35,6 +35,7 @@ from threadpoolctl import threadpool_limits
 
 from electio.cache import memo
 from electio.command import add_common_arguments, run_command, settings_from_args
+from electio.eda.figures import fr_number
 from electio.errors import ElectioError
 from electio.forecast.figures import write_forecast_figures
 from electio.forecast.horizons import HORIZON_COLUMNS, horizon_table
@@ -178,11 +179,10 @@ def describe(scenario: Scenario, swing: SwingDistribution, projection: Indicator
     ind = ("Indicateurs projetés (en mémoire, jamais dans fact_indicator) : " + ", ".join(projected) + "."
            if projected else "Indicateurs : derniers millésimes publiés, sans projection.")
     kind = " (date hypothétique : ce type de scrutin n'a pas de date fixe)" if scenario.hypothetical else ""
-    n_dep = f"{N_DEPARTEMENT:,}".replace(",", "\u202f")  # 200 000 (French thousands separator)
     text = (f"{hyp} Médianes départementales : {center} ; participation {turnout} (% ; blocs en % des exprimés). "
             f"Date nominale du scrutin {scenario.election_date.isoformat()}{kind}. Modèle {model_id} ; "
             f"{n_swing * n_rep} tirages ({n_swing} swings départementaux x {n_rep} erreurs communales), "
-            f"valeurs du département résumées sur {n_dep} tirages de l'hypothèse, "
+            f"valeurs du département résumées sur {fr_number(N_DEPARTEMENT, 0)} tirages de l'hypothèse, "
             f"graine {seed}, intervalle {int(LEVEL * 100)} %. {ind}")
     return text if len(text) <= DESCRIPTION_MAX else text[:DESCRIPTION_MAX - 1] + "…"
 

@@ -474,7 +474,7 @@ class Draws:
     turnout: np.ndarray
     registered: np.ndarray
     departement: pd.DataFrame  # the swing draws (n_swing x targets)
-    departement_sample: pd.DataFrame | None = None  # further draws of D for the département summary
+    departement_sample: pd.DataFrame  # further draws of D for the département summary
 
 
 def _stack_panel(panel: Panel, X: np.ndarray, copies: int) -> Panel:
@@ -605,11 +605,8 @@ def summarise(scenario_id: str, draws: Draws, level: float = LEVEL) -> tuple[pd.
                                 "predicted": t_mean, "interval_low": t_low, "interval_high": t_high,
                                 "probability_first": np.nan}))
     commune = pd.concat(frames, ignore_index=True)
-    if draws.departement_sample is not None:  # the hypothesis's own distribution, many draws
-        values = draws.departement_sample[draws.blocs + [TURNOUT]].to_numpy(float)
-        dep_shares, dep_turnout = values[:, :-1], values[:, -1]
-    else:
-        dep_shares, dep_turnout = departement_draws(draws)
+    values = draws.departement_sample[draws.blocs + [TURNOUT]].to_numpy(float)  # the hypothesis's own draws
+    dep_shares, dep_turnout = values[:, :-1], values[:, -1]
     d_low, d_high = np.quantile(dep_shares, [alpha, 1 - alpha], axis=0)
     d_mean = central(dep_shares, d_low, d_high)
     d_prob = _first_probabilities(dep_shares)
@@ -633,7 +630,9 @@ def central(shares: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray
 
 def departement_draws(draws: Draws) -> tuple[np.ndarray, np.ndarray]:
     """Département bloc shares (sims x blocs) and turnout (sims) of every draw: communes weighted by
-    registered voters x drawn turnout (voters), turnout weighted by registered voters."""
+    registered voters x drawn turnout (voters), turnout weighted by registered voters. They equal the
+    drawn D (:func:`rake`), which is why :func:`summarise` reads the département from
+    ``departement_sample`` instead; this is the check of that (tests/forecast/test_simulate.py)."""
     reg = draws.registered
     voters = reg[None, :] * draws.turnout / 100.0
     total = voters.sum(axis=1, keepdims=True)
