@@ -60,6 +60,7 @@ from electio.report.labels import (
     SWING_FR,
     SWING_HELP_FR,
     TABLE_ROLE_FR,
+    fr_float,
     french_spacing_html,
     is_percent_metric,
     metric_rank,
@@ -1240,9 +1241,8 @@ def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *
 
 def points_fr(value) -> Markup:
     """A printed number of points and its unit: "1,81 point", "4,56 points" (French: plural from 2)."""
-    number = re.sub(r"<[^>]+>", "", str(value)).replace("\u202f", "").replace("\u2212", "-").replace(",", ".")
     try:
-        single = abs(float(number)) < 2
+        single = abs(fr_float(re.sub(r"<[^>]+>", "", str(value)))) < 2
     except ValueError:  # "n.d."
         single = False
     return Markup("{} {}").format(value, "point" if single else "points")

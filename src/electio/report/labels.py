@@ -258,6 +258,11 @@ DERIVE = {"plain_fr": plain_fr, "scenario_election": scenario_election, "metric_
           "publisher_short": publisher_short, "lead_bucket_fr": lead_bucket_fr}
 
 
+def fr_float(text: str) -> float:
+    """A number as the report prints it ('60', '36,0', '1 234,5', '−4,3') -> float (ValueError if none)."""
+    return float(re.sub(r"[\s\u00a0\u202f]", "", text).replace(",", ".").replace("\u2212", "-"))
+
+
 #: French typography: a narrow no-break space before ; ! ? % and a no-break space before : and inside
 #: « », so that a line never starts with them (an ordinary space there lets the browser break).
 _SPACE_BEFORE = re.compile(r" (?=[;!?%])")

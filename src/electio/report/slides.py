@@ -22,7 +22,7 @@ from pptx.dml.color import RGBColor
 from pptx.util import Emu, Inches, Pt
 
 from electio.report.diagram import conceptual_model, data_flow, render, schema_tables
-from electio.report.labels import french_spacing
+from electio.report.labels import fr_float, french_spacing
 
 SOURCES_FILE = "soutenance_sources.json"
 INK = RGBColor(0x1F, 0x2A, 0x37)
@@ -130,7 +130,7 @@ class Deck:
         from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
 
         blocs = list(dict.fromkeys(b for _, rows in groups for b, _ in rows))
-        value = {(g, b): _fr_float(v) for g, rows in groups for b, v in rows}
+        value = {(g, b): fr_float(v) for g, rows in groups for b, v in rows}
         blocs = [b for b in blocs if any(value.get((g, b), 0) > 0 for g, _ in groups)]
         data = CategoryChartData(number_format='0" %"')
         data.categories = [f"Hypothèse {g}" for g, _ in groups]
@@ -167,11 +167,6 @@ class Deck:
 
     def note(self, s, text: str):
         self._box(s, Inches(0.6), Inches(6.85), Inches(12.1), Inches(0.5), [text], size=14, color=MUTED)
-
-
-def _fr_float(text: str) -> float:
-    """A number as the report prints it ('60', '36,0', '1 234,5') -> float."""
-    return float(re.sub(r"[\s  ]", "", text).replace(",", ".").replace("−", "-"))
 
 
 def fmt_pct(value: float) -> str:
