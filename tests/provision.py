@@ -6,6 +6,7 @@ Part of the README's test command. The tests need:
   - unixodbc + libsqliteodbc: the Power BI template's SQLite queries run through ODBC (pyodbc);
   - graphviz: the report's diagrams, while the `graphviz` Python package is a dependency;
   - chromium: the report's PDF export (optional in the product, exercised by a test);
+  - poppler-utils: `pdftotext`, with which a test measures the printed dossier's text size;
   - nodejs + npm, then `npm ci`: Microsoft's Power Query parser and topojson-client
     (pinned by package-lock.json) validate the Power BI templates.
 Debian/Ubuntu packages are installed with apt-get (as root, or through sudo). Elsewhere, or
@@ -80,6 +81,8 @@ def missing_packages() -> dict[str, str]:
         missing["graphviz"] = "the `dot` program (report diagrams)"
     if not any(shutil.which(n) for n in CHROMIUM_NAMES):
         missing["chromium"] = "headless Chromium (report PDF export)"
+    if shutil.which("pdftotext") is None:
+        missing["poppler-utils"] = "pdftotext (the printed dossier's text size, measured by a test)"
     if shutil.which("node") is None:
         missing["nodejs"] = "node (Power Query and TopoJSON validators)"
     if shutil.which("npm") is None:
