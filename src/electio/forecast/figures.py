@@ -30,6 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from shapely.geometry.base import BaseGeometry
 
+from electio import forked
 from electio.eda.answer import target_labels
 from electio.perimeter import departement_file
 from electio.eda.figures import (BOUNDARY_CREDIT, MAP_SIZE, _draw_map, _footer, _footer_height, _footer_lines,
@@ -650,19 +651,6 @@ def write_forecast_figures(tables: dict[str, pd.DataFrame], settings: Settings, 
     etype = _type_of(tables, scenario_ids)
     scenarios = scenario_frame(tables, etype)
     files: list[Path] = []
-    files += curve_figures(tables, out_dir, etype, communes)
-    first_h = scenarios[scenarios["horizon_years"] == scenarios["horizon_years"].min()]
-    main = first_h[first_h["swing"] == "trend"]["scenario_id"].tolist() or first_h["scenario_id"].tolist()
-    if main:
-        files.append(commune_bloc_heatmap(tables, main[0], out_dir))
-    bloc = heatmap_bloc
-    if bloc is None and main:
-        dep = tables["fact_forecast_departement"]
-        dep = dep[(dep["scenario_id"] == main[0]) & (dep["target"] != TURNOUT)]
-        bloc = str(dep.sort_values("probability_first", ascending=False)["target"].iloc[0]) if len(dep) else None
-    if bloc and len(scenarios) > 1:  # with a single scenario it would repeat a column of the heatmap above
-        files.append(commune_horizon_heatmap(tables, bloc, etype, out_dir))
-    files.append(probability_bars(tables, etype, out_dir))
     if shapes is None:
         try:
             shapes = load_commune_shapes(tables)
@@ -670,12 +658,26 @@ def write_forecast_figures(tables: dict[str, pd.DataFrame], settings: Settings, 
         except Exception as exc:  # maps are optional: the other figures stand without them
             log.warning("commune boundaries unavailable, forecast maps skipped: %s", exc)
             shapes = None
-    if shapes:
-        ctx = map_context(tables, shapes, arrondissements)
-        # default: the nearest election's scenarios (every hypothesis)
-        horizons = map_horizons if map_horizons is not None else (int(scenarios["horizon_years"].min()),)
-        for sid in scenarios[scenarios["horizon_years"].isin(horizons)]["scenario_id"]:
-            files.append(first_bloc_map(tables, sid, ctx, out_dir))
+    with forked.forked():  # each figure drawn in a child process while the next is built
+        files += curve_figures(tables, out_dir, etype, communes)
+        first_h = scenarios[scenarios["horizon_years"] == scenarios["horizon_years"].min()]
+        main = first_h[first_h["swing"] == "trend"]["scenario_id"].tolist() or first_h["scenario_id"].tolist()
+        if main:
+            files.append(commune_bloc_heatmap(tables, main[0], out_dir))
+        bloc = heatmap_bloc
+        if bloc is None and main:
+            dep = tables["fact_forecast_departement"]
+            dep = dep[(dep["scenario_id"] == main[0]) & (dep["target"] != TURNOUT)]
+            bloc = str(dep.sort_values("probability_first", ascending=False)["target"].iloc[0]) if len(dep) else None
+        if bloc and len(scenarios) > 1:  # with a single scenario it would repeat a column of the heatmap above
+            files.append(commune_horizon_heatmap(tables, bloc, etype, out_dir))
+        files.append(probability_bars(tables, etype, out_dir))
+        if shapes:
+            ctx = map_context(tables, shapes, arrondissements)
+            # default: the nearest election's scenarios (every hypothesis)
+            horizons = map_horizons if map_horizons is not None else (int(scenarios["horizon_years"].min()),)
+            for sid in scenarios[scenarios["horizon_years"].isin(horizons)]["scenario_id"]:
+                files.append(first_bloc_map(tables, sid, ctx, out_dir))
     files = [f for f in files if f is not None]
     _write_manifest(out_dir, files, previous)
     log.info("%d forecast figures written to %s", len(files), out_dir)
