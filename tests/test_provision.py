@@ -25,7 +25,7 @@ def bare_machine(monkeypatch):
 
 def test_detects_every_missing_package(bare_machine):
     missing = provision.missing_packages()
-    expected = {"libgomp1", "unixodbc", "libsqliteodbc", "chromium", "nodejs", "npm"}
+    expected = {"libgomp1", "unixodbc", "libsqliteodbc", "chromium", "poppler-utils", "nodejs", "npm"}
     assert set(missing) == expected | ({"graphviz"} if provision.needs_graphviz() else set())
 
 
