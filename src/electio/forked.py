@@ -73,6 +73,7 @@ class _Pool:
         if pid == 0:  # the child: run, send the outcome, leave without the parent's exit handlers
             os.close(read_fd)
             gc.disable()
+            _POOL.set(None)  # work it would submit runs inline: this copy of the pool is never collected
             code = 0
             try:
                 payload = pickle.dumps((True, fn(*args)))
@@ -90,11 +91,12 @@ class _Pool:
 
     def _collect(self, handle: Handle) -> None:
         """Read the child's outcome to the end of its pipe (the child may block writing it), then reap it."""
-        with os.fdopen(handle.fd, "rb") as pipe:
+        fd, handle.fd = handle.fd, None  # the file object below owns it from here
+        with os.fdopen(fd, "rb") as pipe:
             data = pipe.read()
         _, status = os.waitpid(handle.pid, 0)
         self.running.remove(handle)
-        handle.pid = handle.fd = None
+        handle.pid = None
         try:
             ok, value = pickle.loads(data)
         except Exception:  # noqa: BLE001 - killed or crashed before it could report
@@ -120,8 +122,13 @@ class _Pool:
                 os.kill(handle.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            os.close(handle.fd)
-            os.waitpid(handle.pid, 0)
+            if handle.fd is not None:
+                os.close(handle.fd)
+            try:
+                os.waitpid(handle.pid, 0)
+            except ChildProcessError:  # already reaped
+                pass
+            handle.pid = handle.fd = None
         self.running.clear()
 
 
@@ -135,11 +142,10 @@ def forked(workers: int = WORKERS):
     token = _POOL.set(pool)
     try:
         yield
-    except BaseException:
+        pool.finish()
+    except BaseException:  # the block failed, or was interrupted while waiting: no child left behind
         pool.abandon()
         raise
-    else:
-        pool.finish()
     finally:
         _POOL.reset(token)
 
