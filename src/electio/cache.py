@@ -400,6 +400,15 @@ def memo_value(kind: str, parts, fn: Callable):
     return _stored_value(store, f"value-{kind}", f"{code_version()}|{kind}|{_text(parts)}", fn)
 
 
+def memo_value_known(kind: str, parts) -> bool:
+    """Whether :func:`memo_value` would reuse a stored value for ``parts`` (False outside a cached
+    refresh): lets a caller compute only the missing ones, e.g. several at once."""
+    store = _ACTIVE.get()
+    if store is None or store.force:
+        return False
+    return (store.path(f"value-{kind}", _key(f"{code_version()}|{kind}|{_text(parts)}")) / ENTRY).is_file()
+
+
 def _stored_value(store: StageCache, label: str, key_text: str, fn: Callable):
     key = _key(key_text)
     entry = store.load(label, key)

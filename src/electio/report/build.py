@@ -1148,7 +1148,9 @@ def _figures(p: Printer, lab: Labels, tables, figures_dir: Path) -> dict[str, li
     targets = (set(tables["dim_bloc"]["bloc_code"]) if ds.has(tables, "dim_bloc") else set()) | {"turnout"}
     out: dict[str, list[dict]] = {s: [] for s in figs.SECTIONS}
     scenarios = set(tables["dim_scenario"]["scenario_id"]) if ds.has(tables, "dim_scenario") else set()
-    for f in figs.collect(figures_dir, elections, indicators, targets, scenarios):
+    collected = figs.collect(figures_dir, elections, indicators, targets, scenarios)
+    pngs = figs.embedded_pngs([(f.path, figs.EMBED_PX[f.size]) for f in collected])
+    for f, png in zip(collected, pngs):
         parts, alt = [], []
         for part in f.caption.parts:
             if isinstance(part, str):
@@ -1171,7 +1173,7 @@ def _figures(p: Printer, lab: Labels, tables, figures_dir: Path) -> dict[str, li
                                   derive="figure_file_label" if kind == "file" else None)
             parts.append(m)
             alt.append(m.striptags())
-        out[f.section].append({"id": "fig-" + f.path.stem.replace("_", "-"), "uri": figs.data_uri(figs.embedded_png(f.path, figs.EMBED_PX[f.size])),
+        out[f.section].append({"id": "fig-" + f.path.stem.replace("_", "-"), "uri": figs.data_uri(png),
                                "caption": Markup("").join(parts), "alt": "".join(alt), "file": f.name,
                                  "size": f.size})
     return out

@@ -15,11 +15,13 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from electio.cache import file_digest, memo_value
+from electio import forked
+from electio.cache import file_digest, memo_value, memo_value_known
 from electio.report.diagram import smallest_printed_font
 
 log = logging.getLogger("electio.report")
@@ -240,11 +242,20 @@ def collect(figures_dir: Path, elections: dict[str, int], indicators: set[str], 
     return sorted(found, key=lambda f: (SECTIONS.index(f.section), tuple(map(str, f.order)), f.name))
 
 
-def embedded_png(path: Path, max_px: int = EMBED_MAX_PX) -> bytes:
-    """PNG bytes for the report: no wider than ``max_px`` (what A4 print shows), then reduced to a 128- or
-    256-colour palette when that keeps the picture (charts and maps use few colours; photos would not).
-    Reused for an unchanged file in a cached refresh (a new scenario redraws a few figures, not all)."""
-    return memo_value("embedded_png", (file_digest(path), max_px), lambda: _embedded_png(path, max_px))
+def embedded_pngs(items: list[tuple[Path, int]]) -> list[bytes]:
+    """PNG bytes of each ``(path, max_px)`` for the report: no wider than ``max_px`` (what A4 print
+    shows), then reduced to a 128- or 256-colour palette when that keeps the picture (charts and maps
+    use few colours; photos would not). Reused for an unchanged file in a cached refresh (a new
+    scenario redraws a few figures, not all); the others are computed in forked child processes,
+    several at once (decoding, resizing and the palette search are CPU work under the GIL,
+    independent from one figure to the next)."""
+    keys = [(file_digest(path), max_px) for path, max_px in items]
+    with forked.forked():
+        pending = {i: forked.run(_embedded_png, path, max_px, label=f"report version of figure {path.name}")
+                   for i, ((path, max_px), key) in enumerate(zip(items, keys))
+                   if not memo_value_known("embedded_png", key)}
+    return [memo_value("embedded_png", key, pending[i].result if i in pending else partial(_embedded_png, *item))
+            for i, (item, key) in enumerate(zip(items, keys))]
 
 
 def _embedded_png(path: Path, max_px: int) -> bytes:
