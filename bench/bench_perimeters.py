@@ -52,6 +52,16 @@ def warehouse_figures(path: Path) -> dict:
                    q("SELECT check_name, election_id, detail FROM meta_quality_check WHERE status = 'fail'")],
         "tables": {t: q(f"SELECT COUNT(*) FROM {t}")[0][0] for (t,) in
                    q("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")},
+        # the last refresh's stages: done, or skipped with the reason it recorded
+        "stage_runs": [f"{s} {st}" + (f" ({r[:140]})" if st != "done" and r else "") for s, st, r in
+                       q("SELECT stage, status, reason FROM meta_stage_run WHERE refresh_id = (SELECT refresh_id "
+                         "FROM meta_refresh ORDER BY finished_at DESC LIMIT 1) ORDER BY stage_seq")],
+        "chosen_model": [m for (m,) in q("SELECT model_id FROM dim_model WHERE is_chosen = 1")],
+        # mean weighted MAE over the test elections, per mode: the chosen model and the uniform swing
+        "backtest_wmae": {f"{m} {mode}": v for m, mode, v in
+                          q("SELECT model_id, mode, ROUND(AVG(value), 2) FROM fact_model_metric WHERE metric = 'wmae' "
+                            "AND (model_id = 'uniform_swing' OR model_id IN (SELECT model_id FROM dim_model "
+                            "WHERE is_chosen = 1)) AND mode NOT LIKE 'france%' GROUP BY model_id, mode ORDER BY mode, model_id")},
     }
     con.close()
     return out
@@ -102,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
                                v["registered"], v["expressed"]] for e, v in r.get("elections", {}).items()]))
         if r.get("failed"):
             print("failed checks: " + "; ".join(r["failed"]))
+        print("stages: " + "; ".join(r.get("stage_runs", [])))
+        if r.get("chosen_model") is not None:
+            print(f"chosen model: {', '.join(r['chosen_model']) or 'none'}; backtest wmae (mean over test elections): "
+                  + ", ".join(f"{k} {v}" for k, v in r.get("backtest_wmae", {}).items()))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
     return 0 if all(r["returncode"] == 0 for r in results["runs"]) else 1
