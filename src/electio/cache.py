@@ -397,7 +397,7 @@ def memo_value(kind: str, parts, fn: Callable):
     store = _ACTIVE.get()
     if store is None:
         return fn()
-    return _stored_value(store, f"value-{kind}", f"{code_version()}|{kind}|{_text(parts)}", fn)
+    return _stored_value(store, f"value-{kind}", _value_key(kind, parts), fn)
 
 
 def memo_value_known(kind: str, parts) -> bool:
@@ -406,7 +406,11 @@ def memo_value_known(kind: str, parts) -> bool:
     store = _ACTIVE.get()
     if store is None or store.force:
         return False
-    return (store.path(f"value-{kind}", _key(f"{code_version()}|{kind}|{_text(parts)}")) / ENTRY).is_file()
+    return (store.path(f"value-{kind}", _key(_value_key(kind, parts))) / ENTRY).is_file()
+
+
+def _value_key(kind: str, parts) -> str:
+    return f"{code_version()}|{kind}|{_text(parts)}"
 
 
 def _stored_value(store: StageCache, label: str, key_text: str, fn: Callable):
