@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import numpy as np
@@ -241,6 +242,26 @@ def test_raked_communes_add_up_to_each_drawn_departement_value(setup):
     np.testing.assert_allclose(np.column_stack([shares, turnout]), drawn, atol=0.01)
     assert list(draws.departement_sample.columns) == list(draws.departement.columns)
     assert len(draws.departement_sample) == 1000
+
+
+def test_predictions_in_a_shared_pool_give_the_serial_draws(setup):
+    """The chunks' inputs are drawn in order by the scenario; only their predictions run in the pool
+    (several chunks at once): the same random numbers, the same draws."""
+    tables, _, trained, _ = setup
+    s = scenarios()[0]
+    panel, projection = _future_panel(tables, s, ["revenu"])
+    swing = status_quo_swing(departement_history(tables), s.election_type, s.election_date)
+
+    def draws(pool):
+        return simulate(panel, trained.model, trained.calibrator, swing, scenario_seed(11, s), n_swing=130, n_rep=2,
+                        projection=projection, pop_code="revenu", n_departement=100, chunk=20, predict_pool=pool)
+
+    serial = draws(None)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pooled = draws(pool)
+    np.testing.assert_array_equal(pooled.shares, serial.shares)
+    np.testing.assert_array_equal(pooled.turnout, serial.turnout)
+    assert (pooled.shares[:, :, 0] != pooled.shares[0, 0, 0]).any()  # real draws, not constants
 
 
 def test_departement_summary_is_stable_from_one_seed_to_another(setup):

@@ -201,8 +201,9 @@ def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scen
                   seed: int = DEFAULT_SEED, n_swing: int = N_SWING, n_rep: int = N_REP) -> ForecastResult:
     """Every scenario's forecasts and the material behind them (projections, swing distributions).
 
-    Scenarios are simulated two at a time (threads: LightGBM and numpy release the GIL, each
-    simulation stays single-threaded); each has its own seed, so the order changes nothing."""
+    Scenarios are simulated two at a time (threads: LightGBM and numpy release the GIL), their
+    predictions in a shared pool of two threads; each scenario has its own seed, so the order
+    changes nothing."""
     t0 = time.perf_counter()
     history: History = departement_history(tables)
     if history.elections.empty:
@@ -235,7 +236,8 @@ def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scen
         swing = swing_distribution(history, s, lead_errors=lead_errors, tables=tables)
         swings[s.scenario_id] = swing
         draws = simulate(panel, trained.model, trained.calibrator, swing, scenario_seed(seed, s),
-                         n_swing=n_swing, n_rep=n_rep, projection=projection, pop_code=pop_code)
+                         n_swing=n_swing, n_rep=n_rep, projection=projection, pop_code=pop_code,
+                         predict_pool=predict_pool)
         commune, dept = summarise(s.scenario_id, draws)
         median = dept.set_index("target")["predicted"]
         dim = {"scenario_id": s.scenario_id, "label_fr": s.label_fr, "reference_year": int(s.reference_year),
@@ -251,8 +253,11 @@ def run_scenarios(tables: dict[str, pd.DataFrame], trained, scenarios: list[Scen
         # scenario is reused (electio.cache.memo), so a new custom file costs its own scenarios.
         return memo("scenario", (repr(s), s.scenario_id, seed, n_swing, n_rep), lambda: one(s))
 
-    # each task in its own copy of the caller's context: memo finds the stage's cache there
-    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    # each task in its own copy of the caller's context: memo finds the stage's cache there. The
+    # predictions go to a second pool of the same size: with three scenarios on two threads, the
+    # third, simulated alone, still predicts on both cores (its other work stays on one).
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=WORKERS) as pool, \
+            ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="predict") as predict_pool:
         done = [pool.submit(contextvars.copy_context().run, cached, s) for s in scenarios]
         results = [f.result() for f in done]
     for commune, dept, dim in results:

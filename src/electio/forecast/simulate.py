@@ -55,6 +55,8 @@ point the report prints. The commune rows keep the noise of their own 500 draws 
 from __future__ import annotations
 
 import logging
+from collections import deque
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
@@ -94,6 +96,8 @@ N_REP = 4
 #: Draws of the département values summarised at département level (see the module docstring).
 N_DEPARTEMENT = 200_000
 CHUNK = 50
+#: Chunks of one scenario predicted at once in a shared pool (see :func:`simulate`).
+IN_FLIGHT = 2
 RAKE_ITERATIONS = 8
 
 
@@ -485,9 +489,14 @@ def _stack_panel(panel: Panel, X: np.ndarray, copies: int) -> Panel:
 
 def simulate(panel: Panel, model, calibrator, swing: SwingDistribution, rng: np.random.Generator, *,
              n_swing: int = N_SWING, n_rep: int = N_REP, projection=None, pop_code: str | None = None,
-             chunk: int = CHUNK, n_departement: int = N_DEPARTEMENT) -> Draws:
+             chunk: int = CHUNK, n_departement: int = N_DEPARTEMENT, predict_pool: Executor | None = None) -> Draws:
     """Draw ``n_swing`` département values x ``n_rep`` commune errors for one future election's panel,
-    and ``n_departement`` further département values for its summary."""
+    and ``n_departement`` further département values for its summary.
+
+    ``predict_pool``: threads shared by the scenarios simulated at once, which run the model's
+    predictions chunk by chunk (LightGBM releases the GIL), :data:`IN_FLIGHT` chunks of this scenario
+    at a time: a scenario left alone still uses every core. The chunks' inputs are drawn here, in
+    order, so the random numbers and the values are those of the serial loop."""
     # A child stream (spawning does not advance ``rng``): the commune draws are those of ``rng`` alone.
     departement_rng = rng.spawn(1)[0]
     targets = panel.targets
@@ -500,6 +509,11 @@ def simulate(panel: Panel, model, calibrator, swing: SwingDistribution, rng: np.
     columns = list(panel.X.columns)
     communes = panel.rows["commune_code"].to_numpy()
     preds = np.empty((n_swing, n_c, len(targets)))
+    pending: deque = deque()
+
+    def store(start: int, k: int, predicted: pd.DataFrame) -> None:
+        preds[start:start + k] = predicted[targets].to_numpy(float).reshape(k, n_c, len(targets))
+
     for start in range(0, n_swing, chunk):
         k = min(chunk, n_swing - start)
         X = np.tile(X0, (k, 1))
@@ -507,8 +521,16 @@ def simulate(panel: Panel, model, calibrator, swing: SwingDistribution, rng: np.
             X = perturb_features(X, columns, communes, projection, panel.transforms, pop_code, rng, k)
         big = _stack_panel(panel, X, k)
         Dk = pd.DataFrame(np.repeat(D.to_numpy(float)[start:start + k], n_c, axis=0), columns=targets)
-        pred = model.predict(big, Dk)[targets].to_numpy(float)
-        preds[start:start + k] = pred.reshape(k, n_c, len(targets))
+        if predict_pool is None:
+            store(start, k, model.predict(big, Dk))
+            continue
+        pending.append((start, k, predict_pool.submit(model.predict, big, Dk)))
+        if len(pending) >= IN_FLIGHT:
+            start0, k0, future = pending.popleft()
+            store(start0, k0, future.result())
+    while pending:
+        start0, k0, future = pending.popleft()
+        store(start0, k0, future.result())
     # A commune the model cannot predict (no history at all) takes the département values.
     preds = np.where(np.isfinite(preds), preds, D.to_numpy(float)[:, None, :])
     # Draws x communes x targets arrays of ~30 MB each, two scenarios at once: temporaries are
