@@ -39,6 +39,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from electio import forked
 from electio.eda.answer import (
     STABILITY_RULE_FR,
     TURNOUT_LABEL_FR,
@@ -56,7 +57,6 @@ from electio.eda.correlation import (
     prepare_inputs,
     transformed_unit,
 )
-from electio import forked
 from electio.perimeter import departement_name
 from electio.settings import Settings
 from electio.sources.catalog import load_catalog
