@@ -20,6 +20,7 @@ unit, and carries a source line.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -164,8 +165,6 @@ def _source_line(tables: dict[str, pd.DataFrame], *, maps: bool = False) -> str:
     n = ""
     dim = tables.get("dim_scenario")
     if dim is not None and not dim.empty:
-        import re
-
         m = re.search(r"(\d+) tirages", str(dim["description"].iloc[0]))
         n = (f", {fr_number(float(m.group(1)), 0)} tirages par scénario (valeurs du département : "
              f"{fr_number(N_DEPARTEMENT, 0)} tirages de l'hypothèse)") if m else ""

@@ -509,10 +509,15 @@ def simulate(panel: Panel, model, calibrator, swing: SwingDistribution, rng: np.
     columns = list(panel.X.columns)
     communes = panel.rows["commune_code"].to_numpy()
     preds = np.empty((n_swing, n_c, len(targets)))
-    pending: deque = deque()
+    pending: deque = deque()  # (start, k, future) of the chunks submitted to predict_pool
 
     def store(start: int, k: int, predicted: pd.DataFrame) -> None:
         preds[start:start + k] = predicted[targets].to_numpy(float).reshape(k, n_c, len(targets))
+
+    def collect(keep: int) -> None:  # the oldest pending chunks, until at most ``keep`` remain
+        while len(pending) > keep:
+            start0, k0, future = pending.popleft()
+            store(start0, k0, future.result())
 
     for start in range(0, n_swing, chunk):
         k = min(chunk, n_swing - start)
@@ -525,12 +530,8 @@ def simulate(panel: Panel, model, calibrator, swing: SwingDistribution, rng: np.
             store(start, k, model.predict(big, Dk))
             continue
         pending.append((start, k, predict_pool.submit(model.predict, big, Dk)))
-        if len(pending) >= IN_FLIGHT:
-            start0, k0, future = pending.popleft()
-            store(start0, k0, future.result())
-    while pending:
-        start0, k0, future = pending.popleft()
-        store(start0, k0, future.result())
+        collect(IN_FLIGHT - 1)
+    collect(0)
     # A commune the model cannot predict (no history at all) takes the département values.
     preds = np.where(np.isfinite(preds), preds, D.to_numpy(float)[:, None, :])
     # Draws x communes x targets arrays of ~30 MB each, two scenarios at once: temporaries are
