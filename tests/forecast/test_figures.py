@@ -62,3 +62,32 @@ def test_every_scenario_figure_is_legible_at_the_size_the_report_prints_it(table
     assert {"forecast_curves_departement.png", "forecast_probability_first.png"} <= set(printed)
     assert printed["forecast_curves_departement.png"][0] == "wide"  # a landscape page of its own
     assert {name: v for name, v in printed.items() if v[1] < MIN_PRINTED_PT} == {}
+
+
+def test_small_segments_spelled_out_beside_the_bars_do_not_overlap(tables, tmp_path, monkeypatch):
+    """Two blocs under 4.5 % in every bar: their "dont ..." lines, written right of the bars, must not
+    run into those of the next bar (they did with one line for "dont" and one per bloc)."""
+    import electio.forecast.figures as ff
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    t = dict(tables)
+    dep = t["fact_forecast_departement"].copy()
+    blocs = list(t["dim_bloc"]["bloc_code"])  # three: the first leads, the two others are small
+    probs = dict(zip(blocs, [0.94, 0.03, 0.03]))
+    dep["probability_first"] = dep["target"].map(probs).where(dep["target"].isin(probs), dep["probability_first"])
+    t["fact_forecast_departement"] = dep
+    boxes, save = {}, ff._save
+
+    def measured_save(fig, path):
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        boxes[path.name] = [(x.get_text(), x.get_window_extent(renderer)) for ax in fig.axes for x in ax.texts
+                            if x.get_text().startswith("dont")]
+        return save(fig, path)
+
+    monkeypatch.setattr(ff, "_save", measured_save)
+    ff.probability_bars(t, ff._type_of(t, None), tmp_path)
+    spelled = boxes["forecast_probability_first.png"]
+    assert len(spelled) >= 2 and all(text.count("%") == 2 for text, _ in spelled)
+    assert [(a, b) for i, (a, box_a) in enumerate(spelled) for b, box_b in spelled[i + 1:]
+            if box_a.overlaps(box_b)] == []

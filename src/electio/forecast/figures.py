@@ -525,8 +525,14 @@ def probability_bars(tables: dict[str, pd.DataFrame], election_type: str, out_di
         source += f" Blocs jamais en tête (moins de 0,5 % des tirages) : {', '.join(hidden)}."
     rows = [f"{SWING_TITLE_FR.get(s, s)} – {y}" for s, y in zip(scenarios["swing"], scenarios["target_year"])]
     n = len(rows)
+    # Small segments, unreadable inside the bar, are spelled out right of it, one line per bloc
+    # ("dont" on the first): each bar gets the height of its longest list.
+    small = [[f"{labels[b]} {fr_number(100 * prob[b].iloc[k], 0)} %" for b in shown
+              if 0.005 <= prob[b].iloc[k] < 0.045] for k in range(n)]
+    line_in = PROBA_PT["text"] * 1.25 / 72  # one line of that text, in inches
+    per_bar = max(0.5, line_in * max(map(len, small), default=0) + 0.1)
     # Printed across an A4 portrait page (7.2 in) at about 0.8 of its drawn size.
-    fig = _new(9.0, 2.4 + 0.5 * n, source, footer_pt=PROBA_PT["footer"])
+    fig = _new(9.0, 2.4 + per_bar * n, source, footer_pt=PROBA_PT["footer"])
     ax = fig.subplots()
     ypos = np.arange(n)[::-1].astype(float)
     swings = list(scenarios["swing"])
@@ -542,11 +548,9 @@ def probability_bars(tables: dict[str, pd.DataFrame], election_type: str, out_di
                 ax.text(l + v / 2, y, f"{fr_number(v, 0)} %", ha="center", va="center", fontsize=PROBA_PT["text"],
                         color=_text_color(to_rgb(colors[b])), fontweight="bold")
         left += p
-    for k, y in enumerate(ypos):  # small segments, unreadable inside the bar, are spelled out on the right
-        small = [f"{labels[b]} {fr_number(100 * prob[b].iloc[k], 0)} %" for b in shown
-                 if 0.005 <= prob[b].iloc[k] < 0.045]
-        if small:
-            ax.text(101, y, "dont\n" + "\n".join(small), ha="left", va="center", fontsize=PROBA_PT["text"],
+    for y, names in zip(ypos, small):
+        if names:
+            ax.text(101, y, "dont " + "\n".join(names), ha="left", va="center", fontsize=PROBA_PT["text"],
                     color="0.25", clip_on=False)
     ax.set_yticks(ypos, rows, fontsize=PROBA_PT["text"])
     ax.set_xlim(0, 100)
