@@ -111,7 +111,7 @@ def test_targets_table_agrees_with_the_backtest(warehouse):
     rows = table_after(html, "Objectifs de précision fixés")[1:]
     assert [r[-1] for r in rows] == ["atteint" if r else "non atteint" for r in expected]
     cond = fm[(fm["model_id"] == chosen) & (fm["mode"] == "conditional") & (fm["metric"] == "wmae")]["value"].mean()
-    assert rows[0][1] == f"{fr_number(cond, 2)} points"
+    assert rows[0][1] == f"{fr_number(cond, 2)} {'point' if round(cond, 2) < 2 else 'points'}"  # 1,81 point
 
 
 def test_all_france_results_show_communes_and_departements(warehouse):

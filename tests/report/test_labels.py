@@ -58,3 +58,15 @@ def test_a_tie_for_first_counts_the_commune_once():
         sql = traced.cols["communes"].sql
         counts = {t: conn.execute(sql, {"scenario_id": "s", "target": t}).fetchone()[0] for t in ("x", "y", "z")}
     assert counts == {"x": 2, "y": 1, "z": 0}
+
+
+def test_points_take_the_french_plural_from_two():
+    from markupsafe import Markup
+
+    from electio.report.labels import points_fr
+
+    assert points_fr("1,81") == "1,81 point" and points_fr("1,5") == "1,5 point"
+    assert points_fr("\u22121,5") == "\u22121,5 point"
+    assert points_fr("2,00") == "2,00 points" and points_fr("4,56") == "4,56 points"
+    traced = Markup('<span class="v">1,2</span>')  # a traced value, as the report prints it
+    assert points_fr(traced) == Markup('<span class="v">1,2</span> point')

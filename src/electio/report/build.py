@@ -60,10 +60,10 @@ from electio.report.labels import (
     SWING_FR,
     SWING_HELP_FR,
     TABLE_ROLE_FR,
-    fr_float,
     french_spacing_html,
     is_percent_metric,
     metric_rank,
+    points_fr,
 )
 from electio.forecast.scenarios import EXAMPLE_LABEL_FR
 from electio.report.maps import change_map, shapes_for
@@ -772,9 +772,9 @@ def _coverage_table(p: Printer, lab: Labels, tables) -> dict | None:
 
 
 TARGET_TEXT_FR = {
-    "conditional_wmae": "Mode conditionnel : erreur moyenne pondérée d'au plus {t} points",
+    "conditional_wmae": "Mode conditionnel : erreur moyenne pondérée d'au plus {t_points}",
     "conditional_gain": "Mode conditionnel : erreur inférieure d'au moins {t} % à celle du glissement uniforme",
-    "national_wmae": "Mode conditionnel national : erreur moyenne pondérée d'au plus {t} points à chaque élection test",
+    "national_wmae": "Mode conditionnel national : erreur moyenne pondérée d'au plus {t_points} à chaque élection test",
     "unconditional_gain": "Mode inconditionnel : erreur inférieure d'au moins {t} % à celle de la meilleure "
                           "persistance",
     "coverage_election": "Mode {mode} : couverture des intervalles entre {t} et {t2} % à chaque élection test",
@@ -791,11 +791,12 @@ def _targets_table(p: Printer, lab: Labels, tables) -> dict | None:
     for t in ds.targets(tables):
         k1, k2, digits = _TARGET_KEYS[t["id"]]
         ref = "electio.report.datasets:TARGETS"
+        threshold = _code_number(p, ref, k1, digits=digits)
         goal = Markup(TARGET_TEXT_FR[t["id"]]).format(
-            t=_code_number(p, ref, k1, digits=digits), t2=_code_number(p, ref, k2, digits=digits) if k2 else "",
+            t=threshold, t_points=points_fr(threshold), t2=_code_number(p, ref, k2, digits=digits) if k2 else "",
             mode=Markup(MODE_FR.get(t.get("mode"), t.get("mode") or "")))
         if t["id"] in ("conditional_wmae",):
-            measured = Markup("{} points").format(p.value(t["value"], fact="wmae_conditional"))
+            measured = points_fr(p.value(t["value"], fact="wmae_conditional"))
         elif t["id"] in ("conditional_gain", "unconditional_gain"):
             v = t["value"]
             sign = 1.0 if v.value >= 0 else -1.0  # a negative reduction is printed as an increase
@@ -1239,15 +1240,6 @@ def render_report_context(tables: dict[str, pd.DataFrame], settings: Settings, *
     html = french_spacing_html(env.get_template("rapport.html.j2").render(css=Markup(css), **ctx))
     ctx["printer"], ctx["labels"] = p, lab
     return html, reg, ctx
-
-
-def points_fr(value) -> Markup:
-    """A printed number of points and its unit: "1,81 point", "4,56 points" (French: plural from 2)."""
-    try:
-        single = abs(fr_float(re.sub(r"<[^>]+>", "", str(value)))) < 2
-    except ValueError:  # "n.d."
-        single = False
-    return Markup("{} {}").format(value, "point" if single else "points")
 
 
 def _evolution_map(lab: Labels, tables) -> dict | None:

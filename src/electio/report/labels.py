@@ -11,6 +11,7 @@ import re
 from datetime import date, datetime
 
 import pandas as pd
+from markupsafe import Markup
 
 STATUS_FR = {"pass": "conforme", "warn": "écart documenté", "fail": "échec", "missing": "absent",
              "n/a": "non vérifiable"}
@@ -297,3 +298,13 @@ def french_spacing_html(html: str) -> str:
         else:
             out.append(part if raw or traced else french_spacing(part))
     return "".join(out)
+
+
+def points_fr(value) -> Markup:
+    """A printed number of points and its unit: "1,81 point", "4,56 points" (French: plural from 2);
+    ``value`` as printed, possibly a traced HTML value."""
+    try:
+        single = abs(fr_float(re.sub(r"<[^>]+>", "", str(value)))) < 2
+    except ValueError:  # "n.d."
+        single = False
+    return Markup("{} {}").format(value, "point" if single else "points")

@@ -22,7 +22,7 @@ from pptx.dml.color import RGBColor
 from pptx.util import Emu, Inches, Pt
 
 from electio.report.diagram import conceptual_model, data_flow, render, schema_tables
-from electio.report.labels import fr_float, french_spacing
+from electio.report.labels import fr_float, french_spacing, points_fr
 
 SOURCES_FILE = "soutenance_sources.json"
 INK = RGBColor(0x1F, 0x2A, 0x37)
@@ -257,7 +257,7 @@ def build_deck(ctx: dict, tables, settings) -> Deck:
             first = (f" ; bloc en tête correct dans {t(a['first_in_ten'])} communes sur dix"
                      if a["first_in_ten"] else "")
             lines.append(f"{MODE_PLAIN.get(str(a['mode']), 'Mode ' + str(a['mode']))} : écart moyen de "
-                         f"{t(a['wmae'])} points par bloc et par commune{first}")
+                         f"{points_fr(t(a['wmae']))} par bloc et par commune{first}")
         for g in MO["gains"]:
             lines.append(f"{MODE_PLAIN.get(g['mode'], 'Mode ' + g['mode'])} : erreur "
                          f"{'réduite' if g['better'] else 'non réduite'} de {t(g['gain'])} % par rapport à la "
