@@ -269,14 +269,14 @@ def _embedded_png(path: Path, max_px: int) -> bytes:
         if img.width > max_px:
             img = img.resize((max_px, round(img.height * max_px / img.width)), Image.LANCZOS)
         chosen, pixels = img, np.asarray(img, dtype=np.int16)
-        # mean error per channel (out of 255); k-means rounds refine the last palette (slower: ~0.5 s)
-        for colours, tolerance, kmeans in ((64, 1.0, 0), (128, 1.5, 0), (256, 2.0, 0), (256, 2.0, 2)):
-            quant = img.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE,
-                                 kmeans=kmeans)
+        # 256 colours by octree refined by one k-means round (~10 ms; enough for 30 of the Rhône's 41
+        # figures), else by median cut refined by two rounds (~0.5 s); mean error per channel out of 255
+        for method, kmeans in ((Image.Quantize.FASTOCTREE, 1), (Image.Quantize.MEDIANCUT, 2)):
+            quant = img.quantize(colors=256, method=method, dither=Image.Dither.NONE, kmeans=kmeans)
             error = np.abs(np.asarray(quant.convert("RGB"), dtype=np.int16) - pixels)
             # The mean alone let a thin line change colour (the left's red curve drawn magenta: 0.5 % of
             # the pixels off by up to 113, mean 0.5): no more than 0.05 % of pixels may move by > 24.
-            if error.mean() < tolerance and (error.max(axis=2) > MAX_PIXEL_ERROR).mean() < MAX_MOVED_SHARE:
+            if error.mean() < 2.0 and (error.max(axis=2) > MAX_PIXEL_ERROR).mean() < MAX_MOVED_SHARE:
                 chosen = quant
                 break
         out = io.BytesIO()
